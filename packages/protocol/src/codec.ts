@@ -1,0 +1,90 @@
+import { MAX_BATCH_FRAMES } from './constants.js'
+import { SwitchboardError } from './errors.js'
+import type { ClientFrame, ServerFrame } from './frame.js'
+import { assertClientFrame, assertServerFrame } from './validate.js'
+
+/**
+ * A batch is a JSON array of frames: one WebSocket message, one SSE event or one HTTP body.
+ * Frames are kept as encoded strings end to end, so a publish is encoded once and every
+ * session only wraps it with its own seq (see encodeMessage).
+ */
+
+/** Encodes one frame. */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify(frame)
+}
+
+/** Joins encoded frames into one batch; no re-encoding. */
+export function encodeBatch(frames: readonly string[]): string {
+  return frames.length === 1 ? `[${frames[0]}]` : `[${frames.join(',')}]`
+}
+
+/** Encodes message data; `undefined` travels as null. Done once per publish. */
+export function encodeData(data: unknown): string {
+  return data === undefined ? 'null' : JSON.stringify(data)
+}
+
+/**
+ * The per-publish part of a MESSAGE frame, encoded once per publish:
+ * `"channel",data,offset` (a JSON list body without brackets). `dataJson` comes from encodeData.
+ */
+export function joinMessageBody(channel: string, dataJson: string, offset: number): string {
+  return `${JSON.stringify(channel)},${dataJson},${offset}`
+}
+
+/** encodeData + joinMessageBody in one step. */
+export function encodeMessageBody(channel: string, data: unknown, offset: number): string {
+  return joinMessageBody(channel, encodeData(data), offset)
+}
+
+/** A MESSAGE frame from a pre-encoded body: only the seq is per session. */
+export function encodeMessage(seq: number, body: string): string {
+  return `[20,${seq},${body}]`
+}
+
+function parseBatch(text: string, maxFrames: number): unknown[] {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    throw new SwitchboardError('MALFORMED_FRAME', 'Malformed batch: not JSON', { cause })
+  }
+  if (!Array.isArray(value)) throw new SwitchboardError('MALFORMED_FRAME', 'Malformed batch: not an array')
+  if (value.length > maxFrames)
+    throw new SwitchboardError('BATCH_TOO_LARGE', `A batch holds ${value.length} frames; the limit is ${maxFrames}`)
+  return value
+}
+
+/** Decodes and validates a batch sent by a client. Throws a SwitchboardError (MALFORMED_FRAME, BATCH_TOO_LARGE). */
+export function decodeClientBatch(text: string, maxFrames: number = MAX_BATCH_FRAMES): ClientFrame[] {
+  const frames = parseBatch(text, maxFrames)
+  for (let i = 0; i < frames.length; i++) assertClientFrame(frames[i])
+  return frames as ClientFrame[]
+}
+
+/** Decodes and validates a batch sent by a server. Throws a SwitchboardError (MALFORMED_FRAME). */
+export function decodeServerBatch(text: string): ServerFrame[] {
+  const frames = parseBatch(text, Number.MAX_SAFE_INTEGER)
+  for (let i = 0; i < frames.length; i++) assertServerFrame(frames[i])
+  return frames as ServerFrame[]
+}
+
+/** UTF-8 byte length of a string, without allocating. */
+export function utf8Length(s: string): number {
+  let bytes = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) bytes += 1
+    else if (c >= 0xd800 && c <= 0xdbff) i++, (bytes += 2)
+    else bytes += 2
+  }
+  return bytes
+}
+
+/** True when `s` is longer than `limit` UTF-8 bytes; exact, but skips counting when the length alone decides. */
+export function exceedsBytes(s: string, limit: number): boolean {
+  if (s.length > limit) return true
+  if (s.length * 3 <= limit) return false
+  return utf8Length(s) > limit
+}

@@ -1,0 +1,39 @@
+/** Wire protocol version, sent in negotiate so both ends can refuse a mismatch. */
+export const PROTOCOL_VERSION = 1
+
+/** The three transports, best first. */
+export const TRANSPORTS = ['websocket', 'sse', 'long-polling'] as const
+export type TransportName = (typeof TRANSPORTS)[number]
+
+/** Server pings at this interval; a peer silent for HEARTBEAT_MS * 2 is dead. */
+export const HEARTBEAT_MS = 25_000
+/** How long a session outlives its last transport, waiting for a reattach. */
+export const RECOVERY_MS = 60_000
+/** A long poll is answered empty after this long with nothing to send. */
+export const POLL_TIMEOUT_MS = 25_000
+
+/** Largest single frame (one publish, call or message), encoded. */
+export const MAX_MESSAGE_BYTES = 64 * 1024
+/** Largest batch: one WebSocket message or one HTTP body. */
+export const MAX_BATCH_BYTES = 1024 * 1024
+/** Most frames in one batch. */
+export const MAX_BATCH_FRAMES = 512
+
+/** Server replay buffer bound (frames not yet acked by the client). */
+export const REPLAY_BUFFER_FRAMES = 10_000
+export const REPLAY_BUFFER_BYTES = 8 * 1024 * 1024
+/** Client outbox bound (frames sent or queued, not yet acked by the server). */
+export const OUTBOX_FRAMES = 1_000
+export const OUTBOX_BYTES = 4 * 1024 * 1024
+
+/** A standalone ack goes out this long after the first unacked frame... */
+export const ACK_DELAY_MS = 20
+/** ...or at once when this many frames are unacked. */
+export const ACK_EVERY_FRAMES = 128
+
+/** HTTP headers that carry session proof on SSE, polls and POSTs (never the URL). */
+export const TOKEN_HEADER = 'x-switchboard-token'
+export const ACK_HEADER = 'x-switchboard-ack'
+
+/** Longest channel or RPC method name. */
+export const MAX_NAME_LENGTH = 256

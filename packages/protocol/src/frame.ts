@@ -1,0 +1,72 @@
+import type { ErrorCode } from './errors.js'
+
+/**
+ * Frame types. A frame is a JSON array whose first element is its type.
+ * Types >= 10 are sequenced: their second element is the sender's per-direction seq.
+ */
+export const FrameType = {
+  /** c->s, WebSocket only, first frame: `[0, token, ack, version]` */
+  HELLO: 0,
+  /** s->c, first frame after every attach: `[1, ack]` (last client seq the server holds) */
+  WELCOME: 1,
+  /** both: `[2, ack]`, cumulative */
+  ACK: 2,
+  /** both: `[3]` */
+  PING: 3,
+  /** both: `[4]` */
+  PONG: 4,
+  /** s->c: `[5, code, message, reconnectMs]`, the session is over (reconnectMs null: do not come back) */
+  CLOSE: 5,
+  /** c->s: `[10, seq, channel, since]`, since = last offset seen or null */
+  SUBSCRIBE: 10,
+  /** c->s: `[11, seq, channel]` */
+  UNSUBSCRIBE: 11,
+  /** c->s: `[12, seq, channel, data]` */
+  PUBLISH: 12,
+  /** c->s: `[13, seq, method, data]` */
+  CALL: 13,
+  /** s->c: `[20, seq, channel, data, offset]` */
+  MESSAGE: 20,
+  /** s->c: `[21, seq, ref, null, result]` or `[21, seq, ref, code, message, data]` */
+  REPLY: 21,
+} as const
+
+export type HelloFrame = [type: 0, token: string, ack: number, version: number]
+export type WelcomeFrame = [type: 1, ack: number]
+export type AckFrame = [type: 2, ack: number]
+export type PingFrame = [type: 3]
+export type PongFrame = [type: 4]
+export type CloseFrame = [type: 5, code: ErrorCode, message: string, reconnectMs: number | null]
+export type SubscribeFrame = [type: 10, seq: number, channel: string, since: number | null]
+export type UnsubscribeFrame = [type: 11, seq: number, channel: string]
+export type PublishFrame = [type: 12, seq: number, channel: string, data: unknown]
+export type CallFrame = [type: 13, seq: number, method: string, data: unknown]
+export type MessageFrame = [type: 20, seq: number, channel: string, data: unknown, offset: number]
+export type ReplyOkFrame = [type: 21, seq: number, ref: number, code: null, result: unknown]
+export type ReplyErrorFrame = [type: 21, seq: number, ref: number, code: ErrorCode, message: string, data?: unknown]
+export type ReplyFrame = ReplyOkFrame | ReplyErrorFrame
+
+/** Frames a client sends. */
+export type ClientFrame =
+  | HelloFrame
+  | AckFrame
+  | PingFrame
+  | PongFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | CallFrame
+/** Frames a server sends. */
+export type ServerFrame = WelcomeFrame | AckFrame | PingFrame | PongFrame | CloseFrame | MessageFrame | ReplyFrame
+
+/** Client frames that carry a seq. */
+export type ClientDataFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame
+/** Server frames that carry a seq. */
+export type ServerDataFrame = MessageFrame | ReplyFrame
+
+/** True for frames that carry a seq (and so are acked, buffered and replayed). */
+export function isSequenced<F extends ClientFrame | ServerFrame>(
+  frame: F,
+): frame is Extract<F, ClientDataFrame | ServerDataFrame> {
+  return frame[0] >= 10
+}

@@ -1,0 +1,16 @@
+export * from './constants.js'
+export * from './errors.js'
+export * from './frame.js'
+export {
+  encodeFrame,
+  encodeBatch,
+  encodeData,
+  joinMessageBody,
+  encodeMessageBody,
+  encodeMessage,
+  decodeClientBatch,
+  decodeServerBatch,
+  utf8Length,
+  exceedsBytes,
+} from './codec.js'
+export { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'

@@ -1,0 +1,109 @@
+/**
+ * Sequence and ack rules, the same in both directions.
+ *
+ * The sender numbers its data frames 1, 2, 3... and keeps every frame in a ReplayBuffer until
+ * the peer acks it (acks are cumulative: "I hold everything up to n"). On every (re)attach the
+ * peer states its ack and the sender replays the buffer after it. The receiver delivers only the
+ * next seq in line: anything at or below its ack is a duplicate, anything beyond is a gap that
+ * the replay will fill. Together: exactly once, in order, over any mix of drops, duplicates,
+ * reorders and reattaches, as long as the buffer holds.
+ */
+
+export type SeqVerdict = 'deliver' | 'duplicate' | 'gap'
+
+/** What a receiver that has delivered everything up to `last` does with `seq`. */
+export function classifySeq(last: number, seq: number): SeqVerdict {
+  if (seq === last + 1) return 'deliver'
+  return seq <= last ? 'duplicate' : 'gap'
+}
+
+/**
+ * Sent-but-unacked frames, oldest first, with seqs assigned by `append`.
+ * Bounded by frames and bytes: the owner checks `hasRoom` first and decides what overflow means
+ * (the server drops the session, the client rejects the send).
+ */
+export class ReplayBuffer {
+  readonly maxFrames: number
+  readonly maxBytes: number
+  #frames: string[] = []
+  /** Index in #frames of the oldest unacked frame; the array is compacted lazily to keep ack O(1). */
+  #head = 0
+  /** Seq of #frames[#head]. */
+  #headSeq = 1
+  #bytes = 0
+
+  constructor(maxFrames: number, maxBytes: number) {
+    this.maxFrames = maxFrames
+    this.maxBytes = maxBytes
+  }
+
+  /** Seq the next appended frame gets. */
+  get nextSeq(): number {
+    return this.#headSeq + this.size
+  }
+
+  /** Highest seq assigned so far (0 before the first). */
+  get lastSeq(): number {
+    return this.nextSeq - 1
+  }
+
+  /** Highest seq the peer has acked. */
+  get ackedSeq(): number {
+    return this.#headSeq - 1
+  }
+
+  /** Unacked frames held. */
+  get size(): number {
+    return this.#frames.length - this.#head
+  }
+
+  /** Bytes (string length) of unacked frames held. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  hasRoom(frameLength: number): boolean {
+    return this.size < this.maxFrames && this.#bytes + frameLength <= this.maxBytes
+  }
+
+  /** Adds a frame already encoded with `nextSeq`; returns its seq. */
+  append(frame: string): number {
+    this.#frames.push(frame)
+    this.#bytes += frame.length
+    return this.lastSeq
+  }
+
+  /**
+   * Drops every frame up to `ack`. Returns false when `ack` names a seq never sent
+   * (a peer bug or forgery); an old ack below what is already dropped is harmless and ignored.
+   */
+  ack(ack: number): boolean {
+    if (ack > this.lastSeq) return false
+    let drop = ack - this.ackedSeq
+    if (drop <= 0) return true
+    while (drop-- > 0) {
+      this.#bytes -= (this.#frames[this.#head] as string).length
+      this.#frames[this.#head++] = ''
+    }
+    this.#headSeq = ack + 1
+    if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+      this.#frames = this.#frames.slice(this.#head)
+      this.#head = 0
+    }
+    return true
+  }
+
+  /** Frames with seq > `after`, oldest first, at most `limit` of them. */
+  framesAfter(after: number, limit = Number.MAX_SAFE_INTEGER): string[] {
+    const from = this.#head + Math.max(0, after - this.ackedSeq)
+    return this.#frames.slice(from, Math.min(this.#frames.length, from + limit))
+  }
+
+  /** Forgets every frame (the session is over). */
+  clear(): void {
+    this.#headSeq = this.nextSeq
+    this.#frames = []
+    this.#head = 0
+    this.#bytes = 0
+  }
+}

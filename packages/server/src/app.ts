@@ -1,0 +1,167 @@
+import { upgradeWebSocket } from '@hono/node-server'
+import { ACK_HEADER, PROTOCOL_VERSION, SwitchboardError, TOKEN_HEADER, type TransportName } from '@switchboard/protocol'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
+import { errorResponse, originAllowed, toSwitchboardError } from './http.js'
+import type { Hub } from './hub.js'
+import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
+import { SSE_HEADERS, SseTransport } from './transports/sse.js'
+import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
+
+/** What negotiate answers: everything a client needs to attach a transport. */
+export interface NegotiateResponse {
+  version: number
+  sessionId: string
+  resumeToken: string
+  transports: TransportName[]
+  heartbeatMs: number
+  recoveryMs: number
+  pollTimeoutMs: number
+  maxMessageBytes: number
+  maxBatchBytes: number
+  maxBatchFrames: number
+}
+
+function parseAck(value: string | undefined): number {
+  const ack = Number(value ?? '0')
+  if (!Number.isSafeInteger(ack) || ack < 0) throw new SwitchboardError('BAD_REQUEST', `Bad ${ACK_HEADER} header`)
+  return ack
+}
+
+/**
+ * The endpoints, relative to where the app is mounted:
+ * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
+ * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
+ */
+export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknown>): Hono {
+  const o = hub.options
+  const app = new Hono()
+  const enabled = (name: TransportName) => o.transports.includes(name)
+
+  if (o.origins !== undefined) {
+    app.use(
+      '*',
+      cors({
+        origin: (origin, c) => (originAllowed(c, o.origins) ? origin : null),
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['content-type', 'authorization', TOKEN_HEADER, ACK_HEADER],
+        credentials: true,
+        maxAge: 600,
+      }),
+    )
+  }
+
+  app.onError((e, c) => {
+    const error = toSwitchboardError(e, 'INTERNAL')
+    if (error.code === 'INTERNAL') o.logger?.({ kind: 'http', message: 'internal error', data: e })
+    return errorResponse(c, error)
+  })
+
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'OPTIONS' && c.req.path.endsWith('/ws') === false && !originAllowed(c, o.origins))
+      throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
+    await next()
+  })
+
+  const negotiateLimit = bodyLimit({
+    maxSize: 4096,
+    onError: () => {
+      throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
+    },
+  })
+  app.post('/negotiate', negotiateLimit, async (c) => {
+    let requested: TransportName[] | undefined
+    const text = await c.req.text()
+    if (text.length > 0) {
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        throw new SwitchboardError('BAD_REQUEST', 'negotiate body is not JSON')
+      }
+      const b = body as { version?: unknown; transports?: unknown }
+      if (b.version !== undefined && b.version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
+      if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
+    }
+    if (hub.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
+    const identity = await authenticate(c)
+    const transports = requested ? requested.filter((t) => enabled(t)) : [...o.transports]
+    if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
+    const session = hub.createSession(identity)
+    const answer: NegotiateResponse = {
+      version: PROTOCOL_VERSION,
+      sessionId: session.id,
+      resumeToken: session.token,
+      transports,
+      heartbeatMs: o.heartbeatMs,
+      recoveryMs: o.recoveryMs,
+      pollTimeoutMs: o.pollTimeoutMs,
+      maxMessageBytes: o.maxMessageBytes,
+      maxBatchBytes: o.maxBatchBytes,
+      maxBatchFrames: o.maxBatchFrames,
+    }
+    return c.json(answer, 200, { 'cache-control': 'no-store' })
+  })
+
+  app.get(
+    '/ws',
+    upgradeWebSocket((c) => {
+      let refusal: SwitchboardError | undefined
+      if (!enabled('websocket')) refusal = new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+      else if (!originAllowed(c, o.origins)) refusal = new SwitchboardError('ORIGIN_NOT_ALLOWED')
+      else if (hub.closing) refusal = new SwitchboardError('SERVER_SHUTDOWN')
+      const sid = c.req.query('sid')
+      // Refusals are told after the upgrade, as a close code the client can read (an HTTP status it cannot).
+      return {
+        onOpen: (_event, ws) => {
+          new WebSocketTransport(ws.raw as unknown as RawWebSocket, hub, sid, refusal)
+        },
+      }
+    }),
+  )
+  app.get('/ws', () => {
+    throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
+  })
+
+  app.get('/sse', (c) => {
+    if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const transport = new SseTransport(c.req.raw.signal)
+    transport.bind(session)
+    session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
+    return new Response(transport.body, { headers: SSE_HEADERS })
+  })
+
+  app.get('/poll', async (c) => {
+    if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const first = c.req.query('attach') === '1'
+    // The first poll of an attach answers at once (WELCOME), later ones wait for data.
+    const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, c.req.raw.signal)
+    transport.bind(session)
+    session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first)
+    return new Response(await transport.response, { headers: POLL_HEADERS })
+  })
+
+  const sendLimit = bodyLimit({
+    maxSize: o.maxBatchBytes,
+    onError: (c) => {
+      const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
+      hub.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
+      throw error
+    },
+  })
+  const proveSession: MiddlewareHandler = async (c, next) => {
+    hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    await next()
+  }
+  app.post('/send', proveSession, sendLimit, async (c) => {
+    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const text = await c.req.text()
+    hub.receive(session, text, true)
+    return c.body(`[[2,${session.received}]]`, 200, POLL_HEADERS)
+  })
+
+  return app
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto'
+import {
+  decodeClientBatch,
+  exceedsBytes,
+  SwitchboardError,
+  type ClientDataFrame,
+  type ErrorCode,
+} from '@switchboard/protocol'
+import { tokensEqual } from './http.js'
+import type { ResolvedOptions } from './options.js'
+import { Session } from './session.js'
+
+/** The hub needs every option but the identity hook. */
+export type HubOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
+
+/**
+ * The sessions of one node, and the checks every endpoint shares: find a session by id and
+ * token, decode a batch within limits. Transports and routes use this; channels do not.
+ */
+export class Hub {
+  readonly options: HubOptions
+  readonly sessions = new Map<string, Session>()
+  closing = false
+  #dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>
+  #onEnd: (session: Session, code: ErrorCode) => void
+  #sweep: ReturnType<typeof setInterval>
+
+  constructor(
+    options: HubOptions,
+    dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>,
+    onEnd: (session: Session, code: ErrorCode) => void,
+  ) {
+    this.options = options
+    this.#dispatch = dispatch
+    this.#onEnd = onEnd
+    const every = Math.max(50, Math.min(1_000, options.heartbeatMs / 4, options.recoveryMs / 4))
+    this.#sweep = setInterval(() => this.sweep(Date.now()), every)
+    this.#sweep.unref()
+  }
+
+  createSession(identity: unknown): Session {
+    if (this.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
+    if (this.sessions.size >= this.options.maxSessions) throw new SwitchboardError('TOO_MANY_SESSIONS')
+    const o = this.options
+    const session = new Session(randomBytes(16).toString('base64url'), randomBytes(24).toString('base64url'), identity, {
+      maxBatchFrames: o.maxBatchFrames,
+      replayBufferFrames: o.replayBufferFrames,
+      replayBufferBytes: o.replayBufferBytes,
+      heartbeatMs: o.heartbeatMs,
+      recoveryMs: o.recoveryMs,
+      dispatch: this.#dispatch,
+      onEnd: (s, code) => {
+        this.sessions.delete(s.id)
+        this.#onEnd(s, code)
+      },
+      logger: o.logger,
+    })
+    this.sessions.set(session.id, session)
+    return session
+  }
+
+  /** The session named by `sid`, proven by `token`; throws UNKNOWN_SESSION or INVALID_TOKEN. */
+  authorize(sid: string | undefined, token: string | undefined): Session {
+    const session = sid === undefined ? undefined : this.sessions.get(sid)
+    if (!session) throw new SwitchboardError('UNKNOWN_SESSION')
+    if (!tokensEqual(token, session.token)) throw new SwitchboardError('INVALID_TOKEN')
+    return session
+  }
+
+  /**
+   * Decodes a client batch within the limits and hands it to the session.
+   * A batch that breaks the protocol ends the session with the error's code and rethrows.
+   */
+  receive(session: Session, text: string, inlineAck: boolean): void {
+    try {
+      if (exceedsBytes(text, this.options.maxBatchBytes))
+        throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
+      session.receive(decodeClientBatch(text, this.options.maxBatchFrames), inlineAck)
+    } catch (e) {
+      const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
+      session.end(error.code, null, error.message)
+      throw error
+    }
+  }
+
+  /** Heartbeats, liveness and expiry for every session, in one timer. */
+  sweep(now: number): void {
+    for (const session of this.sessions.values()) {
+      if (!session.tick(now)) session.end('SESSION_LOST')
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sweep)
+  }
+}

@@ -1,0 +1,9 @@
+/** One log event. Nothing is logged unless the app passes a `logger`. */
+export interface LogEvent {
+  kind: 'session' | 'transport' | 'channel' | 'rpc' | 'http'
+  message: string
+  sessionId?: string
+  data?: unknown
+}
+
+export type Logger = (event: LogEvent) => void

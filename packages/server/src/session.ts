@@ -1,0 +1,312 @@
+import {
+  ACK_DELAY_MS,
+  ACK_EVERY_FRAMES,
+  classifySeq,
+  encodeBatch,
+  encodeFrame,
+  encodeMessage,
+  FrameType,
+  ReplayBuffer,
+  SwitchboardError,
+  type ClientDataFrame,
+  type ClientFrame,
+  type ErrorCode,
+  type TransportName,
+} from '@switchboard/protocol'
+import type { Logger } from './log.js'
+import type { ServerTransport, TransportHost } from './transports/transport.js'
+
+export interface SessionConfig {
+  maxBatchFrames: number
+  replayBufferFrames: number
+  replayBufferBytes: number
+  heartbeatMs: number
+  recoveryMs: number
+  /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
+  dispatch(session: Session, frame: ClientDataFrame): void | Promise<void>
+  /** The session is over: forget it. */
+  onEnd(session: Session, code: ErrorCode): void
+  logger: Logger | undefined
+}
+
+const PING = encodeFrame([FrameType.PING])
+const PONG = encodeFrame([FrameType.PONG])
+
+/** Sessions with frames to write, flushed together once per turn of the event loop. */
+let dirty: Session[] = []
+let flushScheduled = false
+function flushDirty(): void {
+  flushScheduled = false
+  const list = dirty
+  dirty = []
+  for (let i = 0; i < list.length; i++) list[i]!.flush()
+}
+
+/**
+ * One client's logical connection. The only place that knows seqs, acks, replay and dedupe:
+ * outgoing data frames get a seq and stay in a replay buffer until the client acks them;
+ * incoming data frames are delivered in seq order, exactly once, whatever line they came on.
+ */
+export class Session<Identity = unknown> implements TransportHost {
+  readonly id: string
+  readonly token: string
+  readonly identity: Identity
+  readonly subscriptions = new Set<string>()
+  /** Last time anything arrived from the client (ms). */
+  lastSeen = Date.now()
+  lastPing = Date.now()
+  /** When the last transport went away (ms), or 0 while one is attached. */
+  detachedAt = Date.now()
+
+  #config: SessionConfig
+  #out: ReplayBuffer
+  /** Highest client seq delivered. */
+  #inLast = 0
+  /** Highest client seq acked to the client. */
+  #inAcked = 0
+  /** Highest own seq written to the current transport. */
+  #sent = 0
+  /** Unsequenced frames for the next batch (WELCOME first when present). */
+  #control: string[] = []
+  #transport: ServerTransport | null = null
+  #queued = false
+  #ackTimer: ReturnType<typeof setTimeout> | undefined
+  #ended = false
+  /** Data frames waiting while an async dispatch runs, to keep per-session order. */
+  #backlog: ClientDataFrame[] = []
+  #busy = false
+
+  constructor(id: string, token: string, identity: Identity, config: SessionConfig) {
+    this.id = id
+    this.token = token
+    this.identity = identity
+    this.#config = config
+    this.#out = new ReplayBuffer(config.replayBufferFrames, config.replayBufferBytes)
+  }
+
+  get transport(): TransportName | null {
+    return this.#transport?.name ?? null
+  }
+
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  /** Highest client seq delivered (what the server acks). */
+  get received(): number {
+    return this.#inLast
+  }
+
+  /** Frames sent but not yet acked by the client. */
+  get unacked(): number {
+    return this.#out.size
+  }
+
+  /**
+   * Makes `transport` the session's line; any older line is closed as SUPERSEDED.
+   * `clientAck` is the last server seq the client holds: everything after it is replayed.
+   * `welcome` puts a WELCOME frame (the server's ack) first in the next batch.
+   */
+  attach(transport: ServerTransport, clientAck: number, welcome: boolean): void {
+    if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
+    if (!this.#out.ack(clientAck))
+      throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${this.#out.lastSeq})`)
+    const old = this.#transport
+    this.#transport = transport
+    if (old && old !== transport) old.close('SUPERSEDED')
+    this.#sent = clientAck
+    this.detachedAt = 0
+    this.lastSeen = Date.now()
+    if (welcome) {
+      this.#control = this.#control.filter((f) => f !== PING && f !== PONG)
+      this.#control.unshift(encodeFrame([FrameType.WELCOME, this.#inLast]))
+      this.#inAcked = this.#inLast
+    }
+    this.#log('transport', `attached ${transport.name}`, { clientAck })
+    this.flush()
+  }
+
+  /** The transport's line is gone; the session waits recoveryMs for another. */
+  detach(transport: ServerTransport, reason: string): void {
+    if (this.#transport !== transport) return
+    this.#transport = null
+    this.detachedAt = Date.now()
+    this.#log('transport', `detached ${transport.name}: ${reason}`)
+  }
+
+  drain(transport: ServerTransport): void {
+    if (this.#transport === transport) this.#queueFlush()
+  }
+
+  /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
+  receive(frames: readonly ClientFrame[], inlineAck = false): void {
+    if (this.#ended) return
+    this.lastSeen = Date.now()
+    let due = false
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!
+      switch (f[0]) {
+        case FrameType.ACK:
+          if (!this.#out.ack(f[1])) this.#log('session', `ignored ack ${f[1]} beyond ${this.#out.lastSeq}`)
+          break
+        case FrameType.PING:
+          this.#control.push(PONG)
+          this.#queueFlush()
+          break
+        case FrameType.PONG:
+        case FrameType.HELLO:
+          break
+        default: {
+          const verdict = classifySeq(this.#inLast, f[1])
+          due = true
+          if (verdict === 'deliver') {
+            this.#inLast = f[1]
+            this.#deliver(f)
+          } else if (verdict === 'gap') {
+            this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#inLast + 1})`)
+          }
+        }
+      }
+    }
+    if (inlineAck) this.#inAcked = this.#inLast
+    else if (due) this.#scheduleAck()
+  }
+
+  /** Sends a MESSAGE whose body was encoded once for every subscriber. */
+  sendMessage(body: string): void {
+    this.#append(encodeMessage(this.#out.nextSeq, body))
+  }
+
+  /** Answers the client's data frame `ref` with a result. */
+  reply(ref: number, result: unknown): void {
+    this.#append(encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, null, result === undefined ? null : result]))
+  }
+
+  /** Answers the client's data frame `ref` with an error. */
+  replyError(ref: number, error: SwitchboardError): void {
+    const frame =
+      error.data === undefined
+        ? encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message])
+        : encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message, error.data])
+    this.#append(frame)
+  }
+
+  /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
+  tick(now: number): boolean {
+    if (this.#ended) return false
+    const t = this.#transport
+    if (!t) return now - this.detachedAt < this.#config.recoveryMs
+    if (t.name === 'long-polling') return true
+    if (now - this.lastSeen > this.#config.heartbeatMs * 2) {
+      t.close('TIMEOUT')
+      this.detach(t, 'no traffic from the client')
+    } else if (now - this.lastPing >= this.#config.heartbeatMs) {
+      this.lastPing = now
+      this.#control.push(PING)
+      this.#queueFlush()
+    }
+    return true
+  }
+
+  /**
+   * Ends the session: the client is told why (CLOSE frame, then the line's close code) and
+   * `reconnectMs` says whether and when to come back with a new session (null: do not).
+   */
+  end(code: ErrorCode, reconnectMs: number | null = null, message?: string): void {
+    if (this.#ended) return
+    const t = this.#transport
+    if (t?.writable) {
+      this.#control.push(encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs]))
+      t.send(encodeBatch(this.#control))
+    }
+    this.#ended = true
+    this.#transport = null
+    t?.close(code)
+    clearTimeout(this.#ackTimer)
+    this.#control = []
+    this.#backlog = []
+    this.#out.clear()
+    this.#log('session', `ended: ${code}`)
+    this.#config.onEnd(this, code)
+  }
+
+  /** Writes what the current line can take. Called by the flush queue and on attach or drain. */
+  flush(): void {
+    this.#queued = false
+    const t = this.#transport
+    if (!t || !t.writable || this.#ended) return
+    if (this.#inAcked < this.#inLast) {
+      this.#control.push(encodeFrame([FrameType.ACK, this.#inLast]))
+      this.#inAcked = this.#inLast
+      clearTimeout(this.#ackTimer)
+      this.#ackTimer = undefined
+    }
+    const room = Math.max(1, this.#config.maxBatchFrames - this.#control.length)
+    const data = this.#out.framesAfter(this.#sent, room)
+    if (data.length === 0 && this.#control.length === 0) return
+    const frames = this.#control.length === 0 ? data : this.#control.concat(data)
+    this.#control = []
+    this.#sent += data.length
+    const writable = t.send(encodeBatch(frames))
+    if (writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
+  }
+
+  #append(frame: string): void {
+    if (this.#ended) return
+    if (!this.#out.hasRoom(frame.length)) {
+      this.end('SLOW_CONSUMER', this.#config.recoveryMs)
+      return
+    }
+    this.#out.append(frame)
+    this.#queueFlush()
+  }
+
+  #deliver(frame: ClientDataFrame): void {
+    if (this.#busy) {
+      this.#backlog.push(frame)
+      return
+    }
+    const pending = this.#config.dispatch(this, frame)
+    if (pending) {
+      this.#busy = true
+      pending.then(this.#resume, this.#resume)
+    }
+  }
+
+  #resume = (): void => {
+    this.#busy = false
+    while (!this.#busy && this.#backlog.length > 0 && !this.#ended) {
+      const frame = this.#backlog.shift()!
+      const pending = this.#config.dispatch(this, frame)
+      if (pending) {
+        this.#busy = true
+        pending.then(this.#resume, this.#resume)
+      }
+    }
+  }
+
+  #scheduleAck(): void {
+    if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
+    else this.#ackTimer ??= setTimeout(this.#ackNow, ACK_DELAY_MS)
+  }
+
+  #ackNow = (): void => {
+    this.#ackTimer = undefined
+    this.#queueFlush()
+  }
+
+  #queueFlush(): void {
+    if (this.#queued) return
+    this.#queued = true
+    dirty.push(this)
+    if (!flushScheduled) {
+      flushScheduled = true
+      setImmediate(flushDirty)
+    }
+  }
+
+  #log(kind: 'session' | 'transport', message: string, data?: unknown): void {
+    const logger = this.#config.logger
+    if (logger) logger({ kind, message, sessionId: this.id, data })
+  }
+}

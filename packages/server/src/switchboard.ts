@@ -1,0 +1,202 @@
+import {
+  encodeData,
+  exceedsBytes,
+  FrameType,
+  SwitchboardError,
+  type ClientDataFrame,
+} from '@switchboard/protocol'
+import type { Context, Hono } from 'hono'
+import { createApp } from './app.js'
+import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
+import { toSwitchboardError } from './http.js'
+import { Hub } from './hub.js'
+import { resolveOptions, type SwitchboardOptions } from './options.js'
+import type { RpcHandler } from './rpc.js'
+import type { Session } from './session.js'
+
+/** What `subscribe` answers: where the channel stands, and whether `since` was fully replayed. */
+export interface SubscribeResult {
+  offset: number
+  epoch: string
+  /** True when every message after `since` was replayed from history (or no `since` was given). */
+  recovered: boolean
+}
+
+/** A Switchboard server: mount `app` in a Hono app, declare channels and RPC methods, publish from anywhere. */
+export interface Switchboard<Identity = unknown> {
+  /** The endpoints, as a Hono sub-app: `app.route('/rt', sb.app)`. */
+  readonly app: Hono
+  /** Declares a family of channels clients may subscribe to (`*` matches one or more characters other than `:`). */
+  channel<Msg = unknown>(pattern: string, options?: ChannelOptions<Msg, Identity>): Switchboard<Identity>
+  /** Publishes to every subscriber of `channel`, on every node. Resolves to the message's offset. */
+  publish<Msg = unknown>(channel: string, data: Msg): Promise<number>
+  /** Declares a request/response method. */
+  rpc<Req = unknown, Res = unknown>(method: string, handler: RpcHandler<Req, Res, Identity>): Switchboard<Identity>
+  /** Live sessions on this node. */
+  readonly sessionCount: number
+  /**
+   * Ends every session with SERVER_SHUTDOWN, telling clients to come back after `reconnectMs`
+   * (default 1000), refuses new ones, and stops the timers. The HTTP server is the app's to close.
+   */
+  close(options?: { reconnectMs?: number }): Promise<void>
+}
+
+/**
+ * Creates a Switchboard server.
+ * @example
+ * const sb = createSwitchboard()
+ * sb.channel('room:*')
+ * app.route('/rt', sb.app)
+ */
+export function createSwitchboard<Identity = null>(options: SwitchboardOptions<Identity> = {}): Switchboard<Identity> {
+  const o = resolveOptions(options)
+  const channels = new ChannelRegistry()
+  const rpcs = new Map<string, RpcHandler<unknown, unknown, Identity>>()
+  const adapter = o.adapter
+  const log = o.logger
+
+  const context = (session: Session, channel: string, action: 'subscribe' | 'publish'): ChannelContext<Identity> => ({
+    channel,
+    action,
+    identity: session.identity as Identity,
+    sessionId: session.id,
+  })
+
+  async function authorize(def: ChannelDefinition, ctx: ChannelContext<Identity>): Promise<void> {
+    const hook = def.options.authorize as ChannelOptions<unknown, Identity>['authorize']
+    if (hook && (await hook(ctx)) !== true) throw new SwitchboardError('FORBIDDEN', `Not allowed to ${ctx.action} ${ctx.channel}`)
+  }
+
+  async function subscribe(session: Session, ref: number, channel: string, since: number | null): Promise<void> {
+    const def = channels.match(channel)
+    if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
+    try {
+      await authorize(def, context(session, channel, 'subscribe'))
+      if (session.ended) return
+      let recovered = true
+      if (since !== null) {
+        const missed = await adapter.history(channel, since)
+        if (missed === null) recovered = false
+        else for (const m of missed) session.sendMessage(m.body)
+      }
+      const position = await adapter.position(channel)
+      channels.add(channel, session)
+      const result: SubscribeResult = { offset: position.offset, epoch: position.epoch, recovered }
+      session.reply(ref, result)
+    } catch (e) {
+      session.replyError(ref, toSwitchboardError(e, 'INTERNAL'))
+    }
+  }
+
+  function publish(session: Session, ref: number, channel: string, data: unknown): void | Promise<void> {
+    const def = channels.match(channel)
+    if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
+    if (def.options.clientPublish === false)
+      return session.replyError(ref, new SwitchboardError('FORBIDDEN', `Clients may not publish to ${channel}`))
+    if (!def.options.authorize && !def.options.onPublish) return publishNow(session, ref, channel, def, data)
+    return publishChecked(session, ref, channel, def, data)
+  }
+
+  async function publishChecked(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown) {
+    const ctx = context(session, channel, 'publish')
+    let message = data
+    try {
+      await authorize(def, ctx)
+      const hook = def.options.onPublish as ChannelOptions<unknown, Identity>['onPublish']
+      if (hook) message = await hook(data, ctx)
+    } catch (e) {
+      return session.replyError(ref, toSwitchboardError(e, 'FORBIDDEN'))
+    }
+    return publishNow(session, ref, channel, def, message)
+  }
+
+  function publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown) {
+    const dataJson = encodeData(data)
+    if (exceedsBytes(dataJson, o.maxMessageBytes))
+      return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${o.maxMessageBytes} bytes`))
+    const offset = adapter.publish(channel, dataJson, def.options.historySize ?? 0)
+    if (typeof offset === 'number') return session.reply(ref, { offset })
+    return offset.then(
+      (n) => session.reply(ref, { offset: n }),
+      (e) => session.replyError(ref, toSwitchboardError(e, 'INTERNAL')),
+    )
+  }
+
+  function unsubscribe(session: Session, ref: number, channel: string): void {
+    channels.remove(channel, session)
+    session.reply(ref, null)
+  }
+
+  async function call(session: Session, ref: number, method: string, data: unknown): Promise<void> {
+    const handler = rpcs.get(method)
+    if (!handler) return session.replyError(ref, new SwitchboardError('UNKNOWN_RPC', `No RPC method "${method}"`))
+    if (exceedsBytes(encodeData(data), o.maxMessageBytes))
+      return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${o.maxMessageBytes} bytes`))
+    try {
+      const result = await handler(data, { method, identity: session.identity as Identity, sessionId: session.id })
+      session.reply(ref, result)
+    } catch (e) {
+      if (e instanceof SwitchboardError) return session.replyError(ref, e)
+      log?.({ kind: 'rpc', message: `${method} failed`, sessionId: session.id, data: e })
+      session.replyError(ref, new SwitchboardError('RPC_ERROR'))
+    }
+  }
+
+  function dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> {
+    switch (frame[0]) {
+      case FrameType.PUBLISH:
+        return publish(session, frame[1], frame[2], frame[3])
+      case FrameType.SUBSCRIBE:
+        return subscribe(session, frame[1], frame[2], frame[3])
+      case FrameType.UNSUBSCRIBE:
+        return unsubscribe(session, frame[1], frame[2])
+      case FrameType.CALL:
+        // Calls run concurrently: a slow handler must not hold up the session's other frames.
+        void call(session, frame[1], frame[2], frame[3])
+    }
+  }
+
+  const hub = new Hub(o, dispatch, (session) => channels.removeAll(session))
+  const authenticate = async (c: Context): Promise<unknown> => {
+    if (!o.authenticate) return null
+    let identity: Identity | false
+    try {
+      identity = await o.authenticate(c)
+    } catch (e) {
+      if (e instanceof SwitchboardError) throw e
+      throw new SwitchboardError('UNAUTHORIZED', undefined, { cause: e })
+    }
+    if (identity === false) throw new SwitchboardError('UNAUTHORIZED')
+    return identity
+  }
+  const started = adapter.start((channel, _offset, body) => channels.deliver(channel, body))
+  const ready = Promise.resolve(started)
+
+  const sb: Switchboard<Identity> = {
+    app: createApp(hub, authenticate),
+    channel(pattern, channelOptions = {}) {
+      channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
+      return sb
+    },
+    async publish(channel, data) {
+      await ready
+      const def = channels.match(channel)
+      return adapter.publish(channel, encodeData(data), def?.options.historySize ?? 0)
+    },
+    rpc(method, handler) {
+      if (rpcs.has(method)) throw new TypeError(`RPC method "${method}" is defined twice`)
+      rpcs.set(method, handler as RpcHandler<unknown, unknown, Identity>)
+      return sb
+    },
+    get sessionCount() {
+      return hub.sessions.size
+    },
+    async close({ reconnectMs = 1_000 } = {}) {
+      hub.closing = true
+      for (const session of [...hub.sessions.values()]) session.end('SERVER_SHUTDOWN', reconnectMs)
+      hub.close()
+      await adapter.close()
+    },
+  }
+  return sb
+}

@@ -1,0 +1,74 @@
+import type { ErrorCode } from '@switchboard/protocol'
+import type { ServerTransport, TransportHost } from './transport.js'
+
+const encoder = new TextEncoder()
+/** Bytes queued in the stream before the session waits for the reader. */
+const HIGH_WATER_BYTES = 1024 * 1024
+
+/** Response headers: no caching, no transform, and ask nginx not to buffer (`X-Accel-Buffering`). */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-store, no-transform',
+  'x-accel-buffering': 'no',
+}
+
+/**
+ * Server-Sent Events downstream: one `data:` event per batch. Upstream frames arrive by POST.
+ * The stream opens with a comment so headers flush at once (HTTP/2 proxies hold them otherwise).
+ */
+export class SseTransport implements ServerTransport {
+  readonly name = 'sse'
+  readonly body: ReadableStream<Uint8Array>
+  #controller!: ReadableStreamDefaultController<Uint8Array>
+  #host: TransportHost | null = null
+  #closed = false
+
+  constructor(signal: AbortSignal) {
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller
+          controller.enqueue(encoder.encode(': switchboard\n\n'))
+        },
+        pull: () => {
+          if (this.#host) this.#host.drain(this)
+        },
+        cancel: () => this.#gone('stream cancelled'),
+      },
+      { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+    )
+    signal.addEventListener('abort', () => this.#gone('request aborted'), { once: true })
+  }
+
+  /** The session this stream serves (set right after attach, so drains and closes reach it). */
+  bind(host: TransportHost): void {
+    this.#host = host
+  }
+
+  get writable(): boolean {
+    return !this.#closed && (this.#controller.desiredSize ?? 0) > 0
+  }
+
+  send(batch: string): boolean {
+    if (this.#closed) return false
+    this.#controller.enqueue(encoder.encode(`data: ${batch}\n\n`))
+    return (this.#controller.desiredSize ?? 0) > 0
+  }
+
+  close(_code: ErrorCode): void {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      this.#controller.close()
+    } catch {
+      // already errored by a cancel
+    }
+    this.#host?.detach(this, 'closed by server')
+  }
+
+  #gone(reason: string): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#host?.detach(this, reason)
+  }
+}

@@ -1,0 +1,133 @@
+import {
+  decodeClientBatch,
+  ERRORS,
+  FrameType,
+  PROTOCOL_VERSION,
+  SwitchboardError,
+  type ErrorCode,
+} from '@switchboard/protocol'
+import type { Hub } from '../hub.js'
+import type { Session } from '../session.js'
+import type { ServerTransport } from './transport.js'
+
+/** The part of a `ws` WebSocket we use, so `ws` types do not leak into ours. */
+export interface RawWebSocket {
+  readonly readyState: number
+  readonly bufferedAmount: number
+  send(data: string, cb?: (err?: Error) => void): void
+  close(code?: number, reason?: string): void
+  terminate(): void
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown
+  on(event: 'close', listener: (code: number) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+}
+
+const OPEN = 1
+/** Over this many buffered bytes the session stops writing until the socket drains. */
+const HIGH_WATER_BYTES = 1024 * 1024
+/** A socket that sends no HELLO within this long is closed. */
+const HELLO_TIMEOUT_MS = 10_000
+
+function textOf(data: unknown): string {
+  if (typeof data === 'string') return data
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]).toString('utf8')
+  return Buffer.from(data as ArrayBuffer).toString('utf8')
+}
+
+/**
+ * One WebSocket, both directions. The client's first message is HELLO (token, ack, version),
+ * so the resume token never appears in a URL; then every message is a batch of frames.
+ */
+export class WebSocketTransport implements ServerTransport {
+  readonly name = 'websocket'
+  #ws: RawWebSocket
+  #hub: Hub
+  #sid: string | undefined
+  #session: Session | null = null
+  #blocked = false
+  #closed = false
+  #helloTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(ws: RawWebSocket, hub: Hub, sid: string | undefined, refusal?: SwitchboardError) {
+    this.#ws = ws
+    this.#hub = hub
+    this.#sid = sid
+    ws.on('message', this.#onMessage)
+    ws.on('close', this.#onClose)
+    ws.on('error', this.#onError)
+    if (refusal) this.#fail(refusal)
+    else this.#helloTimer = setTimeout(() => this.#fail(new SwitchboardError('TIMEOUT', 'No HELLO frame')), HELLO_TIMEOUT_MS)
+  }
+
+  get writable(): boolean {
+    return !this.#blocked && this.#ws.readyState === OPEN
+  }
+
+  send(batch: string): boolean {
+    if (this.#ws.readyState !== OPEN) return false
+    this.#ws.send(batch, this.#onSent)
+    if (this.#ws.bufferedAmount > HIGH_WATER_BYTES) this.#blocked = true
+    return !this.#blocked
+  }
+
+  close(code: ErrorCode): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#helloTimer)
+    this.#ws.close(ERRORS[code].close, code)
+  }
+
+  #onSent = (): void => {
+    if (this.#blocked && this.#ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
+      this.#blocked = false
+      this.#session?.drain(this)
+    }
+  }
+
+  #onMessage = (data: unknown): void => {
+    const text = textOf(data)
+    const session = this.#session
+    if (session) {
+      try {
+        this.#hub.receive(session, text, false)
+      } catch {
+        // The hub ended the session with the error's code; the socket closes with it.
+      }
+      return
+    }
+    this.#hello(text)
+  }
+
+  #hello(text: string): void {
+    clearTimeout(this.#helloTimer)
+    try {
+      const frames = decodeClientBatch(text, 1)
+      const hello = frames[0]
+      if (!hello || hello[0] !== FrameType.HELLO) throw new SwitchboardError('BAD_REQUEST', 'The first frame must be HELLO')
+      if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
+      const session = this.#hub.authorize(this.#sid, hello[1])
+      this.#session = session
+      session.attach(this, hello[2], true)
+    } catch (e) {
+      this.#session = null
+      this.#fail(e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e }))
+    }
+  }
+
+  #fail(error: SwitchboardError): void {
+    this.#hub.options.logger?.({ kind: 'transport', message: `websocket refused: ${error.code}`, sessionId: this.#sid })
+    this.close(error.code)
+  }
+
+  #onClose = (code: number): void => {
+    this.#closed = true
+    clearTimeout(this.#helloTimer)
+    this.#session?.detach(this, `socket closed (${code})`)
+  }
+
+  #onError = (error: Error): void => {
+    // ws closes the socket after an error (e.g. maxPayload exceeded: 1009); the close handler detaches.
+    this.#hub.options.logger?.({ kind: 'transport', message: `websocket error: ${error.message}`, sessionId: this.#sid })
+  }
+}

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+// Tests run against the TypeScript sources, so `npm test` needs no build for the unit and loopback suites.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@switchboard/protocol': src('protocol'),
+      '@switchboard/server': src('server'),
+      '@switchboard/client': src('client'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['test/browser/**', '**/node_modules/**'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+})
