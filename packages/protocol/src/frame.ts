@@ -17,7 +17,7 @@ export const FrameType = {
   PONG: 4,
   /** s->c: `[5, code, message, reconnectMs]`, the session is over (reconnectMs null: do not come back) */
   CLOSE: 5,
-  /** c->s: `[10, seq, channel, since]`, since = last offset seen or null */
+  /** c->s: `[10, seq, channel, since]`, since = `[offset, epoch]` of the last message seen, or null */
   SUBSCRIBE: 10,
   /** c->s: `[11, seq, channel]` */
   UNSUBSCRIBE: 11,
@@ -37,7 +37,9 @@ export type AckFrame = [type: 2, ack: number]
 export type PingFrame = [type: 3]
 export type PongFrame = [type: 4]
 export type CloseFrame = [type: 5, code: ErrorCode, message: string, reconnectMs: number | null]
-export type SubscribeFrame = [type: 10, seq: number, channel: string, since: number | null]
+/** Where a subscriber left off: the offset of the last message it saw, in that epoch. */
+export type StreamPosition = [offset: number, epoch: string]
+export type SubscribeFrame = [type: 10, seq: number, channel: string, since: StreamPosition | null]
 export type UnsubscribeFrame = [type: 11, seq: number, channel: string]
 export type PublishFrame = [type: 12, seq: number, channel: string, data: unknown]
 export type CallFrame = [type: 13, seq: number, method: string, data: unknown]

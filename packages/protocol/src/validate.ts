@@ -5,6 +5,9 @@ import { FrameType as T, type ClientFrame, type ServerFrame } from './frame.js'
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH
 
+const isPosition = (v: unknown): boolean =>
+  Array.isArray(v) && v.length === 2 && isSeq(v[0]) && typeof v[1] === 'string' && v[1].length <= MAX_NAME_LENGTH
+
 function malformed(why: string): never {
   throw new SwitchboardError('MALFORMED_FRAME', `Malformed frame: ${why}`)
 }
@@ -25,7 +28,7 @@ export function assertClientFrame(f: unknown): asserts f is ClientFrame {
       if (n !== 1) malformed('bad PING/PONG')
       return
     case T.SUBSCRIBE:
-      if (n !== 4 || !isSeq(f[1]) || !isName(f[2]) || (f[3] !== null && !isSeq(f[3]))) malformed('bad SUBSCRIBE')
+      if (n !== 4 || !isSeq(f[1]) || !isName(f[2]) || (f[3] !== null && !isPosition(f[3]))) malformed('bad SUBSCRIBE')
       return
     case T.UNSUBSCRIBE:
       if (n !== 3 || !isSeq(f[1]) || !isName(f[2])) malformed('bad UNSUBSCRIBE')

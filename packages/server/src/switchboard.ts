@@ -4,6 +4,7 @@ import {
   FrameType,
   SwitchboardError,
   type ClientDataFrame,
+  type StreamPosition,
 } from '@switchboard/protocol'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
@@ -67,19 +68,20 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     if (hook && (await hook(ctx)) !== true) throw new SwitchboardError('FORBIDDEN', `Not allowed to ${ctx.action} ${ctx.channel}`)
   }
 
-  async function subscribe(session: Session, ref: number, channel: string, since: number | null): Promise<void> {
+  async function subscribe(session: Session, ref: number, channel: string, since: StreamPosition | null): Promise<void> {
     const def = channels.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
     try {
       await authorize(def, context(session, channel, 'subscribe'))
       if (session.ended) return
+      const position = await adapter.position(channel)
       let recovered = true
       if (since !== null) {
-        const missed = await adapter.history(channel, since)
+        // Offsets from another epoch (history lost since) mean nothing here.
+        const missed = since[1] === position.epoch ? await adapter.history(channel, since[0]) : null
         if (missed === null) recovered = false
         else for (const m of missed) session.sendMessage(m.body)
       }
-      const position = await adapter.position(channel)
       channels.add(channel, session)
       const result: SubscribeResult = { offset: position.offset, epoch: position.epoch, recovered }
       session.reply(ref, result)

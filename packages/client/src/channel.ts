@@ -1,0 +1,135 @@
+import { encodeData, exceedsBytes, FrameType, SwitchboardError, type StreamPosition } from '@switchboard/protocol'
+import { Emitter } from './emitter.js'
+import type { ClientSession } from './session.js'
+
+/** A message on a channel. */
+export interface ChannelMessage<Msg> {
+  channel: string
+  data: Msg
+  /** Position in the channel's stream; increases by one per message. */
+  offset: number
+}
+
+/** The server's answer to a subscribe. */
+export interface Subscribed {
+  offset: number
+  epoch: string
+  /** False when a resubscribe could not replay every missed message: resync from your own source. */
+  recovered: boolean
+}
+
+export interface ChannelEvents<Msg> extends Record<string, unknown> {
+  message: ChannelMessage<Msg>
+  subscribed: Subscribed
+  /** The subscription ended without `unsubscribe()` (the server refused a resubscribe, say). */
+  error: SwitchboardError
+}
+
+export type ChannelState = 'unsubscribed' | 'subscribing' | 'subscribed'
+
+/** What a channel needs from its client. */
+export interface ChannelHost {
+  readonly session: ClientSession
+  maxMessageBytes(): number
+}
+
+/**
+ * One named channel. `subscribe()` once and messages arrive through `on('message')` until
+ * `unsubscribe()`; the subscription survives transport switches and, when the session itself
+ * is lost, is renewed with `since` so missed messages come from history where the server keeps it.
+ */
+export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
+  readonly name: string
+  #host: ChannelHost
+  #state: ChannelState = 'unsubscribed'
+  #position: StreamPosition | null = null
+  #subscribing: Promise<void> | null = null
+
+  constructor(name: string, host: ChannelHost) {
+    super()
+    this.name = name
+    this.#host = host
+  }
+
+  get state(): ChannelState {
+    return this.#state
+  }
+
+  /** Offset of the last message delivered, or null before the first. */
+  get offset(): number | null {
+    return this.#position?.[0] ?? null
+  }
+
+  /** Subscribes; resolves once the server confirms. Rejects with UNKNOWN_CHANNEL, FORBIDDEN, CLOSED, ... */
+  subscribe(): Promise<void> {
+    if (this.#state === 'subscribed') return Promise.resolve()
+    if (this.#subscribing) return this.#subscribing
+    this.#state = 'subscribing'
+    const attempt = this.#request().finally(() => {
+      if (this.#subscribing === attempt) this.#subscribing = null
+    })
+    this.#subscribing = attempt
+    return attempt
+  }
+
+  /** Stops delivery at once and tells the server. */
+  async unsubscribe(): Promise<void> {
+    if (this.#state === 'unsubscribed') return
+    this.#state = 'unsubscribed'
+    this.#subscribing = null
+    await this.#host.session.request((seq) => [FrameType.UNSUBSCRIBE, seq, this.name])
+  }
+
+  /**
+   * Publishes to everyone subscribed (this client too, if subscribed). Resolves with the
+   * message's offset once the server has accepted it; rejects with a coded SwitchboardError.
+   */
+  async publish(data: Msg, options: { timeoutMs?: number } = {}): Promise<{ offset: number }> {
+    if (exceedsBytes(encodeData(data), this.#host.maxMessageBytes()))
+      throw new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${this.#host.maxMessageBytes()} bytes`)
+    return (await this.#host.session.request(
+      (seq) => [FrameType.PUBLISH, seq, this.name, data],
+      options.timeoutMs,
+    )) as { offset: number }
+  }
+
+  /** Called by the client for every MESSAGE on this channel. */
+  deliver(data: unknown, offset: number): void {
+    if (this.#state === 'unsubscribed') return
+    const position = this.#position
+    if (position && offset <= position[0]) return
+    this.#position = [offset, position?.[1] ?? '']
+    this.emit('message', { channel: this.name, data: data as Msg, offset })
+  }
+
+  /** The session was replaced: subscribe again from where this channel left off. */
+  renew(): void {
+    if (this.#state === 'unsubscribed' || this.#subscribing) return
+    this.#state = 'subscribing'
+    const attempt = this.#request().catch((e: SwitchboardError) => this.emit('error', e))
+    this.#subscribing = attempt.finally(() => (this.#subscribing = null))
+  }
+
+  async #request(): Promise<void> {
+    const since = this.#position && this.#position[1] ? this.#position : null
+    let result: Subscribed
+    try {
+      result = (await this.#host.session.request((seq) => [FrameType.SUBSCRIBE, seq, this.name, since])) as Subscribed
+    } catch (e) {
+      // A lost session is renewed by the client; anything else ends the subscription.
+      if (e instanceof SwitchboardError && e.code === 'SESSION_LOST' && this.#state === 'subscribing') {
+        return new Promise<void>((resolve, reject) => {
+          const offOk = this.once('subscribed', () => (offErr(), resolve()))
+          const offErr = this.once('error', (err) => (offOk(), reject(err)))
+        })
+      }
+      if (this.#state === 'subscribing') this.#state = 'unsubscribed'
+      throw e
+    }
+    if (this.#state !== 'subscribing') return
+    this.#state = 'subscribed'
+    const offset = this.#position && this.#position[1] === result.epoch ? Math.max(this.#position[0], result.offset) : result.offset
+    this.#position = [offset, result.epoch]
+    this.emit('subscribed', result)
+  }
+}

@@ -1,0 +1,170 @@
+import {
+  FrameType,
+  MAX_MESSAGE_BYTES,
+  OUTBOX_BYTES,
+  OUTBOX_FRAMES,
+  TRANSPORTS,
+  type ServerDataFrame,
+  type TransportName,
+} from '@switchboard/protocol'
+import type { BackoffOptions } from './backoff.js'
+import { Channel } from './channel.js'
+import { Connection, type ConnectionEvents } from './connection.js'
+import type { LogEvent } from './log.js'
+import type { ClientState } from './state.js'
+import type { WebSocketConstructor } from './transports/transport.js'
+
+/** Options of connect(). All optional. */
+export interface ClientOptions {
+  /**
+   * Transports to use, in preference order. Default: `['websocket', 'sse', 'long-polling']`.
+   * Pass one to force it.
+   */
+  transports?: readonly TransportName[]
+  /** WebSocket implementation; default `globalThis.WebSocket`. Node 20 has none: pass `ws`'s. */
+  WebSocket?: WebSocketConstructor
+  /** fetch implementation; default `globalThis.fetch`. */
+  fetch?: typeof fetch
+  /** Headers for negotiate (where `authenticate` runs), e.g. `{ authorization: 'Bearer …' }`. */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
+  /** fetch credentials mode; default 'same-origin'. */
+  credentials?: RequestCredentials
+  /** How long one transport may take to attach before the next is tried (ms). Default 5000. */
+  attemptTimeoutMs?: number
+  /** Reconnect backoff (exponential, full jitter), or false to close on the first drop. */
+  reconnect?: BackoffOptions | false
+  /** Outbox bound: messages sent but not yet acked. Past it, publish and call reject OUTBOX_FULL. */
+  maxOutboxFrames?: number
+  maxOutboxBytes?: number
+  /** Default timeout for call() (ms). Default 10000. */
+  callTimeoutMs?: number
+  /** Receives log events; nothing is logged without it. */
+  logger?: (event: LogEvent) => void
+}
+
+/** A client's connection to one Switchboard server. Create it with connect(). */
+export class SwitchboardClient {
+  readonly url: string
+  #connection: Connection
+  #channels = new Map<string, Channel<unknown>>()
+  #callTimeoutMs: number
+  #ready: Promise<void>
+
+  constructor(url: string, options: ClientOptions = {}) {
+    const base = new URL(url, (globalThis as { location?: { href: string } }).location?.href)
+    this.url = base.href.replace(/\/+$/, '')
+    this.#callTimeoutMs = options.callTimeoutMs ?? 10_000
+    const headers = options.headers
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.#connection = new Connection({
+      baseUrl: this.url,
+      transports: options.transports ?? TRANSPORTS,
+      fetch: fetchImpl,
+      WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
+      credentials: options.credentials ?? 'same-origin',
+      headers: typeof headers === 'function' ? headers : () => headers ?? {},
+      attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
+      reconnect: options.reconnect ?? {},
+      maxOutboxFrames: options.maxOutboxFrames ?? OUTBOX_FRAMES,
+      maxOutboxBytes: options.maxOutboxBytes ?? OUTBOX_BYTES,
+      onData: (frame) => this.#onData(frame),
+      logger: options.logger,
+    })
+    this.#connection.on('session', ({ resumed }) => {
+      if (!resumed) for (const channel of this.#channels.values()) channel.renew()
+    })
+    this.#ready = new Promise((resolve, reject) => {
+      const off = this.#connection.on('state', ({ to }) => {
+        if (to === 'open') resolve()
+        else if (to === 'closed') reject(this.#closeError)
+        if (to === 'open' || to === 'closed') off()
+      })
+    })
+    this.#ready.catch(() => {})
+    this.#connection.on('error', (e) => (this.#closeError = e))
+  }
+
+  #closeError: Error = new Error('closed')
+
+  /** 'idle' | 'connecting' | 'open' | 'upgrading' | 'backoff' | 'closed' */
+  get state(): ClientState {
+    return this.#connection.state
+  }
+
+  /** The transport carrying the session now, or null between transports. */
+  get transport(): TransportName | null {
+    return this.#connection.transport
+  }
+
+  /** The current session's id, once negotiated. */
+  get sessionId(): string | null {
+    return this.#connection.info?.sessionId ?? null
+  }
+
+  /** Listens to `state`, `transport`, `session` and `error`; returns a function that removes the listener. */
+  on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
+    return this.#connection.on(event, listener)
+  }
+
+  /** Resolves when the client is first open; rejects if it closes before. */
+  ready(): Promise<void> {
+    return this.#ready
+  }
+
+  /** The channel named `name` (one object per name). */
+  channel<Msg = unknown>(name: string): Channel<Msg> {
+    let channel = this.#channels.get(name)
+    if (!channel) {
+      channel = new Channel<unknown>(name, {
+        session: this.#connection.session,
+        maxMessageBytes: () => this.#connection.info?.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+      })
+      this.#channels.set(name, channel)
+    }
+    return channel as Channel<Msg>
+  }
+
+  /**
+   * Calls a server RPC method and resolves with its result. Rejects with a coded SwitchboardError:
+   * UNKNOWN_RPC, RPC_ERROR (or the handler's own code), TIMEOUT, SESSION_LOST, CLOSED, ...
+   */
+  call<Req = unknown, Res = unknown>(method: string, data: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
+    try {
+      return this.#connection.session.request(
+        (seq) => [FrameType.CALL, seq, method, data === undefined ? null : data],
+        options.timeoutMs ?? this.#callTimeoutMs,
+      ) as Promise<Res>
+    } catch (e) {
+      return Promise.reject(e)
+    }
+  }
+
+  /** Closes the client: pending requests reject with CLOSED; it does not reconnect. */
+  close(): void {
+    this.#connection.close()
+  }
+
+  /** Starts connecting (connect() does this for you). */
+  open(): this {
+    this.#connection.start()
+    return this
+  }
+
+  #onData(frame: ServerDataFrame): void {
+    if (frame[0] !== FrameType.MESSAGE) return
+    this.#channels.get(frame[2])?.deliver(frame[3], frame[4])
+  }
+}
+
+/**
+ * Connects to a Switchboard server mounted at `url` (absolute, or relative to the page).
+ * @example
+ * const client = connect('/rt')
+ * const room = client.channel<{ text: string }>('room:lobby')
+ * room.on('message', (m) => console.log(m.data.text))
+ * await room.subscribe()
+ * await room.publish({ text: 'hello' })
+ */
+export function connect(url: string, options?: ClientOptions): SwitchboardClient {
+  return new SwitchboardClient(url, options).open()
+}

@@ -1,0 +1,342 @@
+import {
+  decodeServerBatch,
+  FrameType,
+  SwitchboardError,
+  type CloseFrame,
+  type ErrorCode,
+  type ServerDataFrame,
+  type TransportName,
+} from '@switchboard/protocol'
+import { backoffDelay, type BackoffOptions } from './backoff.js'
+import { Emitter } from './emitter.js'
+import type { LogEvent } from './log.js'
+import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
+import { ClientSession } from './session.js'
+import { assertTransition, type ClientState, type StateChange } from './state.js'
+import { TRANSPORT_FACTORIES } from './transports/index.js'
+import type { ClientTransport, TransportCloseInfo, WebSocketConstructor } from './transports/transport.js'
+
+/** The transport changed (`to` is null while there is none). */
+export interface TransportChange {
+  from: TransportName | null
+  to: TransportName | null
+  reason: string
+}
+
+/**
+ * After a drop: `resumed: true` when the same session was reattached (nothing lost either way);
+ * `resumed: false` with the reason when the server no longer had it and a new session began
+ * (requests in flight were rejected with SESSION_LOST; channels resubscribe with `since`).
+ */
+export interface SessionChange {
+  sessionId: string
+  resumed: boolean
+  reason?: ErrorCode
+}
+
+export interface ConnectionEvents extends Record<string, unknown> {
+  state: StateChange
+  transport: TransportChange
+  session: SessionChange
+  error: SwitchboardError
+}
+
+export interface ConnectionConfig {
+  baseUrl: string
+  transports: readonly TransportName[]
+  fetch: typeof fetch
+  WebSocket: WebSocketConstructor | undefined
+  credentials: RequestCredentials
+  headers: () => Record<string, string> | Promise<Record<string, string>>
+  attemptTimeoutMs: number
+  reconnect: BackoffOptions | false
+  maxOutboxFrames: number
+  maxOutboxBytes: number
+  onData(frame: ServerDataFrame): void
+  logger: ((event: LogEvent) => void) | undefined
+}
+
+/** Codes that mean the server no longer holds the session. */
+const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
+
+type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCode }
+
+/**
+ * Finds a line and keeps one: negotiates a session, tries transports in order (each with a
+ * timeout), reattaches after a drop with backoff, renegotiates when the session is gone.
+ * State changes go through one `transition()`.
+ */
+export class Connection extends Emitter<ConnectionEvents> {
+  readonly session: ClientSession
+  #config: ConnectionConfig
+  #state: ClientState = 'idle'
+  #info: SessionInfo | null = null
+  #transport: ClientTransport | null = null
+  #trying: ClientTransport | null = null
+  #lastWorked: TransportName | null = null
+  /** Bumped on every (re)start and on close: async steps of an older run stop when it changed. */
+  #generation = 0
+  #retries = 0
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #lastReceived = 0
+  #livenessTimer: ReturnType<typeof setTimeout> | undefined
+  /** Why the previous session ended, reported with the next open. */
+  #lostReason: ErrorCode | null = null
+  #dropped = false
+
+  constructor(config: ConnectionConfig) {
+    super()
+    this.#config = config
+    this.session = new ClientSession({
+      maxOutboxFrames: config.maxOutboxFrames,
+      maxOutboxBytes: config.maxOutboxBytes,
+      onData: config.onData,
+      onGap: (seq, expected) => this.#log('session', `dropped server frame ${seq} (expected ${expected})`),
+    })
+  }
+
+  get state(): ClientState {
+    return this.#state
+  }
+
+  get transport(): TransportName | null {
+    return this.#transport?.name ?? null
+  }
+
+  get info(): SessionInfo | null {
+    return this.#info
+  }
+
+  start(): void {
+    if (this.#state !== 'idle') return
+    this.#transition('connecting', 'connect() called')
+    void this.#run(++this.#generation)
+  }
+
+  close(reason = 'close() called', error?: SwitchboardError): void {
+    if (this.#state === 'closed') return
+    this.#generation++
+    clearTimeout(this.#retryTimer)
+    clearTimeout(this.#livenessTimer)
+    this.#trying?.close()
+    this.#trying = null
+    this.#setTransport(null, reason)
+    this.session.reset(error ?? new SwitchboardError('CLOSED'))
+    this.#transition('closed', reason, error?.code)
+    if (error) this.emit('error', error)
+  }
+
+  async #run(gen: number): Promise<void> {
+    let renegotiations = 0
+    for (;;) {
+      if (!this.#info) {
+        try {
+          const c = this.#config
+          this.#info = await negotiate(c.baseUrl, {
+            fetch: c.fetch,
+            headers: await c.headers(),
+            credentials: c.credentials,
+            transports: c.transports,
+            timeoutMs: Math.max(c.attemptTimeoutMs, 5_000),
+          })
+        } catch (e) {
+          if (gen !== this.#generation) return
+          return this.#failed(e instanceof SwitchboardError ? e : new SwitchboardError('CONNECT_FAILED', String(e)))
+        }
+        if (gen !== this.#generation) return
+        this.session.maxBatchFrames = this.#info.maxBatchFrames
+      }
+      const info = this.#info
+      let last: Attempt = { ok: false, reason: 'no transport offered' }
+      for (const name of this.#order(info.transports)) {
+        last = await this.#attempt(name, info, gen)
+        if (gen !== this.#generation) return
+        if (last.ok) return
+        this.#log('transport', `${name} failed: ${last.reason}`)
+        if (last.code && (FATAL_CODES.has(last.code) || SESSION_GONE.has(last.code))) break
+      }
+      const code = last.ok ? undefined : last.code
+      if (code && SESSION_GONE.has(code) && renegotiations++ < 2) {
+        this.#sessionGone(code)
+        continue
+      }
+      return this.#failed(new SwitchboardError(code && FATAL_CODES.has(code) ? code : 'CONNECT_FAILED', last.ok ? undefined : last.reason))
+    }
+  }
+
+  /** Preference order, starting with the transport that worked last. */
+  #order(offered: readonly TransportName[]): TransportName[] {
+    const list = this.#config.transports.filter((t) => offered.includes(t))
+    const i = this.#lastWorked ? list.indexOf(this.#lastWorked) : -1
+    return i <= 0 ? list : [...list.slice(i), ...list.slice(0, i)]
+  }
+
+  #attempt(name: TransportName, info: SessionInfo, gen: number): Promise<Attempt> {
+    return new Promise((resolve) => {
+      let welcomed = false
+      const timer = setTimeout(() => {
+        transport.close()
+        resolve({ ok: false, reason: `no answer within ${this.#config.attemptTimeoutMs} ms`, code: 'TIMEOUT' })
+      }, this.#config.attemptTimeoutMs)
+      const transport = TRANSPORT_FACTORIES[name](
+        {
+          baseUrl: this.#config.baseUrl,
+          sessionId: info.sessionId,
+          token: info.resumeToken,
+          ack: () => this.session.received,
+          fetch: this.#config.fetch,
+          WebSocket: this.#config.WebSocket,
+          credentials: this.#config.credentials,
+          pollTimeoutMs: info.pollTimeoutMs,
+        },
+        {
+          onBatch: (text) => {
+            if (gen !== this.#generation) return transport.close()
+            let frames
+            try {
+              frames = decodeServerBatch(text)
+            } catch (e) {
+              this.#log('transport', `undecodable batch on ${name}: ${(e as Error).message}`)
+              transport.close()
+              if (!welcomed) return resolve({ ok: false, reason: 'undecodable batch', code: 'MALFORMED_FRAME' })
+              return this.#lost(transport, { reason: 'undecodable batch' })
+            }
+            this.#lastReceived = Date.now()
+            let from = 0
+            if (!welcomed) {
+              const first = frames[0]
+              if (!first) return
+              if (first[0] === FrameType.CLOSE) {
+                clearTimeout(timer)
+                transport.close()
+                return resolve({ ok: false, reason: first[2], code: first[1] })
+              }
+              if (first[0] !== FrameType.WELCOME) return
+              welcomed = true
+              clearTimeout(timer)
+              this.#adopt(transport, first[1])
+              resolve({ ok: true })
+              from = 1
+            }
+            if (transport !== this.#transport) return
+            const close = frames.findIndex((f) => f[0] === FrameType.CLOSE)
+            if (close === -1) return this.session.receive(frames, from)
+            this.session.receive(frames.slice(0, close), from)
+            this.#serverClosed(transport, frames[close] as CloseFrame)
+          },
+          onDrain: () => {
+            if (this.#transport === transport) this.session.drain()
+          },
+          onClose: (closeInfo) => {
+            clearTimeout(timer)
+            if (!welcomed) resolve({ ok: false, ...closeInfo })
+            else this.#lost(transport, closeInfo)
+          },
+        },
+      )
+      this.#trying = transport
+      transport.open()
+    })
+  }
+
+  /** A transport was welcomed: it carries the session from now on. */
+  #adopt(transport: ClientTransport, serverAck: number): void {
+    this.#trying = null
+    this.#lastWorked = transport.name
+    this.#retries = 0
+    const wasDropped = this.#dropped
+    this.#dropped = false
+    this.#setTransport(transport, 'welcomed')
+    this.session.attach(transport, serverAck)
+    this.#transition('open', `${transport.name} attached`)
+    this.#watchLiveness(transport)
+    const info = this.#info!
+    if (this.#lostReason) {
+      const reason = this.#lostReason
+      this.#lostReason = null
+      this.emit('session', { sessionId: info.sessionId, resumed: false, reason })
+    } else if (wasDropped) this.emit('session', { sessionId: info.sessionId, resumed: true })
+  }
+
+  /** The live transport dropped: reattach the same session after a backoff. */
+  #lost(transport: ClientTransport, info: TransportCloseInfo): void {
+    if (transport !== this.#transport) return
+    transport.close()
+    clearTimeout(this.#livenessTimer)
+    this.session.detach()
+    this.#setTransport(null, info.reason)
+    this.#dropped = true
+    if (info.code && FATAL_CODES.has(info.code)) return this.close(info.reason, new SwitchboardError(info.code, info.reason))
+    if (info.code && SESSION_GONE.has(info.code)) this.#sessionGone(info.code)
+    this.#backoff(info.reason, info.code)
+  }
+
+  /** The server ended the session (CLOSE frame): come back with a new one, or stop. */
+  #serverClosed(transport: ClientTransport, frame: CloseFrame): void {
+    const [, code, message, reconnectMs] = frame
+    clearTimeout(this.#livenessTimer)
+    transport.close()
+    this.session.detach()
+    this.#setTransport(null, message)
+    if (reconnectMs === null) return this.close(message, new SwitchboardError(code, message))
+    this.#sessionGone(code)
+    this.#backoff(message, code, reconnectMs)
+  }
+
+  #sessionGone(code: ErrorCode): void {
+    this.#log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
+    this.#info = null
+    this.#lostReason = code
+    this.session.reset(new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`))
+  }
+
+  #failed(error: SwitchboardError): void {
+    if (FATAL_CODES.has(error.code)) return this.close(error.message, error)
+    this.#backoff(error.message, error.code)
+  }
+
+  #backoff(reason: string, code?: ErrorCode, delayMs?: number): void {
+    const reconnect = this.#config.reconnect
+    if (reconnect === false) return this.close(reason, new SwitchboardError(code && code !== 'TIMEOUT' ? code : 'CONNECT_FAILED', reason))
+    this.#transition('backoff', reason, code)
+    const delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
+    const gen = ++this.#generation
+    this.#retryTimer = setTimeout(() => {
+      this.#transition('connecting', `retry after ${delay} ms`)
+      void this.#run(gen)
+    }, delay)
+  }
+
+  /** Declares the line dead when nothing (not even a heartbeat) arrived in time. */
+  #watchLiveness(transport: ClientTransport): void {
+    const info = this.#info!
+    const deadline = transport.name === 'long-polling' ? info.pollTimeoutMs + info.heartbeatMs : info.heartbeatMs * 2
+    const check = () => {
+      if (this.#transport !== transport) return
+      const silent = Date.now() - this.#lastReceived
+      if (silent >= deadline) this.#lost(transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' })
+      else this.#livenessTimer = setTimeout(check, deadline - silent)
+    }
+    clearTimeout(this.#livenessTimer)
+    this.#livenessTimer = setTimeout(check, deadline)
+  }
+
+  #setTransport(transport: ClientTransport | null, reason: string): void {
+    const from = this.#transport?.name ?? null
+    this.#transport = transport
+    const to = transport?.name ?? null
+    if (from !== to) this.emit('transport', { from, to, reason })
+  }
+
+  #transition(to: ClientState, reason: string, code?: ErrorCode): void {
+    const from = this.#state
+    assertTransition(from, to)
+    this.#state = to
+    this.#log('state', `${from} -> ${to}: ${reason}`)
+    this.emit('state', code ? { from, to, reason, code } : { from, to, reason })
+  }
+
+  #log(kind: LogEvent['kind'], message: string): void {
+    this.#config.logger?.({ kind, message, sessionId: this.#info?.sessionId })
+  }
+}

@@ -1,0 +1,8 @@
+export { connect, SwitchboardClient, type ClientOptions } from './client.js'
+export { Channel, type ChannelMessage, type ChannelEvents, type ChannelState, type Subscribed } from './channel.js'
+export type { ConnectionEvents, TransportChange, SessionChange } from './connection.js'
+export type { ClientState, StateChange } from './state.js'
+export type { BackoffOptions } from './backoff.js'
+export type { LogEvent } from './log.js'
+export type { WebSocketLike, WebSocketConstructor } from './transports/transport.js'
+export { SwitchboardError, type ErrorCode, type TransportName } from '@switchboard/protocol'

@@ -1,0 +1,60 @@
+import { isErrorCode, PROTOCOL_VERSION, SwitchboardError, type TransportName } from '@switchboard/protocol'
+
+/** The server's answer to negotiate. */
+export interface SessionInfo {
+  version: number
+  sessionId: string
+  resumeToken: string
+  transports: TransportName[]
+  heartbeatMs: number
+  recoveryMs: number
+  pollTimeoutMs: number
+  maxMessageBytes: number
+  maxBatchBytes: number
+  maxBatchFrames: number
+}
+
+/** Error codes after which retrying cannot help: the client closes instead. */
+export const FATAL_CODES = new Set([
+  'UNAUTHORIZED',
+  'ORIGIN_NOT_ALLOWED',
+  'PROTOCOL_MISMATCH',
+  'TRANSPORT_NOT_ALLOWED',
+  'MALFORMED_FRAME',
+  'BATCH_TOO_LARGE',
+  'BAD_REQUEST',
+])
+
+/** Creates a session. Throws a SwitchboardError: the server's code, or CONNECT_FAILED when it could not be reached. */
+export async function negotiate(
+  baseUrl: string,
+  init: { fetch: typeof fetch; headers: Record<string, string>; credentials: RequestCredentials; transports: readonly TransportName[]; timeoutMs: number },
+): Promise<SessionInfo> {
+  let response: Response
+  try {
+    response = await init.fetch(`${baseUrl}/negotiate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...init.headers },
+      body: JSON.stringify({ version: PROTOCOL_VERSION, transports: init.transports }),
+      credentials: init.credentials,
+      cache: 'no-store',
+      signal: AbortSignal.timeout(init.timeoutMs),
+    })
+  } catch (cause) {
+    throw new SwitchboardError('CONNECT_FAILED', `negotiate failed: ${(cause as Error).message}`, { cause })
+  }
+  let body: unknown
+  try {
+    body = await response.json()
+  } catch (cause) {
+    throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${response.status} without JSON`, { cause })
+  }
+  const b = body as Partial<SessionInfo> & { code?: unknown; message?: unknown }
+  if (!response.ok) {
+    if (isErrorCode(b.code)) throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined)
+    throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${response.status}`)
+  }
+  if (typeof b.sessionId !== 'string' || typeof b.resumeToken !== 'string' || !Array.isArray(b.transports))
+    throw new SwitchboardError('PROTOCOL_MISMATCH', 'negotiate answered an unexpected body')
+  return b as SessionInfo
+}

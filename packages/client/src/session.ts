@@ -1,0 +1,208 @@
+import {
+  ACK_DELAY_MS,
+  ACK_EVERY_FRAMES,
+  classifySeq,
+  encodeBatch,
+  encodeFrame,
+  FrameType,
+  ReplayBuffer,
+  SwitchboardError,
+  type ClientFrame,
+  type ServerDataFrame,
+  type ServerFrame,
+  type ReplyFrame,
+} from '@switchboard/protocol'
+import type { ClientTransport } from './transports/transport.js'
+
+interface Pending {
+  resolve(result: unknown): void
+  reject(error: SwitchboardError): void
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+export interface ClientSessionConfig {
+  maxOutboxFrames: number
+  maxOutboxBytes: number
+  /** Data frames from the server, in seq order, exactly once. */
+  onData(frame: ServerDataFrame): void
+  /** Frames not in order are dropped; this lets the owner log it. */
+  onGap?(seq: number, expected: number): void
+}
+
+const PONG = encodeFrame([FrameType.PONG])
+
+/**
+ * The client half of a session: numbers outgoing data frames and keeps them in an outbox
+ * until the server acks them; delivers incoming data frames once, in order; matches replies
+ * to requests. It writes to whatever transport is attached, and holds frames while none is.
+ */
+export class ClientSession {
+  #config: ClientSessionConfig
+  #out: ReplayBuffer
+  #inLast = 0
+  #inAcked = 0
+  #sent = 0
+  #control: string[] = []
+  #transport: ClientTransport | null = null
+  #writable = false
+  #pending = new Map<number, Pending>()
+  #ackTimer: ReturnType<typeof setTimeout> | undefined
+  #flushQueued = false
+  maxBatchFrames = 256
+
+  constructor(config: ClientSessionConfig) {
+    this.#config = config
+    this.#out = new ReplayBuffer(config.maxOutboxFrames, config.maxOutboxBytes)
+  }
+
+  /** Last server seq delivered: what this client acks. */
+  get received(): number {
+    return this.#inLast
+  }
+
+  /** Frames sent or queued and not yet acked by the server. */
+  get unacked(): number {
+    return this.#out.size
+  }
+
+  /** Requests still waiting for their reply. */
+  get pendingCount(): number {
+    return this.#pending.size
+  }
+
+  /**
+   * Queues a data frame built with its seq and returns a promise for the server's reply.
+   * Throws OUTBOX_FULL when the outbox is at its bound.
+   */
+  request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
+    const frame = encodeFrame(build(this.#out.nextSeq))
+    if (!this.#out.hasRoom(frame.length))
+      throw new SwitchboardError('OUTBOX_FULL', `${this.#out.size} messages are waiting for the server's ack`)
+    const seq = this.#out.append(frame)
+    const promise = new Promise<unknown>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, timer: undefined }
+      if (timeoutMs !== undefined)
+        pending.timer = setTimeout(() => {
+          this.#pending.delete(seq)
+          reject(new SwitchboardError('TIMEOUT', `No reply within ${timeoutMs} ms`))
+        }, timeoutMs)
+      this.#pending.set(seq, pending)
+    })
+    this.#queueFlush()
+    return promise
+  }
+
+  /** A transport was welcomed: the server holds our frames up to `serverAck`; resend the rest there. */
+  attach(transport: ClientTransport, serverAck: number): void {
+    if (!this.#out.ack(serverAck)) throw new SwitchboardError('MALFORMED_FRAME', `Server acked ${serverAck}, beyond ${this.#out.lastSeq}`)
+    this.#transport = transport
+    this.#writable = true
+    this.#sent = serverAck
+    this.#inAcked = this.#inLast // the attach itself told the server our ack
+    this.#control = []
+    this.flush()
+  }
+
+  detach(): void {
+    this.#transport = null
+    this.#writable = false
+  }
+
+  /** The attached transport can take more. */
+  drain(): void {
+    this.#writable = true
+    this.flush()
+  }
+
+  /** Frames from the server, after the WELCOME. CLOSE and WELCOME are the connection's. */
+  receive(frames: readonly ServerFrame[], from: number): void {
+    let due = false
+    for (let i = from; i < frames.length; i++) {
+      const f = frames[i]!
+      switch (f[0]) {
+        case FrameType.ACK:
+          this.#out.ack(Math.min(f[1], this.#out.lastSeq))
+          break
+        case FrameType.PING:
+          this.#control.push(PONG)
+          this.#queueFlush()
+          break
+        case FrameType.MESSAGE:
+        case FrameType.REPLY: {
+          const verdict = classifySeq(this.#inLast, f[1])
+          due = true
+          if (verdict === 'deliver') {
+            this.#inLast = f[1]
+            if (f[0] === FrameType.REPLY) this.#settle(f)
+            else this.#config.onData(f)
+          } else if (verdict === 'gap') this.#config.onGap?.(f[1], this.#inLast + 1)
+          break
+        }
+      }
+    }
+    if (due) this.#scheduleAck()
+  }
+
+  /** Ends every request with `error` and forgets all state: the server session is gone. */
+  reset(error: SwitchboardError): void {
+    for (const [, p] of this.#pending) {
+      clearTimeout(p.timer)
+      p.reject(error)
+    }
+    this.#pending.clear()
+    this.#out.clear()
+    this.#out = new ReplayBuffer(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes)
+    this.#inLast = 0
+    this.#inAcked = 0
+    this.#sent = 0
+    this.#control = []
+    clearTimeout(this.#ackTimer)
+    this.#ackTimer = undefined
+    this.detach()
+  }
+
+  flush(): void {
+    this.#flushQueued = false
+    const t = this.#transport
+    if (!t || !this.#writable) return
+    // Long polls carry the ack in every request: no ack frames needed on that line.
+    if (this.#inAcked < this.#inLast && t.name !== 'long-polling') {
+      this.#control.push(encodeFrame([FrameType.ACK, this.#inLast]))
+      this.#inAcked = this.#inLast
+      clearTimeout(this.#ackTimer)
+      this.#ackTimer = undefined
+    }
+    const room = Math.max(1, this.maxBatchFrames - this.#control.length)
+    const data = this.#out.framesAfter(this.#sent, room)
+    if (data.length === 0 && this.#control.length === 0) return
+    const frames = this.#control.length === 0 ? data : this.#control.concat(data)
+    this.#control = []
+    this.#sent += data.length
+    this.#writable = t.send(encodeBatch(frames))
+    if (this.#writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
+  }
+
+  #settle(f: ReplyFrame): void {
+    const pending = this.#pending.get(f[2])
+    if (!pending) return // timed out already
+    this.#pending.delete(f[2])
+    clearTimeout(pending.timer)
+    if (f[3] === null) pending.resolve(f[4])
+    else pending.reject(new SwitchboardError(f[3], f[4], f.length > 5 ? { data: f[5] } : undefined))
+  }
+
+  #scheduleAck(): void {
+    if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
+    else
+      this.#ackTimer ??= setTimeout(() => {
+        this.#ackTimer = undefined
+        this.flush()
+      }, ACK_DELAY_MS)
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    queueMicrotask(() => this.flush())
+  }
+}

@@ -1,0 +1,67 @@
+import { isErrorCode, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import { endpoint, type TransportContext, type TransportEvents } from './transport.js'
+
+/** Reads `{ code }` from an error answer, if the server sent one. */
+export async function errorCodeOf(response: Response): Promise<ErrorCode | undefined> {
+  try {
+    const body = (await response.json()) as { code?: unknown }
+    return isErrorCode(body.code) ? body.code : undefined
+  } catch {
+    return undefined // not ours: a proxy's error page, say
+  }
+}
+
+/**
+ * Upstream for the HTTP transports: one POST at a time, in order; the answer carries the
+ * server's ack and goes to the session like any batch. A failed POST ends the transport:
+ * the session resends everything unacked on the next attach.
+ */
+export class HttpSender {
+  #ctx: TransportContext
+  #events: TransportEvents
+  #inFlight = false
+  #abort = new AbortController()
+  #closed = false
+
+  constructor(ctx: TransportContext, events: TransportEvents) {
+    this.#ctx = ctx
+    this.#events = events
+  }
+
+  send(batch: string, onFail: (reason: string, code?: ErrorCode) => void): boolean {
+    if (this.#inFlight || this.#closed) return false
+    this.#inFlight = true
+    this.#post(batch).then(
+      () => {
+        this.#inFlight = false
+        if (!this.#closed) this.#events.onDrain()
+      },
+      (e: { code?: ErrorCode; message?: string }) => {
+        this.#inFlight = false
+        if (!this.#closed) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
+      },
+    )
+    return false
+  }
+
+  async #post(batch: string): Promise<void> {
+    const response = await this.#ctx.fetch(endpoint(this.#ctx, 'send'), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', [TOKEN_HEADER]: this.#ctx.token },
+      body: batch,
+      credentials: this.#ctx.credentials,
+      signal: this.#abort.signal,
+    })
+    if (!response.ok) {
+      const code = await errorCodeOf(response)
+      throw Object.assign(new Error(`HTTP ${response.status}`), { code })
+    }
+    const text = await response.text()
+    if (!this.#closed) this.#events.onBatch(text)
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#abort.abort()
+  }
+}

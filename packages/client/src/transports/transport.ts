@@ -1,0 +1,62 @@
+import type { ErrorCode, TransportName } from '@switchboard/protocol'
+
+/** The part of the WebSocket API the client uses; the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number
+  readonly bufferedAmount: number
+  onopen: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onclose: ((event: { code: number; reason: string }) => void) | null
+  onerror: ((event: unknown) => void) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+/** What every transport is given to reach its session. */
+export interface TransportContext {
+  /** The mount point, e.g. `http://host/rt`, without a trailing slash. */
+  baseUrl: string
+  sessionId: string
+  token: string
+  /** The last server seq this client holds, sent on every attach (and every poll). */
+  ack(): number
+  fetch: typeof fetch
+  WebSocket: WebSocketConstructor | undefined
+  credentials: RequestCredentials
+  pollTimeoutMs: number
+}
+
+export interface TransportCloseInfo {
+  reason: string
+  /** Set when the server said why (a close code or an error body). */
+  code?: ErrorCode
+}
+
+export interface TransportEvents {
+  /** One batch of server frames, still encoded. */
+  onBatch(text: string): void
+  /** `send` returned false earlier and the line can take more now. */
+  onDrain(): void
+  /** The line is gone; called once, never after `close()`. */
+  onClose(info: TransportCloseInfo): void
+}
+
+/**
+ * A line to the server. It moves encoded batches both ways and knows nothing of channels,
+ * seqs or acks. Every transport has this shape, so adding one touches nothing else.
+ */
+export interface ClientTransport {
+  readonly name: TransportName
+  open(): void
+  /** Sends one batch; false: wait for `onDrain` before sending more. */
+  send(batch: string): boolean
+  /** Ends the line without calling `onClose`. */
+  close(): void
+}
+
+export type TransportFactory = (ctx: TransportContext, events: TransportEvents) => ClientTransport
+
+export function endpoint(ctx: TransportContext, path: string, extra = ''): string {
+  return `${ctx.baseUrl}/${path}?sid=${encodeURIComponent(ctx.sessionId)}${extra}`
+}

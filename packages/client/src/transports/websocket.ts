@@ -1,0 +1,74 @@
+import { codeFromClose, encodeBatch, encodeFrame, FrameType, PROTOCOL_VERSION } from '@switchboard/protocol'
+import { endpoint, type ClientTransport, type TransportFactory } from './transport.js'
+
+const OPEN = 1
+/** Over this many buffered bytes, `send` asks the session to wait; drain is polled (browsers have no event). */
+const HIGH_WATER_BYTES = 1024 * 1024
+const DRAIN_POLL_MS = 10
+
+/** WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. */
+export const createWebSocketTransport: TransportFactory = (ctx, events) => {
+  let ws: { readyState: number; bufferedAmount: number; send(d: string): void; close(c?: number, r?: string): void } | null = null
+  let done = false
+  let drainTimer: ReturnType<typeof setTimeout> | undefined
+
+  const finish = (reason: string, closeCode?: number) => {
+    if (done) return
+    done = true
+    clearTimeout(drainTimer)
+    const code = closeCode === undefined ? undefined : codeFromClose(closeCode)
+    events.onClose(code ? { reason, code } : { reason })
+  }
+
+  const waitDrain = () => {
+    drainTimer = setTimeout(() => {
+      if (done || !ws) return
+      if (ws.bufferedAmount > HIGH_WATER_BYTES / 2) waitDrain()
+      else events.onDrain()
+    }, DRAIN_POLL_MS)
+  }
+
+  const transport: ClientTransport = {
+    name: 'websocket',
+    open() {
+      const Ctor = ctx.WebSocket
+      if (!Ctor) {
+        queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
+        return
+      }
+      const url = endpoint(ctx, 'ws').replace(/^http/, 'ws')
+      let socket
+      try {
+        socket = new Ctor(url)
+      } catch (e) {
+        queueMicrotask(() => finish(`WebSocket failed: ${(e as Error).message}`))
+        return
+      }
+      ws = socket
+      socket.onopen = () => {
+        socket.send(encodeBatch([encodeFrame([FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION])]))
+      }
+      socket.onmessage = (event) => {
+        if (!done && typeof event.data === 'string') events.onBatch(event.data)
+      }
+      socket.onclose = (event) => finish(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, event.code)
+      socket.onerror = () => {
+        // A close event always follows; it carries the code.
+      }
+    },
+    send(batch) {
+      if (done || !ws || ws.readyState !== OPEN) return false
+      ws.send(batch)
+      if (ws.bufferedAmount <= HIGH_WATER_BYTES) return true
+      waitDrain()
+      return false
+    },
+    close() {
+      if (done) return
+      done = true
+      clearTimeout(drainTimer)
+      ws?.close(1000)
+    },
+  }
+  return transport
+}

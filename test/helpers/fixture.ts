@@ -1,0 +1,87 @@
+import { connect, type ClientOptions, type SwitchboardClient, type TransportName } from '@switchboard/client'
+import { createSwitchboard, listen, SwitchboardError, type Switchboard, type SwitchboardOptions } from '@switchboard/server'
+import { Hono } from 'hono'
+import { WebSocket } from 'ws'
+
+export interface ChatMessage {
+  user: string
+  text: string
+}
+
+export interface TestServer {
+  sb: Switchboard<{ user: string } | null>
+  app: Hono
+  /** Where Switchboard is mounted: `http://127.0.0.1:PORT/rt`. */
+  url: string
+  /** The server's root: `http://127.0.0.1:PORT`. */
+  origin: string
+  port: number
+  close(): Promise<void>
+}
+
+/**
+ * A real server on 127.0.0.1, port 0, with the channels and methods the suites use:
+ * `room:*` (history 100), `private:*` (authorize refuses), `news` (server-only publish),
+ * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `fail`, `crash`, `slow`,
+ * and a REST route `POST /api/announce` that publishes from an ordinary Hono handler.
+ */
+export async function startServer(options: SwitchboardOptions<{ user: string } | null> = {}): Promise<TestServer> {
+  const sb = createSwitchboard<{ user: string } | null>(options)
+  sb.channel<ChatMessage>('room:*', { historySize: 100 })
+    .channel('private:*', { authorize: () => false })
+    .channel('news', { clientPublish: false })
+    .channel('checked:*', {
+      onPublish: (data) => {
+        if ((data as { bad?: boolean }).bad) throw new SwitchboardError('FORBIDDEN', 'bad message')
+        return { ...(data as object), checked: true }
+      },
+    })
+    .rpc<unknown, unknown>('echo', (data) => data)
+    .rpc<{ a: number; b: number }, number>('add', ({ a, b }) => a + b)
+    .rpc('fail', () => {
+      throw new SwitchboardError('RPC_ERROR', 'nope', { data: { why: 'testing' } })
+    })
+    .rpc('crash', () => {
+      throw new Error('secret internal detail')
+    })
+    .rpc<{ ms: number }, string>('slow', ({ ms }) => new Promise((r) => setTimeout(() => r('done'), ms)))
+    .rpc('whoami', (_data, ctx) => ctx.identity)
+
+  const app = new Hono()
+  app.route('/rt', sb.app)
+  app.post('/api/announce', async (c) => {
+    const body = await c.req.json<{ channel: string; data: unknown }>()
+    const offset = await sb.publish(body.channel, body.data)
+    return c.json({ offset })
+  })
+  const server = await listen(app)
+  return {
+    sb,
+    app,
+    url: `${server.url}/rt`,
+    origin: server.url,
+    port: server.port,
+    async close() {
+      await sb.close()
+      await server.close()
+    },
+  }
+}
+
+/** A Node client (with `ws` as its WebSocket) forced onto one transport. */
+export function connectClient(url: string, transport?: TransportName, options: ClientOptions = {}): SwitchboardClient {
+  return connect(url, {
+    WebSocket: WebSocket as unknown as ClientOptions['WebSocket'],
+    ...(transport ? { transports: [transport] } : {}),
+    attemptTimeoutMs: 3_000,
+    reconnect: { baseMs: 50, maxMs: 500 },
+    ...options,
+  })
+}
+
+/** Collects a channel's messages into an array. */
+export function collect<T>(client: SwitchboardClient, channel: string): T[] {
+  const seen: T[] = []
+  client.channel<T>(channel).on('message', (m) => seen.push(m.data))
+  return seen
+}
