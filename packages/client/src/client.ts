@@ -144,9 +144,9 @@ export class SwitchboardClient {
     this.#connection.close()
   }
 
-  /** Starts connecting (connect() does this for you). */
+  /** Starts connecting on the next microtask, so listeners added right after connect() see every event. */
   open(): this {
-    this.#connection.start()
+    queueMicrotask(() => this.#connection.start())
     return this
   }
 

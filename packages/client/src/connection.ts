@@ -121,7 +121,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#trying?.close()
     this.#trying = null
     this.#setTransport(null, reason)
-    this.session.reset(error ?? new SwitchboardError('CLOSED'))
+    this.session.reset(new SwitchboardError('CLOSED', error ? `The client closed: ${error.message}` : undefined), true)
     this.#transition('closed', reason, error?.code)
     if (error) this.emit('error', error)
   }

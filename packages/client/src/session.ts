@@ -48,6 +48,8 @@ export class ClientSession {
   #pending = new Map<number, Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   #flushQueued = false
+  /** Set once the client is closed: every later request fails with it. */
+  #closedWith: SwitchboardError | null = null
   maxBatchFrames = 256
 
   constructor(config: ClientSessionConfig) {
@@ -75,6 +77,7 @@ export class ClientSession {
    * Throws OUTBOX_FULL when the outbox is at its bound.
    */
   request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
+    if (this.#closedWith) throw this.#closedWith
     const frame = encodeFrame(build(this.#out.nextSeq))
     if (!this.#out.hasRoom(frame.length))
       throw new SwitchboardError('OUTBOX_FULL', `${this.#out.size} messages are waiting for the server's ack`)
@@ -143,8 +146,12 @@ export class ClientSession {
     if (due) this.#scheduleAck()
   }
 
-  /** Ends every request with `error` and forgets all state: the server session is gone. */
-  reset(error: SwitchboardError): void {
+  /**
+   * Ends every request with `error` and forgets all state: the server session is gone.
+   * `final`: the client is closed, and later requests fail with `error` too.
+   */
+  reset(error: SwitchboardError, final = false): void {
+    if (final) this.#closedWith = error
     for (const [, p] of this.#pending) {
       clearTimeout(p.timer)
       p.reject(error)
