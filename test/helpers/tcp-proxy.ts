@@ -1,0 +1,118 @@
+import net from 'node:net'
+
+/** A running TCP proxy that a fault test can cut at will. */
+export interface TcpProxy {
+  /** Port the proxy listens on (127.0.0.1). */
+  readonly port: number
+  /** `http://127.0.0.1:PORT`, for clients that want a URL. */
+  readonly url: string
+  /** Connection pairs open right now. */
+  readonly openConnections: number
+  /** Client connections accepted since start. */
+  readonly totalConnections: number
+  /** Destroys every open client+upstream socket pair now and returns how many pairs it cut. */
+  cutAll(): number
+  /** Cuts every pair, then stops listening. */
+  close(): Promise<void>
+}
+
+export interface TcpProxyOptions {
+  targetPort: number
+  targetHost?: string
+}
+
+interface Pair {
+  client: net.Socket
+  upstream: net.Socket
+}
+
+// resetAndDestroy() sends RST so the peer sees ECONNRESET rather than a polite FIN, like a dropped
+// NAT entry or a crashed proxy. It needs a connected TCP handle; before connect it throws, so fall back.
+function cut(socket: net.Socket): void {
+  if (socket.destroyed) return
+  if (typeof socket.resetAndDestroy === 'function' && !socket.connecting) {
+    try {
+      socket.resetAndDestroy()
+      return
+    } catch {
+      // handle gone or not TCP: plain destroy below
+    }
+  }
+  socket.destroy()
+}
+
+/**
+ * Starts a TCP proxy on 127.0.0.1 port 0 that forwards to `targetHost:targetPort`.
+ * @example
+ * const proxy = await startTcpProxy({ targetPort: server.port })
+ * const client = connect(proxy.url)
+ * proxy.cutAll() // both sides see a reset
+ */
+export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
+  const targetHost = options.targetHost ?? '127.0.0.1'
+  const pairs = new Set<Pair>()
+  let totalConnections = 0
+
+  const server = net.createServer((client) => {
+    totalConnections++
+    const upstream = net.connect({ port: options.targetPort, host: targetHost })
+    const pair: Pair = { client, upstream }
+    pairs.add(pair)
+
+    // A clean end on one side is passed on by pipe() as end() on the other, so tails are not lost.
+    // An error (reset, refused upstream) resets the other side too. Errors are expected here, so
+    // every socket has a listener and none is unhandled.
+    client.on('error', () => cut(upstream))
+    upstream.on('error', () => cut(client))
+    const forget = () => {
+      if (client.destroyed && upstream.destroyed) pairs.delete(pair)
+    }
+    client.on('close', forget)
+    upstream.on('close', forget)
+
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('tcp proxy: no TCP address')
+  const { port } = address
+
+  const cutPairs = (): Pair[] => {
+    const open = [...pairs]
+    pairs.clear()
+    for (const { client, upstream } of open) {
+      cut(client)
+      cut(upstream)
+    }
+    return open
+  }
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    get openConnections() {
+      return pairs.size
+    },
+    get totalConnections() {
+      return totalConnections
+    },
+    cutAll: () => cutPairs().length,
+    async close() {
+      const sockets = cutPairs().flatMap(({ client, upstream }) => [client, upstream])
+      await Promise.all([
+        new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+        ...sockets.map(
+          (socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve()))),
+        ),
+      ])
+    },
+  }
+}
