@@ -4,6 +4,7 @@ import {
   OUTBOX_BYTES,
   OUTBOX_FRAMES,
   TRANSPORTS,
+  SwitchboardError,
   type ServerDataFrame,
   type TransportName,
 } from '@switchboard/protocol'
@@ -84,7 +85,7 @@ export class SwitchboardClient {
     this.#connection.on('error', (e) => (this.#closeError = e))
   }
 
-  #closeError: Error = new Error('closed')
+  #closeError: Error = new SwitchboardError('CLOSED')
 
   /** 'idle' | 'connecting' | 'open' | 'upgrading' | 'backoff' | 'closed' */
   get state(): ClientState {

@@ -122,8 +122,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#trying = null
     this.#setTransport(null, reason)
     this.session.reset(new SwitchboardError('CLOSED', error ? `The client closed: ${error.message}` : undefined), true)
-    this.#transition('closed', reason, error?.code)
+    // The error first, so a `state` listener seeing `closed` can already know why.
     if (error) this.emit('error', error)
+    this.#transition('closed', reason, error?.code)
   }
 
   async #run(gen: number): Promise<void> {

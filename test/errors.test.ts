@@ -1,0 +1,198 @@
+import type { SwitchboardClient, SwitchboardError } from '@switchboard/client'
+import type { NegotiateResponse } from '@switchboard/server'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { WebSocket } from 'ws'
+import { collect, connectClient, startServer, type TestServer } from './helpers/fixture.js'
+
+/**
+ * Bad input at the protocol level, sent raw (fetch and `ws`), as a broken or hostile client would.
+ * Each case is answered with its documented code, and a bystander session keeps working.
+ */
+let server: TestServer
+let bystander: SwitchboardClient
+const TOKEN = 'x-switchboard-token'
+
+beforeAll(async () => {
+  server = await startServer({ maxBatchBytes: 20_000, maxBatchFrames: 64, maxMessageBytes: 4_000, maxSessions: 200 })
+  bystander = connectClient(server.url, 'websocket')
+  await bystander.channel('room:bystander').subscribe()
+})
+afterAll(async () => {
+  bystander.close()
+  await server.close()
+})
+
+async function bystanderStillWorks() {
+  const got = collect<number>(bystander, 'room:bystander')
+  const n = Math.random()
+  await server.sb.publish('room:bystander', n)
+  await vi.waitFor(() => expect(got).toContain(n))
+  await expect(bystander.call('add', { a: 1, b: 1 })).resolves.toBe(2)
+}
+
+async function negotiate(headers: Record<string, string> = {}, body = '{}') {
+  return fetch(`${server.url}/negotiate`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+}
+async function session(): Promise<NegotiateResponse> {
+  return (await negotiate()).json() as Promise<NegotiateResponse>
+}
+const send = (s: Pick<NegotiateResponse, 'sessionId' | 'resumeToken'>, body: string) =>
+  fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken }, body })
+
+async function expectError(res: Response | Promise<Response>, status: number, code: string) {
+  const r = await res
+  expect({ status: r.status, body: await r.json() }).toMatchObject({ status, body: { code, message: expect.any(String) } })
+}
+
+/** Opens a raw WebSocket, sends `first`, and resolves with the close code the server chose. */
+function wsClose(query: string, first?: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws${query}`, { headers })
+    ws.on('open', () => first !== undefined && ws.send(first))
+    ws.on('close', (code) => resolve(code))
+    ws.on('error', reject)
+  })
+}
+
+describe('HTTP endpoints refuse bad input with documented codes', () => {
+  it('unknown session: 404 UNKNOWN_SESSION on send, sse and poll', async () => {
+    const ghost = { sessionId: 'no-such-session', resumeToken: 'x' }
+    await expectError(send(ghost, '[]'), 404, 'UNKNOWN_SESSION')
+    await expectError(fetch(`${server.url}/sse?sid=nope`, { headers: { [TOKEN]: 'x' } }), 404, 'UNKNOWN_SESSION')
+    await expectError(fetch(`${server.url}/poll?sid=nope&attach=1`, { headers: { [TOKEN]: 'x' } }), 404, 'UNKNOWN_SESSION')
+    await bystanderStillWorks()
+  })
+
+  it('wrong resume token: 401 INVALID_TOKEN, and the real session is unharmed', async () => {
+    const s = await session()
+    await expectError(send({ ...s, resumeToken: 'wrong' }, '[]'), 401, 'INVALID_TOKEN')
+    await expectError(fetch(`${server.url}/sse?sid=${s.sessionId}`), 401, 'INVALID_TOKEN')
+    const ok = await send(s, '[[13,1,"add",{"a":2,"b":3}]]')
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual([[2, 1]])
+    await bystanderStillWorks()
+  })
+
+  it('malformed batch: 400 MALFORMED_FRAME and that session ends', async () => {
+    for (const body of ['not json', '{"a":1}', '[[99,1]]', '[[12,1]]', '[[12,-1,"room:a",1]]', '[[10,1,"",null]]', '[[12,1,"room:a",1,2]]']) {
+      const s = await session()
+      await expectError(send(s, body), 400, 'MALFORMED_FRAME')
+      await expectError(send(s, '[]'), 404, 'UNKNOWN_SESSION')
+    }
+    await bystanderStillWorks()
+  })
+
+  it('oversized batch: 413 BATCH_TOO_LARGE by bytes and by frame count', async () => {
+    const big = await session()
+    await expectError(send(big, `[[12,1,"room:a","${'x'.repeat(30_000)}"]]`), 413, 'BATCH_TOO_LARGE')
+    const many = await session()
+    await expectError(send(many, JSON.stringify(Array.from({ length: 65 }, () => [3]))), 413, 'BATCH_TOO_LARGE')
+    await bystanderStillWorks()
+  })
+
+  it('bad ack header: 400 BAD_REQUEST, for a non-number and for an ack beyond what was sent', async () => {
+    const s = await session()
+    const poll = (ack: string) =>
+      fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken, 'x-switchboard-ack': ack } })
+    await expectError(poll('banana'), 400, 'BAD_REQUEST')
+    await expectError(poll('5'), 400, 'BAD_REQUEST')
+    const welcome = await poll('0')
+    expect(await welcome.json()).toEqual([[1, 0]])
+  })
+
+  it('negotiate: bad JSON is BAD_REQUEST, another protocol version is PROTOCOL_MISMATCH', async () => {
+    await expectError(negotiate({}, '{oops'), 400, 'BAD_REQUEST')
+    await expectError(negotiate({}, '{"version":99}'), 400, 'PROTOCOL_MISMATCH')
+    await expectError(negotiate({}, '{"transports":["carrier-pigeon"]}'), 400, 'TRANSPORT_NOT_ALLOWED')
+  })
+
+  it('a foreign Origin is refused with 403 ORIGIN_NOT_ALLOWED; same-origin and Origin-less requests pass', async () => {
+    await expectError(negotiate({ origin: 'http://evil.example' }), 403, 'ORIGIN_NOT_ALLOWED')
+    expect((await negotiate({ origin: server.origin })).status).toBe(200)
+    expect((await negotiate()).status).toBe(200)
+  })
+
+  it('a message over maxMessageBytes is refused with MESSAGE_TOO_LARGE and the session carries on', async () => {
+    const c = connectClient(server.url, 'sse')
+    try {
+      const error = await c.call('echo', 'y'.repeat(5_000)).catch((e: SwitchboardError) => e)
+      expect(error).toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+      await expect(c.call('echo', 'small')).resolves.toBe('small')
+    } finally {
+      c.close()
+    }
+  })
+})
+
+describe('the WebSocket endpoint closes bad sessions with documented close codes', () => {
+  it('unknown session: 4006, wrong token: 4007, wrong first frame: 4000, other version: 4022', async () => {
+    const s = await session()
+    expect(await wsClose('?sid=nope', '[[0,"x",0,1]]')).toBe(4006)
+    expect(await wsClose(`?sid=${s.sessionId}`, '[[0,"wrong",0,1]]')).toBe(4007)
+    expect(await wsClose(`?sid=${s.sessionId}`, '[[3]]')).toBe(4000)
+    expect(await wsClose(`?sid=${s.sessionId}`, `[[0,"${s.resumeToken}",0,7]]`)).toBe(4022)
+    expect(await wsClose(`?sid=${s.sessionId}`, 'garbage')).toBe(4001)
+    await bystanderStillWorks()
+  })
+
+  it('a foreign Origin is closed with 4005', async () => {
+    const s = await session()
+    expect(await wsClose(`?sid=${s.sessionId}`, undefined, { origin: 'http://evil.example' })).toBe(4005)
+  })
+
+  it('a malformed or oversized batch on a live socket closes it with 4001 or 4003 and ends the session', async () => {
+    for (const [payload, code] of [
+      ['[[42]]', 4001],
+      [`[[13,1,"echo","${'z'.repeat(25_000)}"]]`, 4003],
+    ] as const) {
+      const s = await session()
+      const closed = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?sid=${s.sessionId}`)
+        ws.on('open', () => ws.send(`[[0,"${s.resumeToken}",0,1]]`))
+        ws.on('message', (data) => {
+          if (String(data).startsWith('[[1,')) ws.send(payload)
+        })
+        ws.on('close', resolve)
+        ws.on('error', reject)
+      })
+      expect(closed).toBe(code)
+      await expectError(send(s, '[]'), 404, 'UNKNOWN_SESSION')
+    }
+    await bystanderStillWorks()
+  })
+})
+
+describe('limits and identity', () => {
+  it('refuses sessions past maxSessions with 503 TOO_MANY_SESSIONS', async () => {
+    const small = await startServer({ maxSessions: 2 })
+    try {
+      const neg = () => fetch(`${small.url}/negotiate`, { method: 'POST' })
+      expect((await neg()).status).toBe(200)
+      expect((await neg()).status).toBe(200)
+      await expectError(neg(), 503, 'TOO_MANY_SESSIONS')
+    } finally {
+      await small.close()
+    }
+  })
+
+  it('authenticate: refusal is 401 UNAUTHORIZED; the identity it returns follows the session', async () => {
+    const authed = await startServer({
+      authenticate: (c) => {
+        const user = c.req.header('authorization')?.replace('Bearer ', '')
+        return user ? { user } : false
+      },
+    })
+    const c = connectClient(authed.url, 'websocket', { headers: { authorization: 'Bearer ada' } })
+    try {
+      await expectError(fetch(`${authed.url}/negotiate`, { method: 'POST' }), 401, 'UNAUTHORIZED')
+      await expect(c.call('whoami', null)).resolves.toEqual({ user: 'ada' })
+      const refused = connectClient(authed.url, 'websocket')
+      const error = await refused.ready().catch((e: SwitchboardError) => e)
+      expect(error).toMatchObject({ code: 'UNAUTHORIZED' })
+      expect(refused.state).toBe('closed')
+    } finally {
+      c.close()
+      await authed.close()
+    }
+  })
+})
