@@ -59,7 +59,7 @@ export interface ConnectionConfig {
 /** Codes that mean the server no longer holds the session. */
 const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
 
-type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCode }
+type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCode; close?: CloseFrame }
 
 /**
  * Finds a line and keeps one: negotiates a session, tries transports in order (each with a
@@ -153,6 +153,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         last = await this.#attempt(name, info, gen)
         if (gen !== this.#generation) return
         if (last.ok) return
+        if (last.close) return this.#sessionEnded(last.close)
         this.#log('transport', `${name} failed: ${last.reason}`)
         if (last.code && (FATAL_CODES.has(last.code) || SESSION_GONE.has(last.code))) break
       }
@@ -208,9 +209,10 @@ export class Connection extends Emitter<ConnectionEvents> {
               const first = frames[0]
               if (!first) return
               if (first[0] === FrameType.CLOSE) {
+                // The session ended while this client was away; the frame says why and when to return.
                 clearTimeout(timer)
                 transport.close()
-                return resolve({ ok: false, reason: first[2], code: first[1] })
+                return resolve({ ok: false, reason: first[2], code: first[1], close: first })
               }
               if (first[0] !== FrameType.WELCOME) return
               welcomed = true
@@ -272,13 +274,18 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#backoff(info.reason, info.code)
   }
 
-  /** The server ended the session (CLOSE frame): come back with a new one, or stop. */
+  /** The server ended the session (CLOSE frame) on the live transport. */
   #serverClosed(transport: ClientTransport, frame: CloseFrame): void {
-    const [, code, message, reconnectMs] = frame
     clearTimeout(this.#livenessTimer)
     transport.close()
     this.session.detach()
-    this.#setTransport(null, message)
+    this.#setTransport(null, frame[2])
+    this.#sessionEnded(frame)
+  }
+
+  /** Come back with a new session after `reconnectMs`, or stop when the server said not to. */
+  #sessionEnded(frame: CloseFrame): void {
+    const [, code, message, reconnectMs] = frame
     if (reconnectMs === null) return this.close(message, new SwitchboardError(code, message))
     this.#sessionGone(code)
     this.#backoff(message, code, reconnectMs)

@@ -21,7 +21,8 @@ export function encodeBatch(frames: readonly string[]): string {
 
 /** Encodes message data; `undefined` travels as null. Done once per publish. */
 export function encodeData(data: unknown): string {
-  return data === undefined ? 'null' : JSON.stringify(data)
+  // JSON.stringify answers undefined for undefined, functions, symbols and toJSON() => undefined.
+  return JSON.stringify(data) ?? 'null'
 }
 
 /**
@@ -76,8 +77,8 @@ export function utf8Length(s: string): number {
     const c = s.charCodeAt(i)
     if (c < 0x80) continue
     if (c < 0x800) bytes += 1
-    else if (c >= 0xd800 && c <= 0xdbff) i++, (bytes += 2)
-    else bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++, (bytes += 2)
+    else bytes += 2 // BMP character, or a lone surrogate (3 bytes, as Buffer.byteLength counts it)
   }
   return bytes
 }

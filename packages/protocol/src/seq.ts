@@ -74,11 +74,11 @@ export class ReplayBuffer {
   }
 
   /**
-   * Drops every frame up to `ack`. Returns false when `ack` names a seq never sent
-   * (a peer bug or forgery); an old ack below what is already dropped is harmless and ignored.
+   * Drops every frame up to `ack`. Returns false, changing nothing, when `ack` names a seq never
+   * sent or is not an integer (a peer bug or forgery); an old ack is harmless and ignored.
    */
   ack(ack: number): boolean {
-    if (ack > this.lastSeq) return false
+    if (!Number.isSafeInteger(ack) || ack > this.lastSeq) return false
     let drop = ack - this.ackedSeq
     if (drop <= 0) return true
     while (drop-- > 0) {

@@ -126,6 +126,8 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   app.get('/sse', (c) => {
     if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    if (ended) return new Response(`data: [${ended}]\n\n`, { headers: SSE_HEADERS })
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const transport = new SseTransport(c.req.raw.signal)
     transport.bind(session)
@@ -135,6 +137,8 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   app.get('/poll', async (c) => {
     if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    if (ended) return new Response(`[${ended}]`, { headers: POLL_HEADERS })
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const first = c.req.query('attach') === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.

@@ -21,6 +21,11 @@ export class Hub {
   readonly options: HubOptions
   readonly sessions = new Map<string, Session>()
   closing = false
+  /**
+   * Sessions that ended recently: their CLOSE frame, kept for recoveryMs so a client whose line
+   * was down at the moment of the end still learns why (and when to come back) on its next attach.
+   */
+  #ended = new Map<string, { token: string; closeFrame: string; until: number }>()
   #dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>
   #onEnd: (session: Session, code: ErrorCode) => void
   #sweep: ReturnType<typeof setInterval>
@@ -49,8 +54,10 @@ export class Hub {
       heartbeatMs: o.heartbeatMs,
       recoveryMs: o.recoveryMs,
       dispatch: this.#dispatch,
-      onEnd: (s, code) => {
+      onEnd: (s, code, closeFrame) => {
         this.sessions.delete(s.id)
+        this.#ended.set(s.id, { token: s.token, closeFrame, until: Date.now() + o.recoveryMs })
+        if (this.#ended.size > o.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
         this.#onEnd(s, code)
       },
       logger: o.logger,
@@ -65,6 +72,12 @@ export class Hub {
     if (!session) throw new SwitchboardError('UNKNOWN_SESSION')
     if (!tokensEqual(token, session.token)) throw new SwitchboardError('INVALID_TOKEN')
     return session
+  }
+
+  /** The CLOSE frame of a session that ended recently, if `token` proves it; else undefined. */
+  endedSession(sid: string | undefined, token: string | undefined): string | undefined {
+    const ended = sid === undefined ? undefined : this.#ended.get(sid)
+    return ended && tokensEqual(token, ended.token) ? ended.closeFrame : undefined
   }
 
   /**
@@ -87,6 +100,10 @@ export class Hub {
   sweep(now: number): void {
     for (const session of this.sessions.values()) {
       if (!session.tick(now)) session.end('SESSION_LOST')
+    }
+    for (const [sid, ended] of this.#ended) {
+      if (ended.until > now) break // insertion order is expiry order
+      this.#ended.delete(sid)
     }
   }
 

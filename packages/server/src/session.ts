@@ -24,8 +24,8 @@ export interface SessionConfig {
   recoveryMs: number
   /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
   dispatch(session: Session, frame: ClientDataFrame): void | Promise<void>
-  /** The session is over: forget it. */
-  onEnd(session: Session, code: ErrorCode): void
+  /** The session is over: forget it. `closeFrame` is the CLOSE frame that tells the client why. */
+  onEnd(session: Session, code: ErrorCode, closeFrame: string): void
   logger: Logger | undefined
 }
 
@@ -215,8 +215,9 @@ export class Session<Identity = unknown> implements TransportHost {
   end(code: ErrorCode, reconnectMs: number | null = null, message?: string): void {
     if (this.#ended) return
     const t = this.#transport
+    const closeFrame = encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs])
     if (t?.writable) {
-      this.#control.push(encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs]))
+      this.#control.push(closeFrame)
       t.send(encodeBatch(this.#control))
     }
     this.#ended = true
@@ -227,7 +228,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#backlog = []
     this.#out.clear()
     this.#log('session', `ended: ${code}`)
-    this.#config.onEnd(this, code)
+    this.#config.onEnd(this, code, closeFrame)
   }
 
   /** Writes what the current line can take. Called by the flush queue and on attach or drain. */

@@ -4,6 +4,7 @@ import {
   FrameType,
   PROTOCOL_VERSION,
   SwitchboardError,
+  type CloseFrame,
   type ErrorCode,
 } from '@switchboard/protocol'
 import type { Hub } from '../hub.js'
@@ -106,6 +107,11 @@ export class WebSocketTransport implements ServerTransport {
       const hello = frames[0]
       if (!hello || hello[0] !== FrameType.HELLO) throw new SwitchboardError('BAD_REQUEST', 'The first frame must be HELLO')
       if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
+      const ended = this.#hub.endedSession(this.#sid, hello[1])
+      if (ended) {
+        this.#ws.send(`[${ended}]`)
+        return this.close((JSON.parse(ended) as CloseFrame)[1])
+      }
       const session = this.#hub.authorize(this.#sid, hello[1])
       this.#session = session
       session.attach(this, hello[2], true)
