@@ -3,14 +3,17 @@ import { defineConfig } from 'vitest/config'
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
+/** Tests import the packages by name and get their TypeScript sources. */
+export const alias = {
+  '@switchboard/protocol': src('protocol'),
+  '@switchboard/server': src('server'),
+  '@switchboard/client': src('client'),
+}
+
 // Tests run against the TypeScript sources, so `npm test` needs no build for the unit and loopback suites.
 export default defineConfig({
   resolve: {
-    alias: {
-      '@switchboard/protocol': src('protocol'),
-      '@switchboard/server': src('server'),
-      '@switchboard/client': src('client'),
-    },
+    alias,
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

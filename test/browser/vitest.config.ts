@@ -1,19 +1,15 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { alias } from '../../vitest.config.js'
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
-const src = (pkg: string) => fileURLToPath(new URL(`../../packages/${pkg}/src/index.ts`, import.meta.url))
 
 // Real-browser tests: run by `npm test` after the build, one file at a time (each file drives
 // its own browser processes and servers), with timeouts that allow for a browser launch.
 export default defineConfig({
   root: repoRoot,
   resolve: {
-    alias: {
-      '@switchboard/protocol': src('protocol'),
-      '@switchboard/server': src('server'),
-      '@switchboard/client': src('client'),
-    },
+    alias,
   },
   test: {
     include: ['test/browser/**/*.test.ts'],

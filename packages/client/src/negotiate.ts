@@ -1,18 +1,13 @@
-import { isErrorCode, PROTOCOL_VERSION, SwitchboardError, type TransportName } from '@switchboard/protocol'
+import {
+  isErrorCode,
+  PROTOCOL_VERSION,
+  SwitchboardError,
+  type NegotiateResponse,
+  type TransportName,
+} from '@switchboard/protocol'
 
 /** The server's answer to negotiate. */
-export interface SessionInfo {
-  version: number
-  sessionId: string
-  resumeToken: string
-  transports: TransportName[]
-  heartbeatMs: number
-  recoveryMs: number
-  pollTimeoutMs: number
-  maxMessageBytes: number
-  maxBatchBytes: number
-  maxBatchFrames: number
-}
+export type SessionInfo = NegotiateResponse
 
 /** Error codes after which retrying cannot help: the client closes instead. */
 export const FATAL_CODES = new Set([

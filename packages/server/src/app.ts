@@ -1,5 +1,12 @@
 import { upgradeWebSocket } from '@hono/node-server'
-import { ACK_HEADER, PROTOCOL_VERSION, SwitchboardError, TOKEN_HEADER, type TransportName } from '@switchboard/protocol'
+import {
+  ACK_HEADER,
+  PROTOCOL_VERSION,
+  SwitchboardError,
+  TOKEN_HEADER,
+  type NegotiateResponse,
+  type TransportName,
+} from '@switchboard/protocol'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
@@ -8,20 +15,6 @@ import type { Hub } from './hub.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { SSE_HEADERS, SseTransport } from './transports/sse.js'
 import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
-
-/** What negotiate answers: everything a client needs to attach a transport. */
-export interface NegotiateResponse {
-  version: number
-  sessionId: string
-  resumeToken: string
-  transports: TransportName[]
-  heartbeatMs: number
-  recoveryMs: number
-  pollTimeoutMs: number
-  maxMessageBytes: number
-  maxBatchBytes: number
-  maxBatchFrames: number
-}
 
 function parseAck(value: string | undefined): number {
   const ack = Number(value ?? '0')
