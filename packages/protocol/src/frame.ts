@@ -5,7 +5,11 @@ import type { ErrorCode } from './errors.js'
  * Types >= 10 are sequenced: their second element is the sender's per-direction seq.
  */
 export const FrameType = {
-  /** c->s, WebSocket only, first frame: `[0, token, ack, version]` */
+  /**
+   * c->s, WebSocket only, first frame: `[0, token, ack, version]` attaches the socket.
+   * `[0, token, ack, version, 1]` only probes: the server answers PONG and waits for a real HELLO,
+   * so a client can prove a new line carries frames both ways before switching to it.
+   */
   HELLO: 0,
   /** s->c, first frame after every attach: `[1, ack]` (last client seq the server holds) */
   WELCOME: 1,
@@ -31,7 +35,7 @@ export const FrameType = {
   REPLY: 21,
 } as const
 
-export type HelloFrame = [type: 0, token: string, ack: number, version: number]
+export type HelloFrame = [type: 0, token: string, ack: number, version: number, probe?: 1]
 export type WelcomeFrame = [type: 1, ack: number]
 export type AckFrame = [type: 2, ack: number]
 export type PingFrame = [type: 3]

@@ -18,7 +18,8 @@ export function assertClientFrame(f: unknown): asserts f is ClientFrame {
   const n = f.length
   switch (f[0]) {
     case T.HELLO:
-      if (n !== 4 || typeof f[1] !== 'string' || !isSeq(f[2]) || !isSeq(f[3])) malformed('bad HELLO')
+      if ((n !== 4 && !(n === 5 && f[4] === 1)) || typeof f[1] !== 'string' || !isSeq(f[2]) || !isSeq(f[3]))
+        malformed('bad HELLO')
       return
     case T.ACK:
       if (n !== 2 || !isSeq(f[1])) malformed('bad ACK')

@@ -1,5 +1,7 @@
 import {
   decodeClientBatch,
+  encodeBatch,
+  encodeFrame,
   ERRORS,
   FrameType,
   PROTOCOL_VERSION,
@@ -28,6 +30,7 @@ const OPEN = 1
 const HIGH_WATER_BYTES = 1024 * 1024
 /** A socket that sends no HELLO within this long is closed. */
 const HELLO_TIMEOUT_MS = 10_000
+const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
 function textOf(data: unknown): string {
   if (typeof data === 'string') return data
@@ -113,6 +116,12 @@ export class WebSocketTransport implements ServerTransport {
         return this.close((JSON.parse(ended) as CloseFrame)[1])
       }
       const session = this.#hub.authorize(this.#sid, hello[1])
+      if (hello[4] === 1) {
+        // A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO.
+        this.#ws.send(PROBE_ANSWER)
+        this.#helloTimer = setTimeout(() => this.#fail(new SwitchboardError('TIMEOUT', 'No HELLO after the probe')), HELLO_TIMEOUT_MS)
+        return
+      }
       this.#session = session
       session.attach(this, hello[2], true)
     } catch (e) {

@@ -1,0 +1,152 @@
+// The chat page: a plain ES module, no bundler. User text only ever goes through textContent.
+import { connect } from '/switchboard.js'
+
+const TRANSPORTS = ['websocket', 'sse', 'long-polling']
+const params = new URLSearchParams(location.search)
+const $ = (id) => document.getElementById(id)
+const body = document.body
+
+const forced = params.get('transport')
+const client = connect('/rt', TRANSPORTS.includes(forced) ? { transports: [forced] } : {})
+
+/** State tests and the console can read: `chat.received` holds the current room's messages. */
+const chat = { client, room: null, channel: null, sent: [], received: [], errors: [] }
+window.chat = chat
+
+// ---- status bar: every `state` and `transport` event ----
+
+function renderStatus() {
+  const transport = client.transport ?? 'none'
+  body.dataset.state = client.state
+  body.dataset.transport = transport
+  $('state').textContent = client.state
+  $('transport').textContent = transport
+}
+client.on('state', renderStatus)
+client.on('transport', renderStatus)
+client.on('error', showError)
+client.on('session', ({ resumed, reason }) => {
+  if (!resumed) console.info(`new session (${reason}); rejoining #${chat.room}`)
+})
+renderStatus()
+
+async function refreshStats() {
+  if (client.state !== 'open') return
+  try {
+    const { sessions } = await client.call('stats', null)
+    $('sessions').textContent = `${sessions} connected`
+  } catch {
+    $('sessions').textContent = ''
+  }
+}
+client.on('state', ({ to }) => to === 'open' && refreshStats())
+setInterval(refreshStats, 10_000)
+
+// ---- errors, shown inline with their code ----
+
+function showError(error) {
+  const code = error?.code ?? 'ERROR'
+  const message = error?.message ?? String(error)
+  chat.errors.push({ code, message })
+  $('error-code').textContent = code
+  $('error-message').textContent = message
+  $('error').dataset.code = code
+  $('error').hidden = false
+}
+
+function hideError() {
+  $('error').hidden = true
+}
+
+// ---- messages ----
+
+const list = $('messages')
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+
+function render({ name, text, at }) {
+  const item = document.createElement('li')
+  if (name === 'server') item.classList.add('server')
+  else if (name === $('name').value.trim()) item.classList.add('mine')
+  const who = document.createElement('span')
+  who.className = 'name'
+  who.textContent = name
+  const when = document.createElement('time')
+  const date = new Date(at)
+  when.dateTime = date.toISOString()
+  when.textContent = timeFormat.format(date)
+  const what = document.createElement('p')
+  what.className = 'text'
+  what.textContent = text
+  item.append(who, when, what)
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+  list.append(item)
+  if (atBottom) list.scrollTop = list.scrollHeight
+}
+
+// ---- rooms ----
+
+let offMessage = () => {}
+
+async function join(room) {
+  if (room === chat.room) return
+  const previous = chat.channel
+  offMessage()
+  if (previous) previous.unsubscribe().catch(showError)
+  const channel = client.channel(`room:${room}`)
+  Object.assign(chat, { room, channel, received: [] })
+  delete body.dataset.joined
+  list.replaceChildren()
+  $('room').value = room
+  $('room-title').textContent = `#${room}`
+  $('message').placeholder = `Message #${room}`
+  document.title = `#${room} · Switchboard chat`
+  const url = new URL(location.href)
+  url.searchParams.set('room', room)
+  history.replaceState(null, '', url)
+  offMessage = channel.on('message', ({ data }) => {
+    chat.received.push(data)
+    render(data)
+  })
+  try {
+    await channel.subscribe()
+    if (chat.channel === channel) body.dataset.joined = room
+  } catch (e) {
+    showError(e)
+  }
+}
+
+$('join').addEventListener('submit', (event) => {
+  event.preventDefault()
+  hideError()
+  void join($('room').value.trim())
+})
+
+// ---- your name ----
+
+const nameInput = $('name')
+nameInput.value = params.get('name') ?? localStorage.getItem('chat:name') ?? `guest-${Math.floor(Math.random() * 9000 + 1000)}`
+nameInput.addEventListener('change', () => localStorage.setItem('chat:name', nameInput.value.trim()))
+
+// ---- sending ----
+
+$('composer').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  const input = $('message')
+  const text = input.value
+  if (text.trim() === '' || !chat.channel) return
+  hideError()
+  const message = { name: nameInput.value.trim(), text }
+  try {
+    const { offset } = await chat.channel.publish(message)
+    chat.sent.push({ ...message, offset })
+    if (input.value === text) input.value = ''
+  } catch (e) {
+    showError(e)
+  }
+})
+
+if (forced && !TRANSPORTS.includes(forced)) {
+  showError({ code: 'BAD_REQUEST', message: `Unknown transport "${forced}"; use ${TRANSPORTS.join(', ')}` })
+}
+void join(params.get('room')?.trim() || 'lobby')
+$('message').focus()
