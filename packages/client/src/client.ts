@@ -11,6 +11,7 @@ import {
 import type { BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
 import { Connection, type ConnectionEvents } from './connection.js'
+import { createTransportMemory } from './remember.js'
 import type { LogEvent } from './log.js'
 import type { ClientState } from './state.js'
 import type { WebSocketConstructor } from './transports/transport.js'
@@ -37,6 +38,13 @@ export interface ClientOptions {
   /** Outbox bound: messages sent but not yet acked. Past it, publish and call reject OUTBOX_FULL. */
   maxOutboxFrames?: number
   maxOutboxBytes?: number
+  /**
+   * While on SSE or long polling, probe WebSocket in the background and move to it when it works
+   * (first probe after `delayMs`, doubling up to `maxDelayMs` after failures), or false. Default { 1000, 60000 }.
+   */
+  upgrade?: { delayMs?: number; maxDelayMs?: number } | false
+  /** How long the transport that last worked is remembered per server (localStorage, or memory in Node); 0 disables. Default 24 h. */
+  rememberTransportMs?: number
   /** Default timeout for call() (ms). Default 10000. */
   callTimeoutMs?: number
   /** Receives log events; nothing is logged without it. */
@@ -68,6 +76,8 @@ export class SwitchboardClient {
       reconnect: options.reconnect ?? {},
       maxOutboxFrames: options.maxOutboxFrames ?? OUTBOX_FRAMES,
       maxOutboxBytes: options.maxOutboxBytes ?? OUTBOX_BYTES,
+      upgrade: options.upgrade === false ? false : { delayMs: options.upgrade?.delayMs ?? 1_000, maxDelayMs: options.upgrade?.maxDelayMs ?? 60_000 },
+      memory: options.rememberTransportMs === 0 ? null : createTransportMemory(options.rememberTransportMs ?? 24 * 60 * 60 * 1000),
       onData: (frame) => this.#onData(frame),
       logger: options.logger,
     })

@@ -10,7 +10,9 @@ import {
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
 import type { LogEvent } from './log.js'
+import { Liveness } from './liveness.js'
 import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
+import type { TransportMemory } from './remember.js'
 import { ClientSession } from './session.js'
 import { assertTransition, type ClientState, type StateChange } from './state.js'
 import { TRANSPORT_FACTORIES } from './transports/index.js'
@@ -52,6 +54,10 @@ export interface ConnectionConfig {
   reconnect: BackoffOptions | false
   maxOutboxFrames: number
   maxOutboxBytes: number
+  /** Background probing of a better transport while on a worse one, or false. */
+  upgrade: { delayMs: number; maxDelayMs: number } | false
+  /** The transport that last worked per server, or null to always start at the top. */
+  memory: TransportMemory | null
   onData(frame: ServerDataFrame): void
   logger: ((event: LogEvent) => void) | undefined
 }
@@ -60,6 +66,9 @@ export interface ConnectionConfig {
 const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
 
 type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCode; close?: CloseFrame }
+
+/** Transports worth probing in the background, best first (long polling is never an upgrade). */
+const UPGRADE_TARGET: TransportName = 'websocket'
 
 /**
  * Finds a line and keeps one: negotiates a session, tries transports in order (each with a
@@ -72,14 +81,16 @@ export class Connection extends Emitter<ConnectionEvents> {
   #state: ClientState = 'idle'
   #info: SessionInfo | null = null
   #transport: ClientTransport | null = null
-  #trying: ClientTransport | null = null
+  /** Cancels every attempt in flight (their promises resolve as failed). */
+  #attempts = new Set<() => void>()
   #lastWorked: TransportName | null = null
   /** Bumped on every (re)start and on close: async steps of an older run stop when it changed. */
   #generation = 0
   #retries = 0
   #retryTimer: ReturnType<typeof setTimeout> | undefined
-  #lastReceived = 0
-  #livenessTimer: ReturnType<typeof setTimeout> | undefined
+  #liveness = new Liveness()
+  #upgradeTimer: ReturnType<typeof setTimeout> | undefined
+  #upgradeFailures = 0
   /** Why the previous session ended, reported with the next open. */
   #lostReason: ErrorCode | null = null
   #dropped = false
@@ -87,6 +98,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   constructor(config: ConnectionConfig) {
     super()
     this.#config = config
+    this.#lastWorked = config.memory?.get(config.baseUrl) ?? null
     this.session = new ClientSession({
       maxOutboxFrames: config.maxOutboxFrames,
       maxOutboxBytes: config.maxOutboxBytes,
@@ -117,9 +129,10 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.#state === 'closed') return
     this.#generation++
     clearTimeout(this.#retryTimer)
-    clearTimeout(this.#livenessTimer)
-    this.#trying?.close()
-    this.#trying = null
+    clearTimeout(this.#upgradeTimer)
+    this.#liveness.stop()
+    this.#cancelAttempts()
+    this.#transport?.close()
     this.#setTransport(null, reason)
     this.session.reset(new SwitchboardError('CLOSED', error ? `The client closed: ${error.message}` : undefined), true)
     // The error first, so a `state` listener seeing `closed` can already know why.
@@ -173,9 +186,26 @@ export class Connection extends Emitter<ConnectionEvents> {
     return i <= 0 ? list : [...list.slice(i), ...list.slice(0, i)]
   }
 
-  #attempt(name: TransportName, info: SessionInfo, gen: number): Promise<Attempt> {
-    return new Promise((resolve) => {
+  /**
+   * Tries one transport until it is welcomed, fails, or times out. With `probe`, the line is first
+   * proven with a ping/pong while the current transport keeps carrying the session; only then is
+   * the old line paused and the new one attached (the session's seq/ack covers what the pause missed).
+   */
+  #attempt(name: TransportName, info: SessionInfo, gen: number, probe = false): Promise<Attempt> {
+    return new Promise((resolveAttempt) => {
       let welcomed = false
+      let settled = false
+      const resolve = (result: Attempt) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        this.#attempts.delete(cancel)
+        resolveAttempt(result)
+      }
+      const cancel = () => {
+        transport.close()
+        resolve({ ok: false, reason: 'cancelled' })
+      }
       const timer = setTimeout(() => {
         transport.close()
         resolve({ ok: false, reason: `no answer within ${this.#config.attemptTimeoutMs} ms`, code: 'TIMEOUT' })
@@ -190,6 +220,7 @@ export class Connection extends Emitter<ConnectionEvents> {
           WebSocket: this.#config.WebSocket,
           credentials: this.#config.credentials,
           pollTimeoutMs: info.pollTimeoutMs,
+          probe,
         },
         {
           onBatch: (text) => {
@@ -203,22 +234,20 @@ export class Connection extends Emitter<ConnectionEvents> {
               if (!welcomed) return resolve({ ok: false, reason: 'undecodable batch', code: 'MALFORMED_FRAME' })
               return this.#lost(transport, { reason: 'undecodable batch' })
             }
-            this.#lastReceived = Date.now()
+            if (transport === this.#transport) this.#liveness.touch()
             let from = 0
             if (!welcomed) {
               const first = frames[0]
               if (!first) return
               if (first[0] === FrameType.CLOSE) {
                 // The session ended while this client was away; the frame says why and when to return.
-                clearTimeout(timer)
                 transport.close()
                 return resolve({ ok: false, reason: first[2], code: first[1], close: first })
               }
               if (first[0] !== FrameType.WELCOME) return
               welcomed = true
-              clearTimeout(timer)
-              this.#adopt(transport, first[1])
               resolve({ ok: true })
+              this.#adopt(transport, first[1], probe ? 'upgrade' : 'welcomed')
               from = 1
             }
             if (transport !== this.#transport) return
@@ -230,29 +259,76 @@ export class Connection extends Emitter<ConnectionEvents> {
           onDrain: () => {
             if (this.#transport === transport) this.session.drain()
           },
+          onProbe: () => {
+            // The new line carries frames both ways: pause the old one (it still receives), attach the new.
+            if (gen !== this.#generation || settled) return transport.close()
+            this.session.detach()
+            transport.attach()
+          },
           onClose: (closeInfo) => {
-            clearTimeout(timer)
             if (!welcomed) resolve({ ok: false, ...closeInfo })
             else this.#lost(transport, closeInfo)
           },
         },
       )
-      this.#trying = transport
+      this.#attempts.add(cancel)
       transport.open()
     })
   }
 
-  /** A transport was welcomed: it carries the session from now on. */
-  #adopt(transport: ClientTransport, serverAck: number): void {
-    this.#trying = null
+  #cancelAttempts(): void {
+    for (const cancel of [...this.#attempts]) cancel()
+  }
+
+  /** While on a worse transport, probe the better one in the background, backing off on failure. */
+  #scheduleUpgrade(): void {
+    clearTimeout(this.#upgradeTimer)
+    const upgrade = this.#config.upgrade
+    const current = this.#transport?.name
+    if (!upgrade || !current || current === UPGRADE_TARGET || !this.#config.WebSocket) return
+    const order = this.#config.transports.filter((t) => this.#info?.transports.includes(t))
+    const target = order.indexOf(UPGRADE_TARGET)
+    if (target === -1 || target > order.indexOf(current)) return
+    const delay = Math.min(upgrade.maxDelayMs, upgrade.delayMs * 2 ** this.#upgradeFailures)
+    this.#upgradeTimer = setTimeout(() => void this.#upgrade(), delay)
+  }
+
+  async #upgrade(): Promise<void> {
+    const old = this.#transport
+    const info = this.#info
+    if (this.#state !== 'open' || !old || !info) return
+    this.#transition('upgrading', `probing ${UPGRADE_TARGET}`)
+    const gen = this.#generation
+    const result = await this.#attempt(UPGRADE_TARGET, info, gen, true)
+    if (gen !== this.#generation || result.ok) return
+    this.#upgradeFailures++
+    this.#log('transport', `upgrade to ${UPGRADE_TARGET} failed: ${result.reason}`)
+    if (this.#transport !== old) return
+    if (result.code && FATAL_CODES.has(result.code)) return
+    if (!this.session.paused) {
+      this.#transition('open', `upgrade failed: ${result.reason}`)
+      this.#scheduleUpgrade()
+    } else {
+      // The old line was paused and the server may already have moved: reattach from scratch (lossless).
+      this.#lost(old, { reason: `upgrade failed after the switch began: ${result.reason}` })
+    }
+  }
+
+  /** A transport was welcomed: it carries the session from now on; an older one is closed. */
+  #adopt(transport: ClientTransport, serverAck: number, reason: string): void {
+    const old = this.#transport
+    if (old && old !== transport) old.close()
     this.#lastWorked = transport.name
+    this.#config.memory?.set(this.#config.baseUrl, transport.name)
     this.#retries = 0
+    if (reason === 'upgrade') this.#upgradeFailures = 0
     const wasDropped = this.#dropped
     this.#dropped = false
-    this.#setTransport(transport, 'welcomed')
+    this.#setTransport(transport, reason)
     this.session.attach(transport, serverAck)
     this.#transition('open', `${transport.name} attached`)
     this.#watchLiveness(transport)
+    this.#scheduleUpgrade()
     const info = this.#info!
     if (this.#lostReason) {
       const reason = this.#lostReason
@@ -264,8 +340,13 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** The live transport dropped: reattach the same session after a backoff. */
   #lost(transport: ClientTransport, info: TransportCloseInfo): void {
     if (transport !== this.#transport) return
+    // Mid-upgrade the server closes the paused old line as soon as the new one attaches:
+    // the probe's outcome decides what happens next, not the old line's end.
+    if (this.#state === 'upgrading' && this.session.paused && this.#attempts.size > 0) return
     transport.close()
-    clearTimeout(this.#livenessTimer)
+    this.#liveness.stop()
+    clearTimeout(this.#upgradeTimer)
+    this.#cancelAttempts()
     this.session.detach()
     this.#setTransport(null, info.reason)
     this.#dropped = true
@@ -276,7 +357,9 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   /** The server ended the session (CLOSE frame) on the live transport. */
   #serverClosed(transport: ClientTransport, frame: CloseFrame): void {
-    clearTimeout(this.#livenessTimer)
+    this.#liveness.stop()
+    clearTimeout(this.#upgradeTimer)
+    this.#cancelAttempts()
     transport.close()
     this.session.detach()
     this.#setTransport(null, frame[2])
@@ -319,14 +402,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   #watchLiveness(transport: ClientTransport): void {
     const info = this.#info!
     const deadline = transport.name === 'long-polling' ? info.pollTimeoutMs + info.heartbeatMs : info.heartbeatMs * 2
-    const check = () => {
-      if (this.#transport !== transport) return
-      const silent = Date.now() - this.#lastReceived
-      if (silent >= deadline) this.#lost(transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' })
-      else this.#livenessTimer = setTimeout(check, deadline - silent)
-    }
-    clearTimeout(this.#livenessTimer)
-    this.#livenessTimer = setTimeout(check, deadline)
+    this.#liveness.watch(deadline, (silent) => {
+      if (this.#transport === transport) this.#lost(transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' })
+    })
   }
 
   #setTransport(transport: ClientTransport | null, reason: string): void {

@@ -67,6 +67,11 @@ export class ClientSession {
     return this.#out.size
   }
 
+  /** True while no transport is attached: frames wait in the outbox. */
+  get paused(): boolean {
+    return this.#transport === null
+  }
+
   /** Requests still waiting for their reply. */
   get pendingCount(): number {
     return this.#pending.size

@@ -49,6 +49,9 @@ export function createHttpTransport(
     send(batch) {
       return sender.send(batch, downstream.finish)
     },
+    attach() {
+      // HTTP transports attach with their first request; they are never probed.
+    },
     close() {
       if (!done) stop()
     },

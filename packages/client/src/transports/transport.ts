@@ -25,6 +25,8 @@ export interface TransportContext {
   WebSocket: WebSocketConstructor | undefined
   credentials: RequestCredentials
   pollTimeoutMs: number
+  /** Open as a probe: prove the line (ping/pong) and report `onProbe`; attach only on `attach()`. */
+  probe: boolean
 }
 
 export interface TransportCloseInfo {
@@ -38,6 +40,8 @@ export interface TransportEvents {
   onBatch(text: string): void
   /** `send` returned false earlier and the line can take more now. */
   onDrain(): void
+  /** A probe got its answer: the line carries frames both ways. */
+  onProbe(): void
   /** The line is gone; called once, never after `close()`. */
   onClose(info: TransportCloseInfo): void
 }
@@ -51,6 +55,8 @@ export interface ClientTransport {
   open(): void
   /** Sends one batch; false: wait for `onDrain` before sending more. */
   send(batch: string): boolean
+  /** After a successful probe: attach the session to this line (transports that cannot probe ignore it). */
+  attach(): void
   /** Ends the line without calling `onClose`. */
   close(): void
 }

@@ -5,12 +5,16 @@ const OPEN = 1
 /** Over this many buffered bytes, `send` asks the session to wait; drain is polled (browsers have no event). */
 const HIGH_WATER_BYTES = 1024 * 1024
 const DRAIN_POLL_MS = 10
+const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
 /** WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. */
 export const createWebSocketTransport: TransportFactory = (ctx, events) => {
   let ws: { readyState: number; bufferedAmount: number; send(d: string): void; close(c?: number, r?: string): void } | null = null
   let done = false
+  let probing = ctx.probe
   let drainTimer: ReturnType<typeof setTimeout> | undefined
+  const hello = (probe: boolean) =>
+    encodeBatch([encodeFrame(probe ? [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION, 1] : [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION])])
 
   const finish = (reason: string, closeCode?: number) => {
     if (done) return
@@ -45,11 +49,15 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         return
       }
       ws = socket
-      socket.onopen = () => {
-        socket.send(encodeBatch([encodeFrame([FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION])]))
-      }
+      socket.onopen = () => socket.send(hello(probing))
       socket.onmessage = (event) => {
-        if (!done && typeof event.data === 'string') events.onBatch(event.data)
+        if (done || typeof event.data !== 'string') return
+        if (probing) {
+          // Only the probe's PONG is expected; a proxy that mangles frames fails the probe by timeout.
+          if (event.data === PROBE_ANSWER) events.onProbe()
+          return
+        }
+        events.onBatch(event.data)
       }
       socket.onclose = (event) => finish(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, event.code)
       socket.onerror = () => {
@@ -62,6 +70,11 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
       if (ws.bufferedAmount <= HIGH_WATER_BYTES) return true
       waitDrain()
       return false
+    },
+    attach() {
+      if (done || !probing || !ws || ws.readyState !== OPEN) return
+      probing = false
+      ws.send(hello(false))
     },
     close() {
       if (done) return
