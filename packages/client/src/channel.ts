@@ -18,7 +18,7 @@ export interface Subscribed {
   recovered: boolean
 }
 
-export interface ChannelEvents<Msg> extends Record<string, unknown> {
+export interface ChannelEvents<Msg> {
   message: ChannelMessage<Msg>
   subscribed: Subscribed
   /** The subscription ended without `unsubscribe()` (the server refused a resubscribe, say). */

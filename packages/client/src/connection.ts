@@ -36,7 +36,7 @@ export interface SessionChange {
   reason?: ErrorCode
 }
 
-export interface ConnectionEvents extends Record<string, unknown> {
+export interface ConnectionEvents {
   state: StateChange
   transport: TransportChange
   session: SessionChange
@@ -166,7 +166,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         last = await this.#attempt(name, info, gen)
         if (gen !== this.#generation) return
         if (last.ok) return
-        if (last.close) return this.#sessionEnded(last.close)
+        if (last.close) return this.#sessionEnded(last.close, false)
         this.#log('transport', `${name} failed: ${last.reason}`)
         if (last.code && (FATAL_CODES.has(last.code) || SESSION_GONE.has(last.code))) break
       }
@@ -363,22 +363,28 @@ export class Connection extends Emitter<ConnectionEvents> {
     transport.close()
     this.session.detach()
     this.#setTransport(null, frame[2])
-    this.#sessionEnded(frame)
+    this.#sessionEnded(frame, true)
   }
 
-  /** Come back with a new session after `reconnectMs`, or stop when the server said not to. */
-  #sessionEnded(frame: CloseFrame): void {
+  /**
+   * Come back with a new session after `reconnectMs`, or stop when the server said not to.
+   * `exactAck`: the server's final ACK came before its CLOSE, so requests it never processed
+   * are carried over to the new session instead of failing.
+   */
+  #sessionEnded(frame: CloseFrame, exactAck: boolean): void {
     const [, code, message, reconnectMs] = frame
     if (reconnectMs === null) return this.close(message, new SwitchboardError(code, message))
-    this.#sessionGone(code)
+    this.#sessionGone(code, exactAck)
     this.#backoff(message, code, reconnectMs)
   }
 
-  #sessionGone(code: ErrorCode): void {
+  #sessionGone(code: ErrorCode, carryOver = false): void {
     this.#log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
     this.#info = null
     this.#lostReason = code
-    this.session.reset(new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`))
+    const error = new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`)
+    if (carryOver) this.session.carryOver(error)
+    else this.session.reset(error)
   }
 
   #failed(error: SwitchboardError): void {

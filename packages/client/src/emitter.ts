@@ -1,12 +1,17 @@
-/** A minimal typed event emitter: `on` returns its own `off`. */
-export class Emitter<Events extends Record<string, unknown>> {
-  #listeners: { [K in keyof Events]?: Set<(payload: Events[K]) => void> } = {}
+/**
+ * A minimal typed event emitter: `on` returns its own `off`. Listener lists are copied on change,
+ * not on emit, so an emit walks the list of the moment it started at no cost per event.
+ */
+export class Emitter<Events extends { [K in keyof Events]: unknown }> {
+  #listeners: { [K in keyof Events]?: readonly ((payload: Events[K]) => void)[] } = {}
 
   /** Adds a listener; call the returned function to remove it. */
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
-    const set = (this.#listeners[event] ??= new Set())
-    set.add(listener)
-    return () => set.delete(listener)
+    this.#listeners[event] = [...(this.#listeners[event] ?? []), listener]
+    return () => {
+      const list = this.#listeners[event]
+      if (list) this.#listeners[event] = list.filter((l) => l !== listener)
+    }
   }
 
   /** Adds a listener that runs once. */
@@ -19,9 +24,13 @@ export class Emitter<Events extends Record<string, unknown>> {
   }
 
   protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
-    const set = this.#listeners[event]
-    if (!set) return
-    for (const listener of set) {
+    const list = this.#listeners[event]
+    if (!list) return
+    for (let i = 0; i < list.length; i++) {
+      const listener = list[i]!
+      // Added during this emit: waits for the next one. Removed during it: not called (as in the DOM).
+      const current = this.#listeners[event]
+      if (current !== list && !current?.includes(listener)) continue
       try {
         listener(payload)
       } catch (e) {
@@ -34,6 +43,6 @@ export class Emitter<Events extends Record<string, unknown>> {
   }
 
   protected hasListeners(event: keyof Events): boolean {
-    return (this.#listeners[event]?.size ?? 0) > 0
+    return (this.#listeners[event]?.length ?? 0) > 0
   }
 }

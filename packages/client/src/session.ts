@@ -173,6 +173,26 @@ export class ClientSession {
     this.detach()
   }
 
+  /**
+   * The server ended the session after processing exactly our frames up to its final ack (the ACK
+   * before its CLOSE): the rest were never processed, so they move, with their pending promises,
+   * to the next session under new seqs. Everything else is reset.
+   */
+  carryOver(error: SwitchboardError): void {
+    const keep = this.#out.framesAfter(this.#out.ackedSeq).map((text) => {
+      const frame = JSON.parse(text) as ClientFrame & [number, number]
+      const pending = this.#pending.get(frame[1])
+      this.#pending.delete(frame[1])
+      return { frame, pending }
+    })
+    this.reset(error)
+    for (const { frame, pending } of keep) {
+      frame[1] = this.#out.nextSeq
+      const seq = this.#out.append(encodeFrame(frame))
+      if (pending) this.#pending.set(seq, pending)
+    }
+  }
+
   flush(): void {
     this.#flushQueued = false
     const t = this.#transport

@@ -120,7 +120,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   app.get('/sse', (c) => {
     if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
     const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    if (ended) return new Response(`data: [${ended}]\n\n`, { headers: SSE_HEADERS })
+    if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const transport = new SseTransport(c.req.raw.signal)
     transport.bind(session)
@@ -131,7 +131,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   app.get('/poll', async (c) => {
     if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
     const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    if (ended) return new Response(`[${ended}]`, { headers: POLL_HEADERS })
+    if (ended) return new Response(ended.batchFor(parseAck(c.req.header(ACK_HEADER))), { headers: POLL_HEADERS })
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const first = c.req.query('attach') === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.
@@ -150,6 +150,9 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     },
   })
   const proveSession: MiddlewareHandler = async (c, next) => {
+    // Frames that arrive after the end are not processed: the answer says which ones were.
+    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    if (ended) return c.body(ended.ackBatch(), 200, POLL_HEADERS)
     hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     await next()
   }

@@ -7,6 +7,7 @@ import {
   type ErrorCode,
 } from '@switchboard/protocol'
 import { tokensEqual } from './http.js'
+import type { FinalWords } from './final-words.js'
 import type { ResolvedOptions } from './options.js'
 import { Session } from './session.js'
 
@@ -25,7 +26,7 @@ export class Hub {
    * Sessions that ended recently: their CLOSE frame, kept for recoveryMs so a client whose line
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
-  #ended = new Map<string, { token: string; closeFrame: string; until: number }>()
+  #ended = new Map<string, FinalWords>()
   #dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>
   #onEnd: (session: Session, code: ErrorCode) => void
   #sweep: ReturnType<typeof setInterval>
@@ -54,9 +55,9 @@ export class Hub {
       heartbeatMs: o.heartbeatMs,
       recoveryMs: o.recoveryMs,
       dispatch: this.#dispatch,
-      onEnd: (s, code, closeFrame) => {
+      onEnd: (s, code, final) => {
         this.sessions.delete(s.id)
-        this.#ended.set(s.id, { token: s.token, closeFrame, until: Date.now() + o.recoveryMs })
+        this.#ended.set(s.id, final)
         if (this.#ended.size > o.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
         this.#onEnd(s, code)
       },
@@ -74,10 +75,10 @@ export class Hub {
     return session
   }
 
-  /** The CLOSE frame of a session that ended recently, if `token` proves it; else undefined. */
-  endedSession(sid: string | undefined, token: string | undefined): string | undefined {
+  /** What a session that ended recently still owes its client, if `token` proves it; else undefined. */
+  endedSession(sid: string | undefined, token: string | undefined): FinalWords | undefined {
     const ended = sid === undefined ? undefined : this.#ended.get(sid)
-    return ended && tokensEqual(token, ended.token) ? ended.closeFrame : undefined
+    return ended && tokensEqual(token, ended.token) ? ended : undefined
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   type ErrorCode,
   type TransportName,
 } from '@switchboard/protocol'
+import { FinalWords } from './final-words.js'
 import type { Logger } from './log.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
 
@@ -24,8 +25,8 @@ export interface SessionConfig {
   recoveryMs: number
   /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
   dispatch(session: Session, frame: ClientDataFrame): void | Promise<void>
-  /** The session is over: forget it. `closeFrame` is the CLOSE frame that tells the client why. */
-  onEnd(session: Session, code: ErrorCode, closeFrame: string): void
+  /** The session is over: forget it, keeping `final` for a client that comes back to hear it. */
+  onEnd(session: Session, code: ErrorCode, final: FinalWords): void
   logger: Logger | undefined
 }
 
@@ -114,7 +115,8 @@ export class Session<Identity = unknown> implements TransportHost {
     const old = this.#transport
     this.#transport = transport
     if (old && old !== transport) old.close('SUPERSEDED')
-    this.#sent = clientAck
+    // An ack older than one already received (a poll that left before an ACK frame) must not resend twice.
+    this.#sent = Math.max(clientAck, this.#out.ackedSeq)
     this.detachedAt = 0
     this.lastSeen = Date.now()
     if (welcome) {
@@ -216,10 +218,18 @@ export class Session<Identity = unknown> implements TransportHost {
     if (this.#ended) return
     const t = this.#transport
     const closeFrame = encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs])
-    if (t?.writable) {
-      this.#control.push(closeFrame)
-      t.send(encodeBatch(this.#control))
-    }
+    // The last batch: what the client is owed, the exact ack of its frames, then CLOSE.
+    // Everything up to that ack was processed; nothing after it will be.
+    const ack = encodeFrame([FrameType.ACK, this.#inLast])
+    if (t?.writable) t.send(encodeBatch([ack, ...this.#out.framesAfter(this.#sent), closeFrame]))
+    const final = new FinalWords(
+      this.token,
+      this.#inLast,
+      this.#out.framesAfter(this.#out.ackedSeq),
+      this.#out.ackedSeq + 1,
+      closeFrame,
+      Date.now() + this.#config.recoveryMs,
+    )
     this.#ended = true
     this.#transport = null
     t?.close(code)
@@ -228,7 +238,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#backlog = []
     this.#out.clear()
     this.#log('session', `ended: ${code}`)
-    this.#config.onEnd(this, code, closeFrame)
+    this.#config.onEnd(this, code, final)
   }
 
   /** Writes what the current line can take. Called by the flush queue and on attach or drain. */

@@ -112,8 +112,8 @@ export class WebSocketTransport implements ServerTransport {
       if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
       const ended = this.#hub.endedSession(this.#sid, hello[1])
       if (ended) {
-        this.#ws.send(`[${ended}]`)
-        return this.close((JSON.parse(ended) as CloseFrame)[1])
+        this.#ws.send(ended.batchFor(hello[2]))
+        return this.close((JSON.parse(ended.closeFrame) as CloseFrame)[1])
       }
       const session = this.#hub.authorize(this.#sid, hello[1])
       if (hello[4] === 1) {

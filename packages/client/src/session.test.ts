@@ -1,0 +1,450 @@
+import { fc, it as itProp } from '@fast-check/vitest'
+import {
+  ACK_DELAY_MS,
+  ACK_EVERY_FRAMES,
+  decodeClientBatch,
+  FrameType,
+  SwitchboardError,
+  type ClientFrame,
+  type ServerDataFrame,
+  type ServerFrame,
+  type TransportName,
+} from '@switchboard/protocol'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ClientSession, type ClientSessionConfig } from './session.js'
+import type { ClientTransport } from './transports/transport.js'
+
+/** An in-memory line: records every batch (decoded and validated) and answers send() with `accept`. */
+class FakeTransport implements ClientTransport {
+  readonly batches: ClientFrame[][] = []
+  accept = true
+  constructor(readonly name: TransportName = 'websocket') {}
+  open(): void {}
+  send(batch: string): boolean {
+    this.batches.push(decodeClientBatch(batch))
+    return this.accept
+  }
+  attach(): void {}
+  close(): void {}
+  get frames(): ClientFrame[] {
+    return this.batches.flat()
+  }
+  /** Seqs of the data frames written, in order. */
+  get dataSeqs(): number[] {
+    return this.frames.flatMap((f) => (f[0] >= 10 ? [f[1] as number] : []))
+  }
+}
+
+function createSession(overrides: Partial<ClientSessionConfig> = {}) {
+  const data: ServerDataFrame[] = []
+  const gaps: [number, number][] = []
+  const session = new ClientSession({
+    maxOutboxFrames: 100,
+    maxOutboxBytes: 1_000_000,
+    onData: (frame) => void data.push(frame),
+    onGap: (seq, expected) => void gaps.push([seq, expected]),
+    ...overrides,
+  })
+  return { session, data, gaps }
+}
+
+const call = (method: string, payload: unknown = null) => (seq: number): ClientFrame => [FrameType.CALL, seq, method, payload]
+const message = (seq: number, offset = seq): ServerFrame => [FrameType.MESSAGE, seq, 'room', { n: offset }, offset]
+const ok = (seq: number, ref: number, result: unknown): ServerFrame => [FrameType.REPLY, seq, ref, null, result]
+/** Lets queued microtasks (the session's flush) run. */
+const microtasks = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
+/** Settles a promise into a value or the error, so a rejection is never left unhandled. */
+const outcome = (p: Promise<unknown>) => p.then((value) => ({ value }), (error: unknown) => ({ error }))
+const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i)
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('ClientSession requests', () => {
+  it('numbers requests 1..n and sends one batch per microtask', async () => {
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    void session.request(call('a'))
+    void session.request((seq) => [FrameType.PUBLISH, seq, 'room', { text: 'hi' }])
+    void session.request((seq) => [FrameType.SUBSCRIBE, seq, 'room', null])
+    expect(t.batches).toEqual([]) // not yet: the flush waits for the microtask
+    await Promise.resolve()
+    expect(t.batches).toEqual([
+      [
+        [FrameType.CALL, 1, 'a', null],
+        [FrameType.PUBLISH, 2, 'room', { text: 'hi' }],
+        [FrameType.SUBSCRIBE, 3, 'room', null],
+      ],
+    ])
+    void session.request((seq) => [FrameType.UNSUBSCRIBE, seq, 'room'])
+    await microtasks()
+    expect(t.batches).toHaveLength(2)
+    expect(t.batches[1]).toEqual([[FrameType.UNSUBSCRIBE, 4, 'room']])
+    expect(session.unacked).toBe(4)
+    expect(session.pendingCount).toBe(4)
+  })
+
+  it('holds requests while detached and sends them on attach', async () => {
+    const { session } = createSession()
+    void session.request(call('a'))
+    void session.request(call('b'))
+    await microtasks()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    expect(t.batches).toEqual([
+      [
+        [FrameType.CALL, 1, 'a', null],
+        [FrameType.CALL, 2, 'b', null],
+      ],
+    ])
+  })
+
+  it('splits a long queue into batches of maxBatchFrames', async () => {
+    const { session } = createSession()
+    session.maxBatchFrames = 2
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    for (let i = 0; i < 5; i++) void session.request(call(`m${i}`))
+    await microtasks()
+    expect(t.batches.map((b) => b.map((f) => f[1]))).toEqual([[1, 2], [3, 4], [5]])
+  })
+
+  it('stops sending when the line is over its high-water mark and resumes on drain', async () => {
+    const { session } = createSession()
+    session.maxBatchFrames = 2
+    const t = new FakeTransport()
+    t.accept = false
+    session.attach(t, 0)
+    for (let i = 0; i < 5; i++) void session.request(call(`m${i}`))
+    await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2])
+    void session.request(call('later'))
+    await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2])
+    t.accept = true
+    session.drain()
+    await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
+  it('throws OUTBOX_FULL past maxOutboxFrames, and takes requests again once acked', async () => {
+    const { session } = createSession({ maxOutboxFrames: 3 })
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    for (let i = 0; i < 3; i++) void session.request(call('x'))
+    let error: unknown
+    try {
+      void session.request(call('x'))
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(SwitchboardError)
+    expect(error).toMatchObject({ code: 'OUTBOX_FULL' })
+    expect(session.unacked).toBe(3)
+    await microtasks()
+    session.receive([[FrameType.ACK, 2]], 0)
+    expect(session.unacked).toBe(1)
+    void session.request(call('y'))
+    await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2, 3, 4])
+  })
+
+  it('throws OUTBOX_FULL past maxOutboxBytes', () => {
+    const one = JSON.stringify(call('x', 'a'.repeat(50))(1)).length
+    const { session } = createSession({ maxOutboxBytes: one * 2 })
+    void session.request(call('x', 'a'.repeat(50)))
+    void session.request(call('x', 'a'.repeat(50)))
+    expect(() => session.request(call('x', 'a'.repeat(50)))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
+    expect(() => session.request(call('x', 'a'.repeat(40)))).toThrow(SwitchboardError)
+  })
+})
+
+describe('ClientSession attach and acks', () => {
+  it('resends only the frames after the server ack', async () => {
+    const { session } = createSession()
+    const t1 = new FakeTransport()
+    session.attach(t1, 0)
+    for (let i = 1; i <= 5; i++) void session.request(call(`m${i}`))
+    await microtasks()
+    expect(t1.dataSeqs).toEqual([1, 2, 3, 4, 5])
+    session.detach()
+    const t2 = new FakeTransport()
+    session.attach(t2, 3)
+    expect(t2.batches).toEqual([
+      [
+        [FrameType.CALL, 4, 'm4', null],
+        [FrameType.CALL, 5, 'm5', null],
+      ],
+    ])
+    expect(session.unacked).toBe(2)
+    await microtasks()
+    expect(t2.dataSeqs).toEqual([4, 5])
+    const t3 = new FakeTransport()
+    session.attach(t3, 5)
+    expect(t3.batches).toEqual([])
+    expect(session.unacked).toBe(0)
+  })
+
+  it('refuses a server ack beyond the last seq with MALFORMED_FRAME', () => {
+    const { session } = createSession()
+    void session.request(call('a'))
+    expect(() => session.attach(new FakeTransport(), 2)).toThrow(expect.objectContaining({ code: 'MALFORMED_FRAME' }))
+    expect(session.unacked).toBe(1)
+  })
+
+  it('trims the outbox on server ACK frames', async () => {
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    for (let i = 0; i < 4; i++) void session.request(call('x'))
+    await microtasks()
+    session.receive([[FrameType.ACK, 2]], 0)
+    expect(session.unacked).toBe(2)
+    session.receive([[FrameType.ACK, 1]], 0) // older: harmless
+    expect(session.unacked).toBe(2)
+    session.receive([[FrameType.ACK, 99]], 0) // beyond: holds everything
+    expect(session.unacked).toBe(0)
+    expect(session.pendingCount).toBe(4) // an ack is not a reply
+  })
+
+  it('acks received data frames after ACK_DELAY_MS', () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    session.receive([message(1), message(2)], 0)
+    vi.advanceTimersByTime(ACK_DELAY_MS - 1)
+    expect(t.batches).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(t.batches).toEqual([[[FrameType.ACK, 2]]])
+    vi.advanceTimersByTime(ACK_DELAY_MS * 10)
+    expect(t.batches).toHaveLength(1)
+  })
+
+  it('acks within ACK_DELAY_MS with real timers too', async () => {
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    session.receive([message(1)], 0)
+    await vi.waitFor(() => expect(t.frames).toEqual([[FrameType.ACK, 1]]), { timeout: 1_000, interval: 2 })
+  })
+
+  it('acks at once when ACK_EVERY_FRAMES frames are unacked', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    session.receive(range(1, ACK_EVERY_FRAMES).map((n) => message(n)), 0)
+    await Promise.resolve()
+    expect(t.batches).toEqual([[[FrameType.ACK, ACK_EVERY_FRAMES]]])
+  })
+
+  it('puts a due ack in front of the next request batch, and sends no second one', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    session.receive([message(1)], 0)
+    void session.request(call('a'))
+    await Promise.resolve()
+    expect(t.batches).toEqual([
+      [
+        [FrameType.ACK, 1],
+        [FrameType.CALL, 1, 'a', null],
+      ],
+    ])
+    vi.advanceTimersByTime(ACK_DELAY_MS * 2)
+    expect(t.batches).toHaveLength(1)
+  })
+
+  it('sends no ACK frames on long polling, where every poll carries the ack', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport('long-polling')
+    session.attach(t, 0)
+    session.receive(range(1, ACK_EVERY_FRAMES + 5).map((n) => message(n)), 0)
+    await Promise.resolve()
+    vi.advanceTimersByTime(ACK_DELAY_MS * 10)
+    void session.request(call('a'))
+    await Promise.resolve()
+    expect(t.frames).toEqual([[FrameType.CALL, 1, 'a', null]])
+    expect(session.received).toBe(ACK_EVERY_FRAMES + 5)
+  })
+
+  it('counts the attach itself as an ack', () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    session.receive([message(1)], 0)
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    vi.advanceTimersByTime(ACK_DELAY_MS * 2)
+    expect(t.batches).toEqual([])
+  })
+
+  it('answers a PING with a PONG', async () => {
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    session.receive([[FrameType.PING]], 0)
+    await Promise.resolve()
+    expect(t.frames).toEqual([[FrameType.PONG]])
+  })
+})
+
+describe('ClientSession replies', () => {
+  it('resolves and rejects the request each reply names', async () => {
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    const r1 = outcome(session.request(call('one')))
+    const r2 = outcome(session.request(call('two')))
+    const r3 = outcome(session.request(call('three')))
+    session.receive(
+      [
+        ok(1, 2, 'second'),
+        [FrameType.REPLY, 2, 3, 'RPC_ERROR', 'nope', { why: 'testing' }],
+        [FrameType.REPLY, 3, 1, 'FORBIDDEN', 'not you'],
+      ],
+      0,
+    )
+    expect(await r2).toEqual({ value: 'second' })
+    const e3 = (await r3) as { error: SwitchboardError }
+    expect(e3.error).toBeInstanceOf(SwitchboardError)
+    expect(e3.error).toMatchObject({ code: 'RPC_ERROR', message: 'nope', data: { why: 'testing' } })
+    const e1 = (await r1) as { error: SwitchboardError }
+    expect(e1.error).toMatchObject({ code: 'FORBIDDEN', message: 'not you' })
+    expect(e1.error.data).toBeUndefined()
+    expect(session.pendingCount).toBe(0)
+  })
+
+  it('rejects with TIMEOUT when no reply comes in time, and ignores a late reply', async () => {
+    vi.useFakeTimers()
+    const { session, data } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    const slow = outcome(session.request(call('slow'), 100))
+    const other = outcome(session.request(call('other'), 1_000))
+    vi.advanceTimersByTime(99)
+    expect(session.pendingCount).toBe(2)
+    vi.advanceTimersByTime(1)
+    const timedOut = (await slow) as { error: SwitchboardError }
+    expect(timedOut.error).toMatchObject({ code: 'TIMEOUT', message: 'No reply within 100 ms' })
+    expect(session.pendingCount).toBe(1)
+    session.receive([ok(1, 1, 'too late'), ok(2, 2, 'in time')], 0)
+    expect(await other).toEqual({ value: 'in time' })
+    expect(session.received).toBe(2) // the late reply still counts as received (and acked)
+    expect(data).toEqual([])
+  })
+
+  it('does not time out a request that was answered', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    session.attach(new FakeTransport(), 0)
+    const r = outcome(session.request(call('x'), 50))
+    session.receive([ok(1, 1, 42)], 0)
+    vi.advanceTimersByTime(1_000)
+    expect(await r).toEqual({ value: 42 })
+  })
+
+  it('keeps a request without timeout pending', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    void session.request(call('x'))
+    vi.advanceTimersByTime(3_600_000)
+    expect(session.pendingCount).toBe(1)
+  })
+})
+
+describe('ClientSession incoming data', () => {
+  it('delivers MESSAGE frames once each, in order, dropping duplicates and frames after a gap', () => {
+    const { session, data, gaps } = createSession()
+    session.receive([1, 2, 2, 1, 4, 3, 3, 5].map((n) => message(n)), 0)
+    expect(data.map((f) => f[1])).toEqual([1, 2, 3])
+    expect(gaps).toEqual([
+      [4, 3],
+      [5, 4],
+    ])
+    session.receive([3, 4, 5].map((n) => message(n)), 0)
+    expect(data.map((f) => f[1])).toEqual([1, 2, 3, 4, 5])
+    expect(data[4]).toEqual([FrameType.MESSAGE, 5, 'room', { n: 5 }, 5])
+    expect(session.received).toBe(5)
+  })
+
+  it('shares one seq space between messages and replies', async () => {
+    const { session, data } = createSession()
+    const r = outcome(session.request(call('x')))
+    session.receive([message(1), ok(2, 1, 'done'), message(3)], 0)
+    expect(data.map((f) => f[1])).toEqual([1, 3])
+    expect(await r).toEqual({ value: 'done' })
+    session.receive([ok(2, 1, 'again')], 0) // a duplicate reply settles nothing twice
+    expect(session.received).toBe(3)
+  })
+
+  it('starts reading at `from` (the frames before it are the connection\'s)', () => {
+    const { session, data } = createSession()
+    session.receive([[FrameType.WELCOME, 0], message(1)], 1)
+    expect(data.map((f) => f[1])).toEqual([1])
+  })
+
+  itProp.prop([fc.array(fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 12 }), { maxLength: 20 })])(
+    'never delivers a frame twice or out of order, whatever arrives',
+    (batches) => {
+      const { session, data } = createSession()
+      for (const batch of batches) {
+        session.receive(batch.map((n) => message(n)), 0)
+        expect(data.map((f) => f[1])).toEqual(range(1, session.received))
+      }
+      session.reset(new SwitchboardError('CLOSED'), true)
+    },
+  )
+})
+
+describe('ClientSession reset', () => {
+  it('rejects every pending request with the error and starts over', async () => {
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    const r1 = outcome(session.request(call('a')))
+    const r2 = outcome(session.request(call('b'), 10_000))
+    await microtasks()
+    session.receive([message(1)], 0)
+    const error = new SwitchboardError('SESSION_LOST')
+    session.reset(error)
+    expect(await r1).toEqual({ error })
+    expect(await r2).toEqual({ error })
+    expect(session.pendingCount).toBe(0)
+    expect(session.unacked).toBe(0)
+    expect(session.received).toBe(0)
+    // Detached now: the next request waits for a new attach, and numbering restarts at 1.
+    void session.request(call('c'))
+    await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2])
+    const t2 = new FakeTransport()
+    session.attach(t2, 0)
+    expect(t2.frames).toEqual([[FrameType.CALL, 1, 'c', null]])
+  })
+
+  it('makes later requests throw the error when final', async () => {
+    const { session } = createSession()
+    const r = outcome(session.request(call('a')))
+    const error = new SwitchboardError('CLOSED')
+    session.reset(error, true)
+    expect(await r).toEqual({ error })
+    expect(() => session.request(call('b'))).toThrow(error)
+    expect(session.unacked).toBe(0)
+  })
+
+  it('sends no ack for frames received before the reset', () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0)
+    session.receive([message(1)], 0)
+    session.reset(new SwitchboardError('SESSION_LOST'))
+    session.attach(t, 0)
+    vi.advanceTimersByTime(ACK_DELAY_MS * 5)
+    expect(t.batches).toEqual([])
+  })
+})

@@ -1,0 +1,48 @@
+import { encodeBatch, encodeFrame, FrameType } from '@switchboard/protocol'
+
+/** Data kept for a client after its session ended, at most this many bytes (more is left to channel recovery). */
+const MAX_FINAL_BYTES = 1024 * 1024
+
+/**
+ * What an ended session still owes its client: the frames the client had not acked, the last
+ * ack of the client's frames, and why it ended. Kept for recoveryMs, so a client whose line was
+ * down when the session ended (a long poll between requests, a cut socket) still receives every
+ * frame, learns exactly which of its own frames were processed (the rest can go to a new
+ * session), and when to come back.
+ */
+export class FinalWords {
+  readonly token: string
+  readonly until: number
+  /** Highest client seq the session processed. */
+  readonly received: number
+  readonly closeFrame: string
+  #frames: string[]
+  #firstSeq: number
+
+  constructor(token: string, received: number, frames: string[], firstSeq: number, closeFrame: string, until: number) {
+    this.token = token
+    this.received = received
+    this.closeFrame = closeFrame
+    this.until = until
+    let bytes = 0
+    for (const f of frames) bytes += f.length
+    this.#frames = bytes <= MAX_FINAL_BYTES ? frames : []
+    this.#firstSeq = bytes <= MAX_FINAL_BYTES ? firstSeq : firstSeq + frames.length
+  }
+
+  /** The answer to a reattach: WELCOME, the data after `clientAck`, the final ACK, CLOSE. */
+  batchFor(clientAck: number): string {
+    const from = Math.max(0, clientAck + 1 - this.#firstSeq)
+    return encodeBatch([
+      encodeFrame([FrameType.WELCOME, this.received]),
+      ...this.#frames.slice(from),
+      encodeFrame([FrameType.ACK, this.received]),
+      this.closeFrame,
+    ])
+  }
+
+  /** The answer to an upstream POST that arrived after the end: which frames were processed. */
+  ackBatch(): string {
+    return encodeBatch([encodeFrame([FrameType.ACK, this.received])])
+  }
+}
