@@ -122,11 +122,41 @@ export class Connection extends Emitter<ConnectionEvents> {
   start(): void {
     if (this.#state !== 'idle') return
     this.#transition('connecting', 'connect() called')
+    this.#listenForHints(true)
     void this.#run(++this.#generation)
+  }
+
+  /**
+   * Browser hints: back online, or the page visible again, ends a backoff wait at once
+   * (phones and laptops often lose the network while asleep); going offline drops a line that
+   * would otherwise only be found dead at the heartbeat deadline.
+   */
+  #listenForHints(on: boolean): void {
+    const target = globalThis as Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>
+    const doc = (globalThis as { document?: Document }).document
+    const listen = on ? target.addEventListener : target.removeEventListener
+    if (typeof listen !== 'function' || typeof window === 'undefined') return
+    listen.call(globalThis, 'online', this.#onWake)
+    listen.call(globalThis, 'offline', this.#onOffline)
+    if (doc) (on ? doc.addEventListener : doc.removeEventListener).call(doc, 'visibilitychange', this.#onWake)
+  }
+
+  #onWake = (): void => {
+    const doc = (globalThis as { document?: Document }).document
+    if (doc?.visibilityState === 'hidden' || this.#state !== 'backoff') return
+    clearTimeout(this.#retryTimer)
+    this.#transition('connecting', 'network or page is back')
+    void this.#run(this.#generation)
+  }
+
+  #onOffline = (): void => {
+    const t = this.#transport
+    if (t) this.#lost(t, { reason: 'the browser went offline' })
   }
 
   close(reason = 'close() called', error?: SwitchboardError): void {
     if (this.#state === 'closed') return
+    this.#listenForHints(false)
     this.#generation++
     clearTimeout(this.#retryTimer)
     clearTimeout(this.#upgradeTimer)
