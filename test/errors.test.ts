@@ -39,6 +39,14 @@ async function session(): Promise<NegotiateResponse> {
 const send = (s: Pick<NegotiateResponse, 'sessionId' | 'resumeToken'>, body: string) =>
   fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken }, body })
 
+/** An ended session answers a returning client with its final words: WELCOME, ACK, CLOSE with the code. */
+async function expectEnded(s: Pick<NegotiateResponse, 'sessionId' | 'resumeToken'>, code: string) {
+  const post = await send(s, '[[13,1,"add",{"a":1,"b":1}]]')
+  expect(await post.json()).toEqual([[2, 0]]) // nothing after the end is processed
+  const poll = await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
+  expect(await poll.json()).toEqual([[1, 0], [2, 0], [5, code, expect.any(String), null]])
+}
+
 async function expectError(res: Response | Promise<Response>, status: number, code: string) {
   const r = await res
   expect({ status: r.status, body: await r.json() }).toMatchObject({ status, body: { code, message: expect.any(String) } })
@@ -77,7 +85,7 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     for (const body of ['not json', '{"a":1}', '[[99,1]]', '[[12,1]]', '[[12,-1,"room:a",1]]', '[[10,1,"",null]]', '[[12,1,"room:a",1,2]]']) {
       const s = await session()
       await expectError(send(s, body), 400, 'MALFORMED_FRAME')
-      await expectError(send(s, '[]'), 404, 'UNKNOWN_SESSION')
+      await expectEnded(s, 'MALFORMED_FRAME')
     }
     await bystanderStillWorks()
   })
@@ -112,11 +120,30 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     expect((await negotiate()).status).toBe(200)
   })
 
-  it('a message over maxMessageBytes is refused with MESSAGE_TOO_LARGE and the session carries on', async () => {
+  it('a call or publish over maxMessageBytes is answered MESSAGE_TOO_LARGE and the session carries on', async () => {
+    const s = await session()
+    const big = JSON.stringify('y'.repeat(5_000))
+    const sent = await send(s, `[[13,1,"echo",${big}],[12,2,"room:a",${big}],[13,3,"echo","small"]]`)
+    expect(await sent.json()).toEqual([[2, 3]])
+    const replies = await (
+      await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
+    ).json()
+    expect(replies).toEqual([
+      [1, 3],
+      [21, 1, 1, 'MESSAGE_TOO_LARGE', expect.any(String)],
+      [21, 2, 2, 'MESSAGE_TOO_LARGE', expect.any(String)],
+      [21, 3, 3, null, 'small'],
+    ])
+  })
+
+  it('the client refuses an oversized call or publish itself, before sending', async () => {
     const c = connectClient(server.url, 'sse')
     try {
-      const error = await c.call('echo', 'y'.repeat(5_000)).catch((e: SwitchboardError) => e)
-      expect(error).toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+      await c.ready()
+      await expect(c.call('echo', 'y'.repeat(5_000)).catch((e: SwitchboardError) => e.code)).resolves.toBe('MESSAGE_TOO_LARGE')
+      await expect(c.channel('room:a').publish('y'.repeat(5_000)).catch((e: SwitchboardError) => e.code)).resolves.toBe(
+        'MESSAGE_TOO_LARGE',
+      )
       await expect(c.call('echo', 'small')).resolves.toBe('small')
     } finally {
       c.close()
@@ -156,7 +183,7 @@ describe('the WebSocket endpoint closes bad sessions with documented close codes
         ws.on('error', reject)
       })
       expect(closed).toBe(code)
-      await expectError(send(s, '[]'), 404, 'UNKNOWN_SESSION')
+      await expectEnded(s, code === 4001 ? 'MALFORMED_FRAME' : 'BATCH_TOO_LARGE')
     }
     await bystanderStillWorks()
   })

@@ -44,6 +44,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   #state: ChannelState = 'unsubscribed'
   #position: StreamPosition | null = null
   #subscribing: Promise<void> | null = null
+  #nameJson: string | undefined
 
   constructor(name: string, host: ChannelHost) {
     super()
@@ -85,12 +86,13 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
    * message's offset once the server has accepted it; rejects with a coded SwitchboardError.
    */
   async publish(data: Msg, options: { timeoutMs?: number } = {}): Promise<{ offset: number }> {
-    if (exceedsBytes(encodeData(data), this.#host.maxMessageBytes()))
+    const dataJson = encodeData(data)
+    if (exceedsBytes(dataJson, this.#host.maxMessageBytes()))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${this.#host.maxMessageBytes()} bytes`)
-    return (await this.#host.session.request(
-      (seq) => [FrameType.PUBLISH, seq, this.name, data],
-      options.timeoutMs,
-    )) as { offset: number }
+    this.#nameJson ??= JSON.stringify(this.name)
+    return (await this.#host.session.requestData(FrameType.PUBLISH, this.#nameJson, dataJson, options.timeoutMs)) as {
+      offset: number
+    }
   }
 
   /** Called by the client for every MESSAGE on this channel. */

@@ -1,4 +1,6 @@
 import {
+  encodeData,
+  exceedsBytes,
   FrameType,
   MAX_MESSAGE_BYTES,
   OUTBOX_BYTES,
@@ -141,8 +143,13 @@ export class SwitchboardClient {
    */
   call<Req = unknown, Res = unknown>(method: string, data: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
     try {
-      return this.#connection.session.request(
-        (seq) => [FrameType.CALL, seq, method, data === undefined ? null : data],
+      const dataJson = encodeData(data)
+      const max = this.#connection.info?.maxMessageBytes ?? MAX_MESSAGE_BYTES
+      if (exceedsBytes(dataJson, max)) throw new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${max} bytes`)
+      return this.#connection.session.requestData(
+        FrameType.CALL,
+        JSON.stringify(method),
+        dataJson,
         options.timeoutMs ?? this.#callTimeoutMs,
       ) as Promise<Res>
     } catch (e) {

@@ -4,6 +4,7 @@ import {
   classifySeq,
   encodeBatch,
   encodeFrame,
+  encodeRequest,
   FrameType,
   ReplayBuffer,
   SwitchboardError,
@@ -83,7 +84,16 @@ export class ClientSession {
    */
   request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
     if (this.#closedWith) throw this.#closedWith
-    const frame = encodeFrame(build(this.#out.nextSeq))
+    return this.#enqueue(encodeFrame(build(this.#out.nextSeq)), timeoutMs)
+  }
+
+  /** A PUBLISH or CALL whose name and data are already encoded: no second JSON pass on the hot path. */
+  requestData(type: 12 | 13, nameJson: string, dataJson: string, timeoutMs?: number): Promise<unknown> {
+    if (this.#closedWith) throw this.#closedWith
+    return this.#enqueue(encodeRequest(type, this.#out.nextSeq, nameJson, dataJson), timeoutMs)
+  }
+
+  #enqueue(frame: string, timeoutMs: number | undefined): Promise<unknown> {
     if (!this.#out.hasRoom(frame.length))
       throw new SwitchboardError('OUTBOX_FULL', `${this.#out.size} messages are waiting for the server's ack`)
     const seq = this.#out.append(frame)

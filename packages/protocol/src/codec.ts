@@ -38,6 +38,11 @@ export function encodeMessageBody(channel: string, data: unknown, offset: number
   return joinMessageBody(channel, encodeData(data), offset)
 }
 
+/** A PUBLISH or CALL frame from pre-encoded parts (the data was already encoded to check its size). */
+export function encodeRequest(type: 12 | 13, seq: number, nameJson: string, dataJson: string): string {
+  return `[${type},${seq},${nameJson},${dataJson}]`
+}
+
 /** A MESSAGE frame from a pre-encoded body: only the seq is per session. */
 export function encodeMessage(seq: number, body: string): string {
   return `[20,${seq},${body}]`

@@ -9,6 +9,7 @@ export {
   joinMessageBody,
   encodeMessageBody,
   encodeMessage,
+  encodeRequest,
   decodeClientBatch,
   decodeServerBatch,
   utf8Length,
