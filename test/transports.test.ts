@@ -56,6 +56,18 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
     await vi.waitFor(() => expect(got).toEqual([{ user: 'ann', text: 'hello' }]))
   })
 
+  it('replays the latest messages to a newcomer that asks for them, then live ones, each once', async () => {
+    const name = `room:${transport}-recent`
+    const early = await open()
+    for (let i = 1; i <= 5; i++) await early.channel<ChatMessage>(name).publish({ user: 'early', text: `m${i}` })
+    const late = await open()
+    const got = collect<ChatMessage>(late, name)
+    await late.channel(name).subscribe({ recent: 3 })
+    expect(late.channel(name).offset).toBe(5)
+    await early.channel<ChatMessage>(name).publish({ user: 'early', text: 'm6' })
+    await vi.waitFor(() => expect(got.map((m) => m.text)).toEqual(['m3', 'm4', 'm5', 'm6']))
+  })
+
   it('fans out to several clients, in publish order', async () => {
     const name = `room:${transport}-fan`
     const subs = await Promise.all([open(), open(), open()])

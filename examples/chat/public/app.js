@@ -108,7 +108,7 @@ async function join(room) {
     render(data)
   })
   try {
-    await channel.subscribe()
+    await channel.subscribe({ recent: 50 }) // a newcomer sees the conversation so far
     if (chat.channel === channel) body.dataset.joined = room
   } catch (e) {
     showError(e)

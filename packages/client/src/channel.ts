@@ -45,6 +45,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   #position: StreamPosition | null = null
   #subscribing: Promise<void> | null = null
   #nameJson: string | undefined
+  #recent = 0
 
   constructor(name: string, host: ChannelHost) {
     super()
@@ -61,11 +62,16 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     return this.#position?.[0] ?? null
   }
 
-  /** Subscribes; resolves once the server confirms. Rejects with UNKNOWN_CHANNEL, FORBIDDEN, CLOSED, ... */
-  subscribe(): Promise<void> {
+  /**
+   * Subscribes; resolves once the server confirms. Rejects with UNKNOWN_CHANNEL, FORBIDDEN, CLOSED, ...
+   * `recent`: first replay up to that many of the latest messages the server keeps (its
+   * `historySize`), so a newcomer sees the conversation so far.
+   */
+  subscribe(options: { recent?: number } = {}): Promise<void> {
     if (this.#state === 'subscribed') return Promise.resolve()
     if (this.#subscribing) return this.#subscribing
     this.#state = 'subscribing'
+    this.#recent = Math.max(0, Math.floor(options.recent ?? 0))
     const attempt = this.#request().finally(() => {
       if (this.#subscribing === attempt) this.#subscribing = null
     })
@@ -116,7 +122,10 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     const since = this.#position && this.#position[1] ? this.#position : null
     let result: Subscribed
     try {
-      result = (await this.#host.session.request((seq) => [FrameType.SUBSCRIBE, seq, this.name, since])) as Subscribed
+      const recent = since === null && this.#recent > 0 ? this.#recent : 0
+      result = (await this.#host.session.request((seq) =>
+        recent > 0 ? [FrameType.SUBSCRIBE, seq, this.name, null, recent] : [FrameType.SUBSCRIBE, seq, this.name, since],
+      )) as Subscribed
     } catch (e) {
       // A lost session is renewed by the client; anything else ends the subscription.
       if (e instanceof SwitchboardError && e.code === 'SESSION_LOST' && this.#state === 'subscribing') {

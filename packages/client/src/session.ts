@@ -116,7 +116,9 @@ export class ClientSession {
     this.#transport = transport
     this.#writable = true
     this.#sent = serverAck
-    this.#inAcked = this.#inLast // the attach itself told the server our ack
+    // The attach request told the server our ack as of when it left; frames may have arrived since
+    // (from a paused old line during a switch), so ack once more on this line.
+    this.#inAcked = 0
     this.#control = []
     this.flush()
   }

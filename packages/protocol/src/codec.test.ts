@@ -55,6 +55,7 @@ const CLIENT_FRAMES: [string, ClientFrame][] = [
   ['PING', [3]],
   ['PONG', [4]],
   ['SUBSCRIBE from the start', [10, 1, 'room:1', null]],
+  ['SUBSCRIBE with the 20 latest messages first', [10, 1, 'room:1', null, 20]],
   ['SUBSCRIBE since offset 0 of an epoch', [10, 1, 'room:1', [0, 'e1']]],
   ['SUBSCRIBE with the longest name and epoch', [10, 2, LONGEST, [42, LONGEST]]],
   ['SUBSCRIBE with a unicode epoch at MAX_SAFE_INTEGER', [10, 2, 'room:1', [Number.MAX_SAFE_INTEGER, '纪元💬']]],
@@ -364,7 +365,7 @@ describe('isSequenced', () => {
 
   it('holds for real frames of both directions', () => {
     expect(CLIENT_FRAMES.filter(([, f]) => isSequenced(f)).map(([, f]) => f[0])).toEqual([
-      10, 10, 10, 10, 11, 11, 12, 12, 12, 12, 12, 12, 13, 13,
+      10, 10, 10, 10, 10, 11, 11, 12, 12, 12, 12, 12, 12, 13, 13,
     ])
     expect(SERVER_FRAMES.filter(([, f]) => isSequenced(f)).every(([, f]) => f[0] === 20 || f[0] === 21)).toBe(true)
     expect(SERVER_FRAMES.filter(([, f]) => !isSequenced(f)).map(([, f]) => f[0])).toEqual([1, 1, 2, 3, 4, 5, 5, 5])
@@ -458,7 +459,9 @@ describe('decodeClientBatch rejects', () => {
     ['PING with a payload', '[[3,0]]'],
     ['PONG with a payload', '[[4,null]]'],
     ['SUBSCRIBE without since', '[[10,1,"c"]]'],
-    ['SUBSCRIBE with 5 elements', '[[10,1,"c",null,0]]'],
+    ['SUBSCRIBE with 6 elements', '[[10,1,"c",null,3,0]]'],
+    ['SUBSCRIBE with both since and recent', '[[10,1,"c",[1,"e"],3]]'],
+    ['SUBSCRIBE with a negative recent', '[[10,1,"c",null,-1]]'],
     ['SUBSCRIBE with a since of 1 element', '[[10,1,"c",[1]]]'],
     ['SUBSCRIBE with a since of 3 elements', '[[10,1,"c",[1,"e",2]]]'],
     ['SUBSCRIBE with an empty since', '[[10,1,"c",[]]]'],

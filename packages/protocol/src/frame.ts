@@ -21,7 +21,11 @@ export const FrameType = {
   PONG: 4,
   /** s->c: `[5, code, message, reconnectMs]`, the session is over (reconnectMs null: do not come back) */
   CLOSE: 5,
-  /** c->s: `[10, seq, channel, since]`, since = `[offset, epoch]` of the last message seen, or null */
+  /**
+   * c->s: `[10, seq, channel, since]` or `[10, seq, channel, null, recent]`: since = `[offset, epoch]`
+   * of the last message seen (replay what came after), or null; recent = how many of the latest
+   * messages kept in history to replay first (a newcomer's catch-up).
+   */
   SUBSCRIBE: 10,
   /** c->s: `[11, seq, channel]` */
   UNSUBSCRIBE: 11,
@@ -43,7 +47,7 @@ export type PongFrame = [type: 4]
 export type CloseFrame = [type: 5, code: ErrorCode, message: string, reconnectMs: number | null]
 /** Where a subscriber left off: the offset of the last message it saw, in that epoch. */
 export type StreamPosition = [offset: number, epoch: string]
-export type SubscribeFrame = [type: 10, seq: number, channel: string, since: StreamPosition | null]
+export type SubscribeFrame = [type: 10, seq: number, channel: string, since: StreamPosition | null, recent?: number]
 export type UnsubscribeFrame = [type: 11, seq: number, channel: string]
 export type PublishFrame = [type: 12, seq: number, channel: string, data: unknown]
 export type CallFrame = [type: 13, seq: number, method: string, data: unknown]

@@ -29,7 +29,13 @@ export function assertClientFrame(f: unknown): asserts f is ClientFrame {
       if (n !== 1) malformed('bad PING/PONG')
       return
     case T.SUBSCRIBE:
-      if (n !== 4 || !isSeq(f[1]) || !isName(f[2]) || (f[3] !== null && !isPosition(f[3]))) malformed('bad SUBSCRIBE')
+      if (
+        (n !== 4 && !(n === 5 && f[3] === null && isSeq(f[4]))) ||
+        !isSeq(f[1]) ||
+        !isName(f[2]) ||
+        (f[3] !== null && !isPosition(f[3]))
+      )
+        malformed('bad SUBSCRIBE')
       return
     case T.UNSUBSCRIBE:
       if (n !== 3 || !isSeq(f[1]) || !isName(f[2])) malformed('bad UNSUBSCRIBE')

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import type { Hono } from 'hono'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type PerMessageDeflateOptions } from 'ws'
 
 export interface ListenOptions {
   /** Default 0: a free port. */
@@ -10,6 +10,12 @@ export interface ListenOptions {
   hostname?: string
   /** Largest WebSocket message accepted (bytes); default 1 MiB, the protocol's maxBatchBytes. */
   maxPayload?: number
+  /**
+   * WebSocket permessage-deflate (RFC 7692), passed to the `ws` server: `true` for `ws`'s defaults,
+   * or its options (`threshold`, `zlibDeflateOptions`, ...). Default `false`: compression costs CPU
+   * and memory per socket; measure it with `npm run bench` (deflate scenario) before turning it on.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions
 }
 
 export interface Listening {
@@ -25,7 +31,7 @@ export interface Listening {
  * Equivalent to `serve({ fetch: app.fetch, websocket: { server: new WebSocketServer({ noServer: true }) } })`.
  */
 export function listen(app: Hono, options: ListenOptions = {}): Promise<Listening> {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024, perMessageDeflate: false })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024, perMessageDeflate: options.perMessageDeflate ?? false })
   const hostname = options.hostname ?? '127.0.0.1'
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname, websocket: { server: wss } }, (info: AddressInfo) => {

@@ -68,7 +68,13 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     if (hook && (await hook(ctx)) !== true) throw new SwitchboardError('FORBIDDEN', `Not allowed to ${ctx.action} ${ctx.channel}`)
   }
 
-  async function subscribe(session: Session, ref: number, channel: string, since: StreamPosition | null): Promise<void> {
+  async function subscribe(
+    session: Session,
+    ref: number,
+    channel: string,
+    since: StreamPosition | null,
+    recent: number,
+  ): Promise<void> {
     const def = channels.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
     try {
@@ -81,6 +87,8 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
         const missed = since[1] === position.epoch ? await adapter.history(channel, since[0]) : null
         if (missed === null) recovered = false
         else for (const m of missed) session.sendMessage(m.body)
+      } else if (recent > 0) {
+        for (const m of await adapter.recent(channel, recent)) session.sendMessage(m.body)
       }
       channels.add(channel, session)
       const result: SubscribeResult = { offset: position.offset, epoch: position.epoch, recovered }
@@ -149,7 +157,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
       case FrameType.PUBLISH:
         return publish(session, frame[1], frame[2], frame[3])
       case FrameType.SUBSCRIBE:
-        return subscribe(session, frame[1], frame[2], frame[3])
+        return subscribe(session, frame[1], frame[2], frame[3], frame[4] ?? 0)
       case FrameType.UNSUBSCRIBE:
         return unsubscribe(session, frame[1], frame[2])
       case FrameType.CALL:

@@ -26,5 +26,7 @@ export interface Adapter {
   position(channel: string): ChannelPosition | Promise<ChannelPosition>
   /** Messages after `since`, oldest first, or null when history no longer holds all of them. */
   history(channel: string, since: number): StoredMessage[] | null | Promise<StoredMessage[] | null>
+  /** The last `limit` messages kept in history, oldest first (fewer if history holds fewer). */
+  recent(channel: string, limit: number): StoredMessage[] | Promise<StoredMessage[]>
   close(): void | Promise<void>
 }

@@ -45,6 +45,10 @@ export function createMemoryAdapter(): Adapter {
       if (!first || first.offset > since + 1) return null
       return log.history.slice(since + 1 - first.offset)
     },
+    recent(channel, limit) {
+      const history = logs.get(channel)?.history ?? []
+      return limit <= 0 ? [] : history.slice(-limit)
+    },
     close() {
       deliver = undefined
       logs.clear()
