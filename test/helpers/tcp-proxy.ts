@@ -28,7 +28,7 @@ interface Pair {
 
 // resetAndDestroy() sends RST so the peer sees ECONNRESET rather than a polite FIN, like a dropped
 // NAT entry or a crashed proxy. It needs a connected TCP handle; before connect it throws, so fall back.
-function cut(socket: net.Socket): void {
+export function resetSocket(socket: net.Socket): void {
   if (socket.destroyed) return
   if (typeof socket.resetAndDestroy === 'function' && !socket.connecting) {
     try {
@@ -62,8 +62,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     // A clean end on one side is passed on by pipe() as end() on the other, so tails are not lost.
     // An error (reset, refused upstream) resets the other side too. Errors are expected here, so
     // every socket has a listener and none is unhandled.
-    client.on('error', () => cut(upstream))
-    upstream.on('error', () => cut(client))
+    client.on('error', () => resetSocket(upstream))
+    upstream.on('error', () => resetSocket(client))
     const forget = () => {
       if (client.destroyed && upstream.destroyed) pairs.delete(pair)
     }
@@ -89,8 +89,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     const open = [...pairs]
     pairs.clear()
     for (const { client, upstream } of open) {
-      cut(client)
-      cut(upstream)
+      resetSocket(client)
+      resetSocket(upstream)
     }
     return open
   }

@@ -20,7 +20,7 @@ export const MAX_BATCH_BYTES = 1024 * 1024
 export const MAX_BATCH_FRAMES = 512
 
 /** Server replay buffer bound (frames not yet acked by the client). */
-export const REPLAY_BUFFER_FRAMES = 10_000
+export const REPLAY_BUFFER_FRAMES = 50_000
 export const REPLAY_BUFFER_BYTES = 8 * 1024 * 1024
 /** Client outbox bound (frames sent or queued, not yet acked by the server). */
 export const OUTBOX_FRAMES = 1_000

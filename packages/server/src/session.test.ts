@@ -517,7 +517,7 @@ describe('Session end', () => {
     expect(onEnd).toHaveBeenCalledTimes(1)
     expect(onEnd.mock.calls[0]![1]).toBe('SLOW_CONSUMER')
     expect(t.closedWith).toBe('SLOW_CONSUMER')
-    expect(t.frames.at(-1)).toEqual([FrameType.CLOSE, 'SLOW_CONSUMER', 'The replay buffer overflowed', 4_000])
+    expect(t.frames.at(-1)).toEqual([FrameType.CLOSE, 'SLOW_CONSUMER', 'The replay buffer overflowed', 0])
     expect(t.dataSeqs).toEqual([1, 2, 3])
   })
 

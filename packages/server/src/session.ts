@@ -265,7 +265,9 @@ export class Session<Identity = unknown> implements TransportHost {
   #append(frame: string): void {
     if (this.#ended) return
     if (!this.#out.hasRoom(frame.length)) {
-      this.end('SLOW_CONSUMER', this.#config.recoveryMs)
+      // Bounded memory per session: a client this far behind starts a new session at once and
+      // catches up through channel history (subscribe `since`).
+      this.end('SLOW_CONSUMER', 0)
       return
     }
     this.#out.append(frame)
