@@ -1,21 +1,23 @@
 import {
-  decodeServerBatch,
   FrameType,
   SwitchboardError,
   type CloseFrame,
   type ErrorCode,
   type ServerDataFrame,
+  type ServerFrame,
   type TransportName,
 } from '@switchboard/protocol'
+import { attemptTransport, type Attempt } from './attempt.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
+import { watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness } from './liveness.js'
 import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
 import type { TransportMemory } from './remember.js'
 import { ClientSession } from './session.js'
 import { assertTransition, type ClientState, type StateChange } from './state.js'
-import { TRANSPORT_FACTORIES } from './transports/index.js'
+import { nextUpgradeDelay, UPGRADE_TARGET, type UpgradeOptions } from './upgrade.js'
 import type { ClientTransport, TransportCloseInfo, WebSocketConstructor } from './transports/transport.js'
 
 /** The transport changed (`to` is null while there is none). */
@@ -55,7 +57,7 @@ export interface ConnectionConfig {
   maxOutboxFrames: number
   maxOutboxBytes: number
   /** Background probing of a better transport while on a worse one, or false. */
-  upgrade: { delayMs: number; maxDelayMs: number } | false
+  upgrade: UpgradeOptions | false
   /** The transport that last worked per server, or null to always start at the top. */
   memory: TransportMemory | null
   onData(frame: ServerDataFrame): void
@@ -65,10 +67,6 @@ export interface ConnectionConfig {
 /** Codes that mean the server no longer holds the session. */
 const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
 
-type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCode; close?: CloseFrame }
-
-/** Transports worth probing in the background, best first (long polling is never an upgrade). */
-const UPGRADE_TARGET: TransportName = 'websocket'
 
 /**
  * Finds a line and keeps one: negotiates a session, tries transports in order (each with a
@@ -94,6 +92,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** Why the previous session ended, reported with the next open. */
   #lostReason: ErrorCode | null = null
   #dropped = false
+  #stopHints: () => void = () => {}
 
   constructor(config: ConnectionConfig) {
     super()
@@ -122,28 +121,12 @@ export class Connection extends Emitter<ConnectionEvents> {
   start(): void {
     if (this.#state !== 'idle') return
     this.#transition('connecting', 'connect() called')
-    this.#listenForHints(true)
+    this.#stopHints = watchHints({ onWake: this.#onWake, onOffline: this.#onOffline })
     void this.#run(++this.#generation)
   }
 
-  /**
-   * Browser hints: back online, or the page visible again, ends a backoff wait at once
-   * (phones and laptops often lose the network while asleep); going offline drops a line that
-   * would otherwise only be found dead at the heartbeat deadline.
-   */
-  #listenForHints(on: boolean): void {
-    const target = globalThis as Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>
-    const doc = (globalThis as { document?: Document }).document
-    const listen = on ? target.addEventListener : target.removeEventListener
-    if (typeof listen !== 'function' || typeof window === 'undefined') return
-    listen.call(globalThis, 'online', this.#onWake)
-    listen.call(globalThis, 'offline', this.#onOffline)
-    if (doc) (on ? doc.addEventListener : doc.removeEventListener).call(doc, 'visibilitychange', this.#onWake)
-  }
-
   #onWake = (): void => {
-    const doc = (globalThis as { document?: Document }).document
-    if (doc?.visibilityState === 'hidden' || this.#state !== 'backoff') return
+    if (this.#state !== 'backoff') return
     clearTimeout(this.#retryTimer)
     this.#transition('connecting', 'network or page is back')
     void this.#run(this.#generation)
@@ -156,7 +139,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   close(reason = 'close() called', error?: SwitchboardError): void {
     if (this.#state === 'closed') return
-    this.#listenForHints(false)
+    this.#stopHints()
     this.#generation++
     clearTimeout(this.#retryTimer)
     clearTimeout(this.#upgradeTimer)
@@ -216,94 +199,47 @@ export class Connection extends Emitter<ConnectionEvents> {
     return i <= 0 ? list : [...list.slice(i), ...list.slice(0, i)]
   }
 
-  /**
-   * Tries one transport until it is welcomed, fails, or times out. With `probe`, the line is first
-   * proven with a ping/pong while the current transport keeps carrying the session; only then is
-   * the old line paused and the new one attached (the session's seq/ack covers what the pause missed).
-   */
+  /** Tries one transport (see attemptTransport); `probe` proves it before pausing the current one. */
   #attempt(name: TransportName, info: SessionInfo, gen: number, probe = false): Promise<Attempt> {
-    return new Promise((resolveAttempt) => {
-      let welcomed = false
-      let settled = false
-      const resolve = (result: Attempt) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        this.#attempts.delete(cancel)
-        resolveAttempt(result)
-      }
-      const cancel = () => {
-        transport.close()
-        resolve({ ok: false, reason: 'cancelled' })
-      }
-      const timer = setTimeout(() => {
-        transport.close()
-        resolve({ ok: false, reason: `no answer within ${this.#config.attemptTimeoutMs} ms`, code: 'TIMEOUT' })
-      }, this.#config.attemptTimeoutMs)
-      const transport = TRANSPORT_FACTORIES[name](
-        {
-          baseUrl: this.#config.baseUrl,
-          sessionId: info.sessionId,
-          token: info.resumeToken,
-          ack: () => this.session.received,
-          fetch: this.#config.fetch,
-          WebSocket: this.#config.WebSocket,
-          credentials: this.#config.credentials,
-          pollTimeoutMs: info.pollTimeoutMs,
-          probe,
-        },
-        {
-          onBatch: (text) => {
-            if (gen !== this.#generation) return transport.close()
-            let frames
-            try {
-              frames = decodeServerBatch(text)
-            } catch (e) {
-              this.#log('transport', `undecodable batch on ${name}: ${(e as Error).message}`)
-              transport.close()
-              if (!welcomed) return resolve({ ok: false, reason: 'undecodable batch', code: 'MALFORMED_FRAME' })
-              return this.#lost(transport, { reason: 'undecodable batch' })
-            }
-            if (transport === this.#transport) this.#liveness.touch()
-            let from = 0
-            if (!welcomed) {
-              const first = frames[0]
-              if (!first) return
-              if (first[0] === FrameType.CLOSE) {
-                // The session ended while this client was away; the frame says why and when to return.
-                transport.close()
-                return resolve({ ok: false, reason: first[2], code: first[1], close: first })
-              }
-              if (first[0] !== FrameType.WELCOME) return
-              welcomed = true
-              resolve({ ok: true })
-              this.#adopt(transport, first[1], probe ? 'upgrade' : 'welcomed')
-              from = 1
-            }
-            if (transport !== this.#transport) return
-            const close = frames.findIndex((f) => f[0] === FrameType.CLOSE)
-            if (close === -1) return this.session.receive(frames, from)
-            this.session.receive(frames.slice(0, close), from)
-            this.#serverClosed(transport, frames[close] as CloseFrame)
-          },
-          onDrain: () => {
-            if (this.#transport === transport) this.session.drain()
-          },
-          onProbe: () => {
-            // The new line carries frames both ways: pause the old one (it still receives), attach the new.
-            if (gen !== this.#generation || settled) return transport.close()
-            this.session.detach()
-            transport.attach()
-          },
-          onClose: (closeInfo) => {
-            if (!welcomed) resolve({ ok: false, ...closeInfo })
-            else this.#lost(transport, closeInfo)
-          },
-        },
-      )
-      this.#attempts.add(cancel)
-      transport.open()
+    const c = this.#config
+    const ctx = {
+      baseUrl: c.baseUrl,
+      sessionId: info.sessionId,
+      token: info.resumeToken,
+      ack: () => this.session.received,
+      fetch: c.fetch,
+      WebSocket: c.WebSocket,
+      credentials: c.credentials,
+      pollTimeoutMs: info.pollTimeoutMs,
+      probe,
+    }
+    const { result, cancel } = attemptTransport(name, ctx, c.attemptTimeoutMs, {
+      isLive: () => gen === this.#generation,
+      adopt: (t, serverAck) => this.#adopt(t, serverAck, probe ? 'upgrade' : 'welcomed'),
+      receive: (t, frames, from) => this.#receive(t, frames, from),
+      lost: (t, closeInfo) => this.#lost(t, closeInfo),
+      probed: (t) => {
+        // The new line carries frames both ways: pause the old one (it still receives), attach the new.
+        this.session.detach()
+        t.attach()
+      },
+      drain: (t) => {
+        if (this.#transport === t) this.session.drain()
+      },
+      log: (message) => this.#log('transport', message),
     })
+    this.#attempts.add(cancel)
+    return result.finally(() => this.#attempts.delete(cancel))
+  }
+
+  /** Frames on a welcomed line: only the line that carries the session counts. */
+  #receive(transport: ClientTransport, frames: ServerFrame[], from: number): void {
+    if (transport !== this.#transport) return
+    this.#liveness.touch()
+    const close = frames.findIndex((f) => f[0] === FrameType.CLOSE)
+    if (close === -1) return this.session.receive(frames, from)
+    this.session.receive(frames.slice(0, close), from)
+    this.#serverClosed(transport, frames[close] as CloseFrame)
   }
 
   #cancelAttempts(): void {
@@ -313,14 +249,11 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** While on a worse transport, probe the better one in the background, backing off on failure. */
   #scheduleUpgrade(): void {
     clearTimeout(this.#upgradeTimer)
-    const upgrade = this.#config.upgrade
     const current = this.#transport?.name
-    if (!upgrade || !current || current === UPGRADE_TARGET || !this.#config.WebSocket) return
-    const order = this.#config.transports.filter((t) => this.#info?.transports.includes(t))
-    const target = order.indexOf(UPGRADE_TARGET)
-    if (target === -1 || target > order.indexOf(current)) return
-    const delay = Math.min(upgrade.maxDelayMs, upgrade.delayMs * 2 ** this.#upgradeFailures)
-    this.#upgradeTimer = setTimeout(() => void this.#upgrade(), delay)
+    if (!current || !this.#info) return
+    const c = this.#config
+    const delay = nextUpgradeDelay(c.upgrade, current, c.transports, this.#info.transports, this.#upgradeFailures, !!c.WebSocket)
+    if (delay !== null) this.#upgradeTimer = setTimeout(() => void this.#upgrade(), delay)
   }
 
   async #upgrade(): Promise<void> {
@@ -334,7 +267,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#upgradeFailures++
     this.#log('transport', `upgrade to ${UPGRADE_TARGET} failed: ${result.reason}`)
     if (this.#transport !== old) return
-    if (result.code && FATAL_CODES.has(result.code)) return
     if (!this.session.paused) {
       this.#transition('open', `upgrade failed: ${result.reason}`)
       this.#scheduleUpgrade()

@@ -1,0 +1,23 @@
+/**
+ * Browser hints: back online, or the page visible again (`onWake`), ends a backoff wait at once,
+ * since phones and laptops often lose the network while asleep; going offline (`onOffline`)
+ * drops a line that would otherwise only be found dead at the heartbeat deadline.
+ * Returns a function that stops listening. Outside browsers it does nothing.
+ */
+export function watchHints(handlers: { onWake(): void; onOffline(): void }): () => void {
+  const win = (globalThis as { window?: Window }).window
+  const doc = (globalThis as { document?: Document }).document
+  if (!win || typeof win.addEventListener !== 'function') return () => {}
+  const wake = () => {
+    if (doc?.visibilityState !== 'hidden') handlers.onWake()
+  }
+  const offline = () => handlers.onOffline()
+  win.addEventListener('online', wake)
+  win.addEventListener('offline', offline)
+  doc?.addEventListener('visibilitychange', wake)
+  return () => {
+    win.removeEventListener('online', wake)
+    win.removeEventListener('offline', offline)
+    doc?.removeEventListener('visibilitychange', wake)
+  }
+}
