@@ -1,6 +1,8 @@
 // `npm test`: system packages, build, type-check, unit + integration tests, browser tests.
 // Plain Node ESM with built-ins only, so it runs before anything is built.
 // SWITCHBOARD_SKIP_BROWSERS=1 skips the browser part and the browser-only system packages.
+// SWITCHBOARD_BROWSERS=chromium,firefox runs the browser part with only those engines (of chromium,
+// firefox, webkit), for a machine where one cannot be installed; the skipped ones are reported loudly.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -10,14 +12,36 @@ import { fileURLToPath } from 'node:url'
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(repoRoot)
 
-// Commands the suite runs, one line each: the command looked up on PATH, the Debian package that
-// provides it, and `browser: true` if only the browser part needs it (SWITCHBOARD_SKIP_BROWSERS=1
-// then skips it).
+// Commands the suite runs, one line each: the command looked up on PATH (and the sbin directories),
+// the Debian package that provides it, `browser: true` if only the browser part needs it
+// (SWITCHBOARD_SKIP_BROWSERS=1 then skips it), and `engine` if only that browser engine needs it
+// (SWITCHBOARD_BROWSERS without that engine then skips it).
 const SYSTEM_PACKAGES = [
-  { command: 'chromium', package: 'chromium', browser: true },
+  { command: 'chromium', package: 'chromium', browser: true, engine: 'chromium' },
+  { command: 'firefox-esr', package: 'firefox-esr', browser: true, engine: 'firefox' },
+  { command: 'WebKitWebDriver', package: 'webkit2gtk-driver', browser: true, engine: 'webkit' },
+  { command: 'Xvfb', package: 'xvfb', browser: true, engine: 'webkit' },
+  { command: 'nginx', package: 'nginx', browser: true },
+  { command: 'squid', package: 'squid', browser: true },
+  { command: 'openssl', package: 'openssl', browser: true },
 ]
 
 const skipBrowsers = process.env.SWITCHBOARD_SKIP_BROWSERS === '1'
+const ENGINES = ['chromium', 'firefox', 'webkit']
+
+/** The engines SWITCHBOARD_BROWSERS asks for (all by default); exits on a name that is not one. */
+function selectEngines(value = process.env.SWITCHBOARD_BROWSERS) {
+  if (value === undefined || value.trim() === '' || value.trim() === 'all') return ENGINES
+  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  const unknown = names.filter((n) => !ENGINES.includes(n))
+  if (unknown.length || names.length === 0) {
+    console.error(`SWITCHBOARD_BROWSERS=${value}: unknown browser ${unknown.join(', ') || '(none given)'}; use a comma-separated list of ${ENGINES.join(', ')}, or all`)
+    process.exit(2)
+  }
+  return ENGINES.filter((e) => names.includes(e))
+}
+const engines = selectEngines()
+const skippedEngines = skipBrowsers ? [] : ENGINES.filter((e) => !engines.includes(e))
 const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'))
 
 /** @type {{ name: string, status: 'passed' | 'FAILED' | 'skipped' | 'warning', seconds?: number, note?: string, counts?: { passed: number, failed: number, skipped: number } }[]} */
@@ -28,8 +52,21 @@ const SKIP_BANNER = [
   '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
   '!!                                                                    !!',
   '!!   BROWSER TESTS SKIPPED (SWITCHBOARD_SKIP_BROWSERS=1)              !!',
-  '!!   Chromium was not checked and test/browser was NOT run.           !!',
+  '!!   Browsers, nginx and squid were not checked; test/browser was NOT !!',
+  '!!   run (not the chat test, not the browser x network matrix).       !!',
   '!!   This run does not show that Switchboard works in a browser.      !!',
+  '!!                                                                    !!',
+  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+  '',
+].join('\n')
+
+const ENGINE_BANNER = [
+  '',
+  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+  '!!                                                                    !!',
+  `!!   BROWSERS SKIPPED: ${skippedEngines.join(', ')} (SWITCHBOARD_BROWSERS)`.padEnd(70) + '!!',
+  '!!   Their matrix cells were NOT run and their packages not checked.  !!',
+  '!!   This run does not show that Switchboard works in them.           !!',
   '!!                                                                    !!',
   '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
   '',
@@ -76,8 +113,11 @@ function skip(name, title, note) {
   parts.push({ name, status: 'skipped', note })
 }
 
+// nginx and squid are in /usr/sbin, which is not on every PATH (a non-root shell, some CI images).
+const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin']
+
 function onPath(command) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), ...SBIN]) {
     if (!dir) continue
     try {
       fs.accessSync(path.join(dir, command), fs.constants.X_OK)
@@ -88,12 +128,15 @@ function onPath(command) {
 }
 
 async function installSystemPackages() {
-  const needed = SYSTEM_PACKAGES.filter((p) => !(p.browser && skipBrowsers))
+  const needed = SYSTEM_PACKAGES.filter((p) => !(p.browser && skipBrowsers) && !(p.engine && skippedEngines.includes(p.engine)))
   const missing = () => needed.filter((p) => !onPath(p.command))
   for (const p of needed) console.log(`${onPath(p.command) ? 'found  ' : 'MISSING'} ${p.command} (Debian package ${p.package})`)
   if (skipBrowsers) {
     const skipped = SYSTEM_PACKAGES.filter((p) => p.browser).map((p) => p.command)
     if (skipped.length) console.log(`not checked (browsers skipped): ${skipped.join(', ')}`)
+  } else if (skippedEngines.length) {
+    const skipped = SYSTEM_PACKAGES.filter((p) => p.engine && skippedEngines.includes(p.engine)).map((p) => p.command)
+    console.log(`NOT CHECKED (SWITCHBOARD_BROWSERS skips ${skippedEngines.join(', ')}): ${skipped.join(', ')}`)
   }
 
   const first = missing()
@@ -115,6 +158,9 @@ async function installSystemPackages() {
         '',
         `  sudo apt-get update && sudo env ${installLine}`,
         ...(first.every((p) => p.browser) ? ['', 'or skip the browser tests: SWITCHBOARD_SKIP_BROWSERS=1 npm test'] : []),
+        ...(first.some((p) => p.engine)
+          ? ['', `or run only the engines you have: SWITCHBOARD_BROWSERS=${engines.filter((e) => !first.some((p) => p.engine === e)).join(',') || 'chromium'} npm test`]
+          : []),
       ].join('\n'),
     )
     return { status: 'FAILED', note: `missing: ${packages.join(' ')}` }
@@ -186,6 +232,17 @@ async function vitest(name, configArgs, { allowEmpty }) {
   return { status: 'passed', counts }
 }
 
+/** Shows the browser x network table again (test/browser/matrix.test.ts writes it), if this run wrote it. */
+function printMatrix(since) {
+  const file = 'test-results/browser/matrix/matrix.txt'
+  try {
+    if (fs.statSync(file).mtimeMs < since) return
+    console.log(`\n${'==== browser x network matrix '.padEnd(78, '=')}\n\n${fs.readFileSync(file, 'utf8')}(screenshots in ${path.dirname(file)}/)`)
+  } catch {
+    // not written: the matrix did not run to its end (its failure is reported above)
+  }
+}
+
 function printSummary() {
   const rows = parts.map((p) => [
     p.name,
@@ -205,6 +262,7 @@ function printSummary() {
 
 const totalStarted = performance.now()
 if (skipBrowsers) console.log(SKIP_BANNER)
+else if (skippedEngines.length) console.log(ENGINE_BANNER)
 
 const installed = await part('system packages', 'System packages (apt-get)', installSystemPackages)
 
@@ -222,9 +280,18 @@ else await part('unit', 'Unit + integration tests (vitest)', () => vitest('unit'
 if (skipBrowsers) skip('browser', 'Browser tests (vitest, test/browser)', 'SWITCHBOARD_SKIP_BROWSERS=1')
 else if (blocked) skip('browser', 'Browser tests (vitest, test/browser)', blocked)
 else
-  await part('browser', 'Browser tests (vitest, test/browser)', () =>
-    vitest('browser', ['--config', 'test/browser/vitest.config.ts'], { allowEmpty: true }),
-  )
+  await part('browser', 'Browser tests (vitest, test/browser)', async () => {
+    const startedAt = Date.now()
+    const args = ['--config', 'test/browser/vitest.config.ts']
+    // The chat test drives Chromium only; the matrix reads SWITCHBOARD_BROWSERS itself.
+    if (skippedEngines.includes('chromium')) {
+      console.log('NOT RUN (SWITCHBOARD_BROWSERS has no chromium): test/browser/chat.test.ts')
+      args.push('--exclude', 'test/browser/chat.test.ts')
+    }
+    const result = await vitest('browser', args, { allowEmpty: true })
+    printMatrix(startedAt)
+    return result
+  })
 
 const totals = { passed: 0, failed: 0, skipped: 0 }
 for (const p of parts) {
@@ -247,6 +314,7 @@ if (noneRan) console.log('FAILED: no tests ran.')
 if ((anyFailed || noneRan) && fs.readdirSync(reportDir).length > 0) console.log(`JSON reports kept in ${reportDir}`)
 else fs.rmSync(reportDir, { recursive: true, force: true })
 if (skipBrowsers) console.log(SKIP_BANNER)
+else if (skippedEngines.length) console.log(ENGINE_BANNER)
 
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`)
 process.exitCode = anyFailed || noneRan ? 1 : 0
