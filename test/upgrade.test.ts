@@ -13,7 +13,7 @@ import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
  * upgrade" behind some proxies) is detected by the probe and abandoned. Messages stream both ways
  * throughout, and each arrives exactly once, in order.
  */
-type Gate = { ws: 'open' | 'refuse' | 'silent'; sse: 'open' | 'refuse'; wsAttempts: number }
+type Gate = { ws: 'open' | 'refuse' | 'silent'; sse: 'open' | 'refuse' | 'stall'; wsAttempts: number }
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -31,7 +31,12 @@ async function gatedServer(gate: Gate) {
     if (gate.ws === 'silent') return silent(c, next)
     await next()
   })
-  app.get('/rt/sse', async (c, next) => (gate.sse === 'refuse' ? c.text('Bad gateway', 502) : next()))
+  app.get('/rt/sse', async (c, next) => {
+    if (gate.sse === 'refuse') return c.text('Bad gateway', 502)
+    // A buffering proxy: nothing reaches the client until the response ends, which it never does here.
+    if (gate.sse === 'stall') return new Promise<Response>((r) => c.req.raw.signal.addEventListener('abort', () => r(c.body(null))))
+    await next()
+  })
   app.route('/rt', sb.app)
   const server = await listen(app)
   const proxy = await startTcpProxy({ targetPort: server.port })
@@ -115,6 +120,36 @@ describe('upgrade and downgrade mid-session', () => {
     await flow.stop()
   })
 
+  it('moves from long polling back up to SSE once SSE works again, while WebSocket stays refused', async () => {
+    const gate: Gate = { ws: 'refuse', sse: 'refuse', wsAttempts: 0 }
+    const { sb, url } = await gatedServer(gate)
+    const client = connectClient(url, undefined, { upgrade: { delayMs: 100, maxDelayMs: 200 }, rememberTransportMs: 0 })
+    const changes = track(client)
+    await client.ready()
+    expect(client.transport).toBe('long-polling')
+    await client.channel('room:lp-sse').subscribe()
+    const flow = stream(client, sb, 'room:lp-sse')
+    await new Promise((r) => setTimeout(r, 300))
+    gate.sse = 'open'
+    await expect.poll(() => client.transport, { timeout: 5_000 }).toBe('sse')
+    await flow.stop()
+    expect(changes.map((c) => `${c.from}->${c.to}:${c.reason}`)).toEqual(['null->long-polling:welcomed', 'long-polling->sse:upgrade'])
+  })
+
+  it('does not move to an SSE line that buffers: its probe never answers in time', async () => {
+    const gate: Gate = { ws: 'refuse', sse: 'refuse', wsAttempts: 0 }
+    const { url } = await gatedServer(gate)
+    const client = connectClient(url, undefined, { attemptTimeoutMs: 400, upgrade: { delayMs: 100, maxDelayMs: 100 }, rememberTransportMs: 0 })
+    const states: string[] = []
+    client.on('state', (e) => states.push(`${e.to}:${e.reason}`))
+    track(client)
+    await client.ready()
+    gate.sse = 'stall'
+    await expect.poll(() => states.filter((s) => s.startsWith('open:upgrade to sse failed')).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1)
+    expect(client.transport).toBe('long-polling')
+    await expect(client.channel('room:buffered').publish({ ok: true })).resolves.toMatchObject({ offset: 1 })
+  })
+
   it('moves down to SSE when the WebSocket dies and cannot come back, then back up when it can', async () => {
     const gate: Gate = { ws: 'open', sse: 'open', wsAttempts: 0 }
     const { sb, url, proxy } = await gatedServer(gate)
@@ -149,7 +184,7 @@ describe('upgrade and downgrade mid-session', () => {
     track(client)
     await client.ready()
     expect(client.transport).toBe('sse')
-    await expect.poll(() => states.filter((s) => s.startsWith('open:upgrade failed')).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1)
+    await expect.poll(() => states.filter((s) => s.startsWith('open:upgrade to websocket failed')).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1)
     expect(client.transport).toBe('sse')
     await expect(client.channel('room:false').publish({ ok: true })).resolves.toMatchObject({ offset: 1 })
     expect(gate.wsAttempts).toBeGreaterThanOrEqual(2) // the connect attempt and at least one probe

@@ -82,6 +82,7 @@ export class Line {
       name: 'websocket',
       open() {},
       attach() {},
+      pause() {},
       send(batch: string): boolean {
         if (!line.dead) line.up.push(batch)
         return true

@@ -17,7 +17,7 @@ import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
 import type { TransportMemory } from './remember.js'
 import { ClientSession } from './session.js'
 import { assertTransition, type ClientState, type StateChange } from './state.js'
-import { nextUpgradeDelay, UPGRADE_TARGET, type UpgradeOptions } from './upgrade.js'
+import { nextUpgradeDelay, upgradeCandidates, type UpgradeOptions } from './upgrade.js'
 import type { ClientTransport, TransportCloseInfo, WebSocketConstructor } from './transports/transport.js'
 
 /** The transport changed (`to` is null while there is none). */
@@ -221,6 +221,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       probed: (t) => {
         // The new line carries frames both ways: pause the old one (it still receives), attach the new.
         this.session.detach()
+        this.#transport?.pause()
         t.attach()
       },
       drain: (t) => {
@@ -246,34 +247,41 @@ export class Connection extends Emitter<ConnectionEvents> {
     for (const cancel of [...this.#attempts]) cancel()
   }
 
-  /** While on a worse transport, probe the better one in the background, backing off on failure. */
+  /** While on a worse transport, probe the better ones in the background, backing off on failure. */
   #scheduleUpgrade(): void {
     clearTimeout(this.#upgradeTimer)
-    const current = this.#transport?.name
-    if (!current || !this.#info) return
     const c = this.#config
-    const delay = nextUpgradeDelay(c.upgrade, current, c.transports, this.#info.transports, this.#upgradeFailures, !!c.WebSocket)
-    if (delay !== null) this.#upgradeTimer = setTimeout(() => void this.#upgrade(), delay)
+    if (!c.upgrade || this.#upgradeCandidates().length === 0) return
+    this.#upgradeTimer = setTimeout(() => void this.#upgrade(), nextUpgradeDelay(c.upgrade, this.#upgradeFailures))
   }
 
+  #upgradeCandidates(): TransportName[] {
+    const current = this.#transport?.name
+    if (!current || !this.#info) return []
+    return upgradeCandidates(current, this.#config.transports, this.#info.transports, !!this.#config.WebSocket)
+  }
+
+  /** One round: probe each better transport, best first, until one takes over. */
   async #upgrade(): Promise<void> {
     const old = this.#transport
     const info = this.#info
     if (this.#state !== 'open' || !old || !info) return
-    this.#transition('upgrading', `probing ${UPGRADE_TARGET}`)
     const gen = this.#generation
-    const result = await this.#attempt(UPGRADE_TARGET, info, gen, true)
-    if (gen !== this.#generation || result.ok) return
-    this.#upgradeFailures++
-    this.#log('transport', `upgrade to ${UPGRADE_TARGET} failed: ${result.reason}`)
-    if (this.#transport !== old) return
-    if (!this.session.paused) {
-      this.#transition('open', `upgrade failed: ${result.reason}`)
-      this.#scheduleUpgrade()
-    } else {
-      // The old line was paused and the server may already have moved: reattach from scratch (lossless).
-      this.#lost(old, { reason: `upgrade failed after the switch began: ${result.reason}` })
+    let reason = ''
+    for (const target of this.#upgradeCandidates()) {
+      this.#transition('upgrading', `probing ${target}`)
+      const result = await this.#attempt(target, info, gen, true)
+      if (gen !== this.#generation || result.ok || this.#transport !== old) return
+      reason = `upgrade to ${target} failed: ${result.reason}`
+      this.#log('transport', reason)
+      if (this.session.paused) {
+        // The old line was paused and the server may already have moved: reattach from scratch (lossless).
+        return this.#lost(old, { reason: `${reason} after the switch began` })
+      }
+      this.#transition('open', reason)
     }
+    this.#upgradeFailures++
+    this.#scheduleUpgrade()
   }
 
   /** A transport was welcomed: it carries the session from now on; an older one is closed. */

@@ -25,6 +25,7 @@ class FakeTransport implements ClientTransport {
     return this.accept
   }
   attach(): void {}
+  pause(): void {}
   close(): void {}
   get frames(): ClientFrame[] {
     return this.batches.flat()

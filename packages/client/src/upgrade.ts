@@ -1,7 +1,7 @@
 import type { TransportName } from '@switchboard/protocol'
 
-/** The transport worth probing in the background (long polling and SSE are never upgrades to). */
-export const UPGRADE_TARGET: TransportName = 'websocket'
+/** Transports that can be probed in the background (a ping/pong before the switch), best first. */
+const PROBEABLE: readonly TransportName[] = ['websocket', 'sse']
 
 export interface UpgradeOptions {
   delayMs: number
@@ -9,21 +9,22 @@ export interface UpgradeOptions {
 }
 
 /**
- * When to probe WebSocket next while the session is on `current`, or null when there is nothing
- * better to probe: already on it, not wanted, not offered by the server, or no WebSocket here.
- * The delay doubles with each failed probe, up to `maxDelayMs`.
+ * The transports worth probing while the session is on `current`: those the client prefers to
+ * it, that the server offers and that can be probed, best first (WebSocket only where the
+ * runtime has one).
  */
-export function nextUpgradeDelay(
-  options: UpgradeOptions | false,
+export function upgradeCandidates(
   current: TransportName,
   preferred: readonly TransportName[],
   offered: readonly TransportName[],
-  failures: number,
   hasWebSocket: boolean,
-): number | null {
-  if (!options || current === UPGRADE_TARGET || !hasWebSocket) return null
+): TransportName[] {
   const order = preferred.filter((t) => offered.includes(t))
-  const target = order.indexOf(UPGRADE_TARGET)
-  if (target === -1 || target > order.indexOf(current)) return null
+  const better = order.slice(0, Math.max(0, order.indexOf(current)))
+  return better.filter((t) => PROBEABLE.includes(t) && (t !== 'websocket' || hasWebSocket))
+}
+
+/** Delay before the next probe: `delayMs`, doubling with each failed round, up to `maxDelayMs`. */
+export function nextUpgradeDelay(options: UpgradeOptions, failures: number): number {
   return Math.min(options.maxDelayMs, options.delayMs * 2 ** failures)
 }

@@ -13,7 +13,7 @@ import { cors } from 'hono/cors'
 import { errorResponse, originAllowed, toSwitchboardError } from './http.js'
 import type { Hub } from './hub.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
-import { SSE_HEADERS, SseTransport } from './transports/sse.js'
+import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
 import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
 
 function parseAck(value: string | undefined): number {
@@ -122,6 +122,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    if (c.req.query('probe') === '1') return new Response(createSseProbe(c.req.raw.signal), { headers: SSE_HEADERS })
     const transport = new SseTransport(c.req.raw.signal)
     transport.bind(session)
     session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)

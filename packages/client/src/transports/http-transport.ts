@@ -8,6 +8,8 @@ export interface Downstream {
   readonly signal: AbortSignal
   /** True once the transport is closed or finished. */
   done(): boolean
+  /** True once another line is taking over: start no new downstream request. */
+  paused(): boolean
   /** Ends the transport and reports it (once). */
   finish(reason: string, code?: ErrorCode): void
 }
@@ -21,10 +23,12 @@ export function createHttpTransport(
   ctx: TransportContext,
   events: TransportEvents,
   read: (downstream: Downstream) => Promise<void>,
+  probe?: (downstream: Downstream) => Promise<void>,
 ): ClientTransport {
   const abort = new AbortController()
   const sender = new HttpSender(ctx, events)
   let done = false
+  let paused = false
 
   const stop = () => {
     done = true
@@ -34,6 +38,7 @@ export function createHttpTransport(
   const downstream: Downstream = {
     signal: abort.signal,
     done: () => done,
+    paused: () => paused,
     finish(reason, code) {
       if (done) return
       stop()
@@ -41,16 +46,26 @@ export function createHttpTransport(
     },
   }
 
+  const start = (run: (d: Downstream) => Promise<void>) =>
+    run(downstream).catch((e: Error) => downstream.finish(`${name} failed: ${e.message}`))
+  let probing = ctx.probe && probe !== undefined
+
   return {
     name,
     open() {
-      read(downstream).catch((e: Error) => downstream.finish(`${name} failed: ${e.message}`))
+      // A probe proves the line first (reporting onProbe); the real downstream starts on attach().
+      start(probing ? probe! : read)
     },
     send(batch) {
       return sender.send(batch, downstream.finish)
     },
+    pause() {
+      paused = true
+    },
     attach() {
-      // HTTP transports attach with their first request; they are never probed.
+      if (!probing || done) return
+      probing = false
+      start(read)
     },
     close() {
       if (!done) stop()

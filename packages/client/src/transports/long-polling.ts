@@ -13,7 +13,7 @@ const POLL_GRACE_MS = 10_000
  */
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
   createHttpTransport('long-polling', ctx, events, async (down) => {
-    for (let first = true; !down.done(); first = false) {
+    for (let first = true; !down.done() && !down.paused(); first = false) {
       const response = await ctx.fetch(endpoint(ctx, 'poll', first ? '&attach=1' : ''), {
         headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
         credentials: ctx.credentials,

@@ -1,8 +1,8 @@
 import { ACK_HEADER, TOKEN_HEADER } from '@switchboard/protocol'
 import { createParser } from 'eventsource-parser'
 import { errorCodeOf } from './http-sender.js'
-import { createHttpTransport } from './http-transport.js'
-import { endpoint, type TransportFactory } from './transport.js'
+import { createHttpTransport, type Downstream } from './http-transport.js'
+import { endpoint, type TransportContext, type TransportFactory } from './transport.js'
 
 /**
  * Server-Sent Events down, POST up. Read with fetch + eventsource-parser rather than
@@ -10,24 +10,54 @@ import { endpoint, type TransportFactory } from './transport.js'
  * as a missing first event instead of a silent wait.
  */
 export const createSseTransport: TransportFactory = (ctx, events) =>
-  createHttpTransport('sse', ctx, events, async (down) => {
-    const response = await ctx.fetch(endpoint(ctx, 'sse'), {
-      headers: { accept: 'text/event-stream', [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
-      credentials: ctx.credentials,
-      cache: 'no-store',
-      signal: down.signal,
-    })
-    if (!response.ok || !response.body) return down.finish(`SSE refused: HTTP ${response.status}`, await errorCodeOf(response))
-    const parser = createParser({
-      onEvent: (event) => {
-        if (!down.done()) events.onBatch(event.data)
-      },
-    })
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      parser.feed(value)
-    }
-    down.finish('SSE stream ended')
+  createHttpTransport(
+    'sse',
+    ctx,
+    events,
+    async (down) => {
+      await readEvents(ctx, down, '', down.signal, (data) => events.onBatch(data))
+      down.finish('SSE stream ended')
+    },
+    async (down) => {
+      // The probe stream stays open after its PONG: only a line that does not buffer delivers it in time.
+      const probe = new AbortController()
+      down.signal.addEventListener('abort', () => probe.abort(), { once: true })
+      try {
+        await readEvents(ctx, down, '&probe=1', probe.signal, (data) => {
+          if (data !== '[[4]]') return
+          probe.abort()
+          events.onProbe()
+        })
+      } catch (e) {
+        if (!probe.signal.aborted) throw e
+      }
+    },
+  )
+
+/** Reads one event stream until it ends, handing each event's data to `onData`. */
+async function readEvents(
+  ctx: TransportContext,
+  down: Downstream,
+  query: string,
+  signal: AbortSignal,
+  onData: (data: string) => void,
+): Promise<void> {
+  const response = await ctx.fetch(endpoint(ctx, 'sse', query), {
+    headers: { accept: 'text/event-stream', [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
+    credentials: ctx.credentials,
+    cache: 'no-store',
+    signal,
   })
+  if (!response.ok || !response.body) return down.finish(`SSE refused: HTTP ${response.status}`, await errorCodeOf(response))
+  const parser = createParser({
+    onEvent: (event) => {
+      if (!down.done()) onData(event.data)
+    },
+  })
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) return
+    parser.feed(value)
+  }
+}

@@ -57,6 +57,11 @@ export interface ClientTransport {
   send(batch: string): boolean
   /** After a successful probe: attach the session to this line (transports that cannot probe ignore it). */
   attach(): void
+  /**
+   * Another line is taking over: keep receiving what is in flight, but start no new request that
+   * would attach this line again (a long poll would steal the session back).
+   */
+  pause(): void
   /** Ends the line without calling `onClose`. */
   close(): void
 }

@@ -71,6 +71,9 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
       waitDrain()
       return false
     },
+    pause() {
+      // A socket attaches once, with its HELLO: nothing to hold back.
+    },
     attach() {
       if (done || !probing || !ws || ws.readyState !== OPEN) return
       probing = false

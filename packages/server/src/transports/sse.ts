@@ -72,3 +72,32 @@ export class SseTransport implements ServerTransport {
     this.#host?.detach(this, reason)
   }
 }
+
+/** A probe stream stays open at most this long; the client closes it as soon as it read the PONG. */
+const PROBE_HOLD_MS = 10_000
+
+/**
+ * A probe of the SSE line: a PONG event on a stream that stays open, so a proxy that buffers
+ * until the response ends holds the PONG back and the probe fails, as the real stream would.
+ */
+export function createSseProbe(signal: AbortSignal): ReadableStream<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(': switchboard\n\ndata: [[4]]\n\n'))
+      const end = () => {
+        clearTimeout(timer)
+        try {
+          controller.close()
+        } catch {
+          // already cancelled
+        }
+      }
+      timer = setTimeout(end, PROBE_HOLD_MS)
+      signal.addEventListener('abort', end, { once: true })
+    },
+    cancel() {
+      clearTimeout(timer)
+    },
+  })
+}
