@@ -9,7 +9,7 @@ import {
 import { tokensEqual } from './http.js'
 import type { FinalWords } from './final-words.js'
 import type { ResolvedOptions } from './options.js'
-import { Session } from './session.js'
+import { Session, type SessionConfig } from './session.js'
 
 /** The hub needs every option but the identity hook. */
 export type HubOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
@@ -30,6 +30,7 @@ export class Hub {
   #dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>
   #onEnd: (session: Session, code: ErrorCode) => void
   #sweep: ReturnType<typeof setInterval>
+  #sessionConfig: SessionConfig
 
   constructor(
     options: HubOptions,
@@ -39,6 +40,22 @@ export class Hub {
     this.options = options
     this.#dispatch = dispatch
     this.#onEnd = onEnd
+    // One config object for every session (not one per session: idle memory counts).
+    this.#sessionConfig = {
+      maxBatchFrames: options.maxBatchFrames,
+      replayBufferFrames: options.replayBufferFrames,
+      replayBufferBytes: options.replayBufferBytes,
+      heartbeatMs: options.heartbeatMs,
+      recoveryMs: options.recoveryMs,
+      dispatch,
+      onEnd: (s, code, final) => {
+        this.sessions.delete(s.id)
+        this.#ended.set(s.id, final)
+        if (this.#ended.size > options.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
+        onEnd(s, code)
+      },
+      logger: options.logger,
+    }
     const every = Math.max(50, Math.min(1_000, options.heartbeatMs / 4, options.recoveryMs / 4))
     this.#sweep = setInterval(() => this.sweep(Date.now()), every)
     this.#sweep.unref()
@@ -47,22 +64,12 @@ export class Hub {
   createSession(identity: unknown): Session {
     if (this.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
     if (this.sessions.size >= this.options.maxSessions) throw new SwitchboardError('TOO_MANY_SESSIONS')
-    const o = this.options
-    const session = new Session(randomBytes(16).toString('base64url'), randomBytes(24).toString('base64url'), identity, {
-      maxBatchFrames: o.maxBatchFrames,
-      replayBufferFrames: o.replayBufferFrames,
-      replayBufferBytes: o.replayBufferBytes,
-      heartbeatMs: o.heartbeatMs,
-      recoveryMs: o.recoveryMs,
-      dispatch: this.#dispatch,
-      onEnd: (s, code, final) => {
-        this.sessions.delete(s.id)
-        this.#ended.set(s.id, final)
-        if (this.#ended.size > o.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
-        this.#onEnd(s, code)
-      },
-      logger: o.logger,
-    })
+    const session = new Session(
+      randomBytes(16).toString('base64url'),
+      randomBytes(24).toString('base64url'),
+      identity,
+      this.#sessionConfig,
+    )
     this.sessions.set(session.id, session)
     return session
   }

@@ -280,32 +280,33 @@ export class Session<Identity = unknown> implements TransportHost {
       return
     }
     const pending = this.#config.dispatch(this, frame)
-    if (pending) {
-      this.#busy = true
-      pending.then(this.#resume, this.#resume)
-    }
+    if (pending) this.#wait(pending)
   }
 
-  #resume = (): void => {
+  /** An async dispatch runs: later frames queue behind it (a closure only on this rarer path). */
+  #wait(pending: Promise<void>): void {
+    this.#busy = true
+    const resume = () => this.#resume()
+    pending.then(resume, resume)
+  }
+
+  #resume(): void {
     this.#busy = false
     while (!this.#busy && this.#backlog.length > 0 && !this.#ended) {
-      const frame = this.#backlog.shift()!
-      const pending = this.#config.dispatch(this, frame)
-      if (pending) {
-        this.#busy = true
-        pending.then(this.#resume, this.#resume)
-      }
+      const pending = this.#config.dispatch(this, this.#backlog.shift()!)
+      if (pending) this.#wait(pending)
     }
   }
 
   #scheduleAck(): void {
     if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
-    else this.#ackTimer ??= setTimeout(this.#ackNow, ACK_DELAY_MS)
+    else this.#ackTimer ??= setTimeout(Session.#ackNow, ACK_DELAY_MS, this)
   }
 
-  #ackNow = (): void => {
-    this.#ackTimer = undefined
-    this.#queueFlush()
+  /** Shared by every session (the session comes as the timer's argument): no closure per session. */
+  static #ackNow(session: Session): void {
+    session.#ackTimer = undefined
+    session.#queueFlush()
   }
 
   #queueFlush(): void {

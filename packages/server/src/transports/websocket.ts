@@ -26,6 +26,8 @@ export interface RawWebSocket {
 }
 
 const OPEN = 1
+const TRANSPORT = Symbol('switchboard.transport')
+type Tagged = RawWebSocket & { [TRANSPORT]: WebSocketTransport }
 /** Over this many buffered bytes the session stops writing until the socket drains. */
 const HIGH_WATER_BYTES = 1024 * 1024
 /** A socket that sends no HELLO within this long is closed. */
@@ -57,11 +59,27 @@ export class WebSocketTransport implements ServerTransport {
     this.#ws = ws
     this.#hub = hub
     this.#sid = sid
-    ws.on('message', this.#onMessage)
-    ws.on('close', this.#onClose)
-    ws.on('error', this.#onError)
+    // Module-level listeners that find their transport through a symbol on the socket, as `ws`
+    // does itself: no closures per connection (idle memory per session counts).
+    ;(ws as Tagged)[TRANSPORT] = this
+    ws.on('message', WebSocketTransport.#socketMessage)
+    ws.on('close', WebSocketTransport.#socketClose)
+    ws.on('error', WebSocketTransport.#socketError)
     if (refusal) this.#fail(refusal)
-    else this.#helloTimer = setTimeout(() => this.#fail(new SwitchboardError('TIMEOUT', 'No HELLO frame')), HELLO_TIMEOUT_MS)
+    else this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
+  }
+
+  static #socketMessage = function (this: Tagged, data: unknown) {
+    this[TRANSPORT].#onMessage(data)
+  }
+  static #socketClose = function (this: Tagged, code: number) {
+    this[TRANSPORT].#onClose(code)
+  }
+  static #socketError = function (this: Tagged, error: Error) {
+    this[TRANSPORT].#onError(error)
+  }
+  static #helloTimeout(transport: WebSocketTransport): void {
+    transport.#fail(new SwitchboardError('TIMEOUT', 'No HELLO frame'))
   }
 
   get writable(): boolean {
@@ -69,27 +87,38 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   send(batch: string): boolean {
-    if (this.#ws.readyState !== OPEN) return false
-    this.#ws.send(batch, this.#onSent)
-    if (this.#ws.bufferedAmount > HIGH_WATER_BYTES) this.#blocked = true
-    return !this.#blocked
+    const ws = this.#ws
+    if (ws.readyState !== OPEN) return false
+    if (ws.bufferedAmount + batch.length <= HIGH_WATER_BYTES) {
+      ws.send(batch)
+      return true
+    }
+    // Over the high-water mark: this write reports when it is out, and the session waits for it.
+    this.#blocked = true
+    ws.send(batch, () => this.#onSent())
+    return false
   }
 
   close(code: ErrorCode): void {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#helloTimer)
+    this.#clearHelloTimer()
     this.#ws.close(ERRORS[code].close, code)
   }
 
-  #onSent = (): void => {
-    if (this.#blocked && this.#ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
-      this.#blocked = false
-      this.#session?.drain(this)
-    }
+  #clearHelloTimer(): void {
+    clearTimeout(this.#helloTimer)
+    this.#helloTimer = undefined
   }
 
-  #onMessage = (data: unknown): void => {
+  /** The write that crossed the high-water mark is out, and nothing was written after it. */
+  #onSent(): void {
+    if (!this.#blocked) return
+    this.#blocked = false
+    this.#session?.drain(this)
+  }
+
+  #onMessage(data: unknown): void {
     const text = textOf(data)
     const session = this.#session
     if (session) {
@@ -104,7 +133,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #hello(text: string): void {
-    clearTimeout(this.#helloTimer)
+    this.#clearHelloTimer()
     try {
       const frames = decodeClientBatch(text, 1)
       const hello = frames[0]
@@ -119,7 +148,7 @@ export class WebSocketTransport implements ServerTransport {
       if (hello[4] === 1) {
         // A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO.
         this.#ws.send(PROBE_ANSWER)
-        this.#helloTimer = setTimeout(() => this.#fail(new SwitchboardError('TIMEOUT', 'No HELLO after the probe')), HELLO_TIMEOUT_MS)
+        this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
         return
       }
       this.#session = session
@@ -135,13 +164,13 @@ export class WebSocketTransport implements ServerTransport {
     this.close(error.code)
   }
 
-  #onClose = (code: number): void => {
+  #onClose(code: number): void {
     this.#closed = true
-    clearTimeout(this.#helloTimer)
+    this.#clearHelloTimer()
     this.#session?.detach(this, `socket closed (${code})`)
   }
 
-  #onError = (error: Error): void => {
+  #onError(error: Error): void {
     // ws closes the socket after an error (e.g. maxPayload exceeded: 1009); the close handler detaches.
     this.#hub.options.logger?.({ kind: 'transport', message: `websocket error: ${error.message}`, sessionId: this.#sid })
   }
