@@ -116,3 +116,12 @@ export async function startDaemon(file: string, args: readonly string[], options
     },
   }
 }
+
+/** A file's text, or '' when it does not exist (yet). */
+export function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}

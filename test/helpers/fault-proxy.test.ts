@@ -2,37 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { deriveSeed, faultSeed, mulberry32, startFaultProxy, type FaultEvent, type FaultProxy, type FaultProxyOptions } from './fault-proxy.js'
-
-interface EchoServer {
-  port: number
-  accepted: net.Socket[]
-  errorCodes: (string | undefined)[]
-  close(): Promise<void>
-}
-
-// Greets first, then echoes every byte: both directions of the proxy carry the payload.
-async function startEchoServer(): Promise<EchoServer> {
-  const accepted: net.Socket[] = []
-  const errorCodes: (string | undefined)[] = []
-  const server = net.createServer((socket) => {
-    accepted.push(socket)
-    socket.on('error', (err: NodeJS.ErrnoException) => errorCodes.push(err.code))
-    socket.write('hi:')
-    socket.pipe(socket)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  return {
-    port,
-    accepted,
-    errorCodes,
-    close: () => {
-      for (const socket of accepted) socket.destroy()
-      return new Promise((resolve) => server.close(() => resolve()))
-    },
-  }
-}
+import { startEchoServer, type EchoServer } from './echo-server.js'
 
 interface Client {
   socket: net.Socket

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { freePort, requireCommand, startDaemon, waitForPort, type Daemon } from './child-process.js'
+import { freePort, requireCommand, startDaemon, waitForPort, type Daemon, readOr } from './child-process.js'
 
 /**
  * How the nginx in front of the app treats realtime traffic:
@@ -111,10 +111,3 @@ export async function startNginx(mode: NginxMode, appPort: number): Promise<Ngin
   }
 }
 
-function readOr(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8')
-  } catch {
-    return ''
-  }
-}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { freePort, requireCommand, startDaemon, waitForPort, type Daemon } from './child-process.js'
+import { freePort, requireCommand, startDaemon, waitForPort, type Daemon, readOr } from './child-process.js'
 
 /** A squid forward proxy, as a corporate network would give browsers. */
 export interface Squid {
@@ -83,10 +83,3 @@ function proxyUser(): [number, number] {
   return [Number(uid), Number(gid)]
 }
 
-function readOr(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8')
-  } catch {
-    return ''
-  }
-}

@@ -2,39 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
-
-interface EchoServer {
-  port: number
-  /** Server-side sockets, in accept order. */
-  accepted: net.Socket[]
-  /** Error codes seen on server-side sockets. */
-  errorCodes: (string | undefined)[]
-  close(): Promise<void>
-}
-
-// Echoes every byte and greets first, so bytes that start on the server side are covered too.
-async function startEchoServer(): Promise<EchoServer> {
-  const accepted: net.Socket[] = []
-  const errorCodes: (string | undefined)[] = []
-  const server = net.createServer((socket) => {
-    accepted.push(socket)
-    socket.on('error', (err: NodeJS.ErrnoException) => errorCodes.push(err.code)) // resets are the point here
-    socket.write('hi:')
-    socket.pipe(socket)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  return {
-    port,
-    accepted,
-    errorCodes,
-    close: () => {
-      for (const socket of accepted) socket.destroy()
-      return new Promise((resolve) => server.close(() => resolve()))
-    },
-  }
-}
+import { startEchoServer, type EchoServer } from './echo-server.js'
 
 interface Client {
   socket: net.Socket
