@@ -1,0 +1,25 @@
+// Socket.IO client, one Manager per connection (forceNew: no multiplexing), one transport, no
+// reconnection. Its Node default for polling is the XMLHttpRequest shim (xmlhttprequest-ssl).
+import { io } from 'socket.io-client'
+import { newConn, withTimeout } from './conn.mjs'
+
+export async function open(origin, { transport, timeoutMs }) {
+  const conn = newConn()
+  const socket = io(origin, { transports: [transport], forceNew: true, reconnection: false, timeout: timeoutMs })
+  socket.on('e', (m) => conn.onEcho(m))
+  socket.on('b', (m) => conn.onBroadcast(m))
+  socket.on('connect_error', (e) => conn.onError(e))
+  socket.on('disconnect', (reason) => {
+    conn.closed = true
+    conn.onClose(reason)
+  })
+  await withTimeout(new Promise((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('connect_error', reject)
+  }), timeoutMs, `socket.io ${transport} open`)
+  conn.echo = (msg) => socket.emit('e', msg)
+  conn.broadcast = (msg) => socket.emit('b', msg)
+  conn.join = async () => {}
+  conn.close = () => socket.disconnect()
+  return conn
+}

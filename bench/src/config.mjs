@@ -1,0 +1,52 @@
+// Scenarios and their sizes in full and quick mode. Every count is bounded; every run has a
+// deadline. Sizes can be overridden from the command line (see main.mjs --help).
+
+const KiB = 1024
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} id
+ * @property {string} title
+ * @property {'latency' | 'burst' | 'fanout' | 'idle' | 'scale'} kind  driver scenario that runs it
+ * @property {(t: import('./targets.mjs').Target) => boolean} [only]  targets it applies to
+ * @property {{ deflate?: boolean, heartbeatMs?: number }} [server]  server options for it
+ * @property {Record<string, number>} params
+ * @property {number} deadlineMs  the driver gives up (and reports what it got) after this
+ * @property {number} [runs]  runs in full mode when not the default (scale: its runs are long)
+ */
+
+/** @param {{ quick: boolean, scaleSessions?: number, scaleAll?: boolean }} mode @returns {Scenario[]} */
+export function scenarios({ quick, scaleSessions, scaleAll }) {
+  const q = (full, small) => (quick ? small : full)
+  const deadlineMs = q(90_000, 15_000)
+  const burst = (id, size, count, extra = {}) => ({
+    id,
+    title: `Pipelined echo burst, ${size >= KiB ? `${size / KiB} KiB` : `${size} B`} messages${extra.server?.deflate ? ', permessage-deflate on' : ''}`,
+    kind: 'burst',
+    params: { size, count, window: Math.min(500, Math.floor((512 * KiB) / size)), warmup: q(1000, 100) },
+    deadlineMs,
+    ...extra,
+  })
+  return [
+    { id: 'latency', title: 'Sequential echo round trip, 64 B', kind: 'latency', params: { size: 64, count: q(3000, 40), warmup: q(300, 5), maxMs: q(15_000, 2_000) }, deadlineMs },
+    burst('burst-64', 64, q(50_000, 3_000)),
+    burst('burst-4k', 4 * KiB, q(10_000, 300)),
+    burst('burst-64k', 64 * KiB, q(500, 30)),
+    burst('deflate-4k', 4 * KiB, q(10_000, 300), { only: (t) => t.deflate, server: { deflate: true } }),
+    { id: 'fanout', title: 'Fan-out: one client broadcasts, every client receives', kind: 'fanout', params: { size: 64, clients: q(200, 30), broadcasts: q(200, 30) }, deadlineMs },
+    { id: 'idle', title: 'Memory per idle connection', kind: 'idle', params: { warm: q(100, 10), clients: q(1000, 50), concurrency: 50, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0) }, deadlineMs },
+    {
+      id: 'scale',
+      title: 'Connection scale: many concurrent sessions on one node',
+      kind: 'scale',
+      only: scaleAll ? undefined : (t) => t.kind === 'websocket',
+      server: { heartbeatMs: 2000 },
+      params: { sessions: scaleSessions ?? q(10_000, 200), concurrency: 200, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0), windowMs: q(10_000, 1_000) },
+      deadlineMs: q(240_000, 20_000),
+      runs: 3,
+    },
+  ]
+}
+
+/** Runs per scenario and target: --runs, else 1 in quick mode, else the scenario's own or 5. */
+export const runsFor = ({ quick, runs }, scenario) => runs ?? (quick ? 1 : (scenario?.runs ?? 5))

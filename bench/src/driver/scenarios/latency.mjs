@@ -1,0 +1,52 @@
+// Sequential echo: one message in flight at a time, so every round trip is timed on its own.
+import { quantile } from '../../stats.mjs'
+import { bytesBetween, serverStats } from '../ipc.mjs'
+import { makePool } from '../payload.mjs'
+import { now } from '../pool.mjs'
+
+export async function latency({ open, params, deadlineMs }) {
+  const conn = await open()
+  const payloads = makePool(params.size)
+  let waiting = null
+  conn.onEcho = (m) => {
+    if (!waiting || m.i !== waiting.i) return
+    const w = waiting
+    waiting = null
+    w.resolve()
+  }
+  conn.onClose = (reason) => waiting?.reject(new Error(`connection closed: ${reason}`))
+  conn.onError = (e) => waiting?.reject(new Error(`send failed: ${e?.code ?? ''} ${e?.message ?? e}`))
+  const once = (i) =>
+    new Promise((resolve, reject) => {
+      waiting = { i, resolve, reject }
+      conn.echo({ i, d: payloads.at(i) })
+    })
+
+  // Warm-up: `warmup` round trips, or 3 s, whichever comes first.
+  const warmEnd = now() + 3_000
+  for (let i = 0; i < params.warmup && now() < warmEnd; i++) await once(i)
+  const before = await serverStats()
+  // Slow transports stop at maxMs: their round trips are few but each is timed the same way.
+  const samples = []
+  const end = now() + Math.min(deadlineMs, params.maxMs)
+  const start = now()
+  while (samples.length < params.count && now() < end) {
+    const t0 = now()
+    await once(params.warmup + samples.length)
+    samples.push(now() - t0)
+  }
+  const elapsedMs = now() - start
+  const after = await serverStats()
+  conn.close()
+  const n = samples.length
+  const enough = Math.min(params.count, 100)
+  return {
+    complete: n >= enough,
+    note: n >= enough ? undefined : `only ${n} round trips within ${params.maxMs} ms`,
+    roundTrips: n,
+    p50Ms: quantile(samples, 0.5),
+    p99Ms: quantile(samples, 0.99),
+    roundTripsPerSec: n / (elapsedMs / 1000),
+    wireBytesPerRoundTrip: bytesBetween(before, after) / n,
+  }
+}

@@ -1,0 +1,55 @@
+// --profile: runs Switchboard's burst and fan-out scenarios with `node --cpu-prof` on both the
+// server and the client process, and writes results/profile.md (raw profiles stay in results/tmp).
+import fs from 'node:fs'
+import path from 'node:path'
+import { scenarios } from '../config.mjs'
+import { machine } from '../machine.mjs'
+import { machineLine } from '../report/markdown.mjs'
+import { runGroup } from '../run-one.mjs'
+import { targetById } from '../targets.mjs'
+import { profileMarkdown, summarizeProfile } from './summarize.mjs'
+
+const PROFILED = [
+  ['burst-64', 'sb-ws'],
+  ['burst-64k', 'sb-ws'],
+  ['fanout', 'sb-ws'],
+  ['burst-64', 'sb-sse'],
+  ['burst-64', 'sb-lp'],
+  ['fanout', 'sb-lp'],
+  ['scale', 'sb-ws'],
+]
+
+export async function profile({ pin, bench }) {
+  const dir = path.join(bench, 'results/tmp/profiles')
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  const all = scenarios({ quick: false })
+  const sections = []
+  for (const [sid, tid] of PROFILED) {
+    let s = all.find((x) => x.id === sid)
+    // The connect phase of 2,000 sessions is plenty to see where connecting goes.
+    if (sid === 'scale') s = { ...s, title: `${s.title} (connect phase, 2,000 sessions)`, params: { ...s.params, sessions: 2000, windowMs: 1000 } }
+    const t = targetById(tid)
+    const name = `${sid}-${tid}`
+    const [res] = await runGroup({ target: t, scenarios: [s], pin, profile: { dir, name } })
+    const headline = res.metrics?.msgsPerSec ?? res.metrics?.deliveriesPerSec
+    console.log(`profiled ${name}: ${res.ok ? 'ok' : `FAILED ${res.error}`}${headline ? ` (${Math.round(headline)}/s under the profiler)` : ''}`)
+    for (const side of ['server', 'client']) {
+      const file = path.join(dir, `${name}-${side}.cpuprofile`)
+      if (!fs.existsSync(file)) {
+        sections.push(`### ${name}, ${side}\n\nNo profile written (${res.error ?? 'process did not exit normally'}).`)
+        continue
+      }
+      sections.push(profileMarkdown(`${s.title}, ${t.label}: ${side} process`, summarizeProfile(file, res.metrics?.phase)))
+    }
+  }
+  const md = [
+    '# CPU profiles of Switchboard hot paths',
+    '',
+    `\`npm run bench -- --profile\` on ${machineLine({ machine: machine() })}. Each scenario runs once under \`node --cpu-prof\` (server and client process); only the samples taken during the measured phase (after connects and warm-up; for scale, the connect phase) are counted; functions are mapped back to \`packages/*/src\` through the dist source maps. Raw \`.cpuprofile\` files: \`bench/results/tmp/profiles/\` (open them in Chrome DevTools or speedscope).`,
+    '',
+    ...sections.flatMap((x) => [x, '']),
+  ].join('\n')
+  fs.writeFileSync(path.join(bench, 'results/profile.md'), md)
+  console.log(`wrote ${path.join(bench, 'results/profile.md')}`)
+}

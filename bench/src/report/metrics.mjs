@@ -1,0 +1,59 @@
+// What each metric is called, which way is better, and which metrics each scenario shows.
+
+/** @type {Record<string, { label: string, better: 'higher' | 'lower', unit?: string }>} */
+export const METRICS = {
+  roundTripsPerSec: { label: 'round trips/s', better: 'higher' },
+  roundTrips: { label: 'round trips timed', better: 'higher' },
+  p50Ms: { label: 'p50 ms', better: 'lower', unit: 'ms' },
+  p99Ms: { label: 'p99 ms', better: 'lower', unit: 'ms' },
+  wireBytesPerRoundTrip: { label: 'wire B/round trip', better: 'lower', unit: 'B' },
+  msgsPerSec: { label: 'msgs/s', better: 'higher' },
+  mibPerSec: { label: 'MiB/s', better: 'higher' },
+  wireBytesPerMsg: { label: 'wire B/msg', better: 'lower', unit: 'B' },
+  delivered: { label: 'delivered', better: 'higher' },
+  deliveriesPerSec: { label: 'deliveries/s', better: 'higher' },
+  wireBytesPerDelivery: { label: 'wire B/delivery', better: 'lower', unit: 'B' },
+  rssPerConnKiB: { label: 'RSS KiB/conn', better: 'lower', unit: 'KiB' },
+  heapPerConnKiB: { label: 'heap KiB/conn', better: 'lower', unit: 'KiB' },
+  connectAllMs: { label: 'connect all, ms', better: 'lower', unit: 'ms' },
+  connectsPerSec: { label: 'connects/s', better: 'higher' },
+  rssPerSessionKiB: { label: 'RSS KiB/session', better: 'lower', unit: 'KiB' },
+  heapPerSessionKiB: { label: 'heap KiB/session', better: 'lower', unit: 'KiB' },
+  rssMiB: { label: 'server RSS MiB', better: 'lower', unit: 'MiB' },
+  idleCpuPct: { label: 'heartbeat CPU %', better: 'lower', unit: '%' },
+  idleBytesPerSessionPerSec: { label: 'idle wire B/session/s', better: 'lower', unit: 'B' },
+}
+
+/** Per scenario kind: the headline metric (ratios are taken on it), the table columns, the charts. */
+export const VIEWS = {
+  latency: { headline: 'roundTripsPerSec', columns: ['roundTripsPerSec', 'p50Ms', 'p99Ms', 'wireBytesPerRoundTrip', 'roundTrips'], charts: [['roundTripsPerSec'], ['p50Ms', 'p99Ms']] },
+  burst: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']] },
+  fanout: { headline: 'deliveriesPerSec', columns: ['deliveriesPerSec', 'wireBytesPerDelivery', 'delivered'], charts: [['deliveriesPerSec']] },
+  idle: { headline: 'rssPerConnKiB', columns: ['rssPerConnKiB', 'heapPerConnKiB'], charts: [['rssPerConnKiB', 'heapPerConnKiB']] },
+  scale: {
+    headline: 'connectAllMs',
+    columns: ['connectAllMs', 'connectsPerSec', 'rssPerSessionKiB', 'heapPerSessionKiB', 'rssMiB', 'idleCpuPct', 'idleBytesPerSessionPerSec'],
+    charts: [['connectsPerSec'], ['rssPerSessionKiB', 'heapPerSessionKiB'], ['idleCpuPct']],
+  },
+}
+
+/** 12345.6 -> "12,346"; 12.34 -> "12.3"; 1.234 -> "1.23". */
+export function fmt(v) {
+  if (v === undefined || v === null || !Number.isFinite(v)) return '–'
+  const a = Math.abs(v)
+  const digits = a >= 100 ? 0 : a >= 10 ? 1 : 2
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** "median (min–max)" of one metric, or "–". */
+export function cell(stat) {
+  if (!stat) return '–'
+  if (stat.n === 1 || stat.min === stat.max) return fmt(stat.median)
+  return `${fmt(stat.median)} <sub>(${fmt(stat.min)}–${fmt(stat.max)})</sub>`
+}
+
+/** Ratio of medians a/b as "1.23×", or "–". */
+export function ratio(a, b) {
+  if (!a || !b || !Number.isFinite(a.median) || !Number.isFinite(b.median) || b.median === 0) return '–'
+  return `${(a.median / b.median).toFixed(2)}×`
+}
