@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import {
   decodeClientBatch,
+  encodeData,
+  FrameType,
+  type ClientFrame,
   exceedsBytes,
   SwitchboardError,
   type ClientDataFrame,
@@ -10,6 +13,16 @@ import { tokensEqual } from './http.js'
 import type { FinalWords } from './final-words.js'
 import type { ResolvedOptions } from './options.js'
 import { Session, type SessionConfig } from './session.js'
+
+/** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
+export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
+
+function markOversized(frames: ClientFrame[], maxBytes: number): void {
+  for (const f of frames) {
+    if ((f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH) && exceedsBytes(encodeData(f[3]), maxBytes))
+      (f as unknown[])[3] = OVERSIZED
+  }
+}
 
 /** The hub needs every option but the identity hook. */
 export type HubOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
@@ -96,7 +109,10 @@ export class Hub {
     try {
       if (exceedsBytes(text, this.options.maxBatchBytes))
         throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
-      session.receive(decodeClientBatch(text, this.options.maxBatchFrames), inlineAck)
+      const frames = decodeClientBatch(text, this.options.maxBatchFrames)
+      // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
+      if (exceedsBytes(text, this.options.maxMessageBytes)) markOversized(frames, this.options.maxMessageBytes)
+      session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
       session.end(error.code, null, error.message)

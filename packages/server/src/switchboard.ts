@@ -10,7 +10,7 @@ import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
 import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
 import { toSwitchboardError } from './http.js'
-import { Hub } from './hub.js'
+import { Hub, OVERSIZED } from './hub.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import type { Session } from './session.js'
@@ -99,6 +99,8 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   }
 
   function publish(session: Session, ref: number, channel: string, data: unknown): void | Promise<void> {
+    if (data === OVERSIZED)
+      return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${o.maxMessageBytes} bytes`))
     const def = channels.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
     if (def.options.clientPublish === false)
@@ -140,7 +142,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   async function call(session: Session, ref: number, method: string, data: unknown): Promise<void> {
     const handler = rpcs.get(method)
     if (!handler) return session.replyError(ref, new SwitchboardError('UNKNOWN_RPC', `No RPC method "${method}"`))
-    if (exceedsBytes(encodeData(data), o.maxMessageBytes))
+    if (data === OVERSIZED)
       return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${o.maxMessageBytes} bytes`))
     try {
       const result = await handler(data, { method, identity: session.identity as Identity, sessionId: session.id })
