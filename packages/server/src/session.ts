@@ -3,6 +3,7 @@ import {
   ACK_EVERY_FRAMES,
   classifySeq,
   encodeBatch,
+  encodeData,
   encodeFrame,
   encodeMessage,
   FrameType,
@@ -181,7 +182,8 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Answers the client's data frame `ref` with a result. */
   reply(ref: number, result: unknown): void {
-    this.#append(encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, null, result === undefined ? null : result]))
+    // Built as text: the result is encoded once and no wrapper array is allocated per reply.
+    this.#append(`[21,${this.#out.nextSeq},${ref},null,${encodeData(result)}]`)
   }
 
   /** Answers the client's data frame `ref` with an error. */
