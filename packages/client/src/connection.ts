@@ -10,6 +10,7 @@ import {
 import { attemptTransport, type Attempt } from './attempt.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
+import type { ConnectionEvents } from './events.js'
 import { watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness } from './liveness.js'
@@ -20,30 +21,7 @@ import { assertTransition, type ClientState, type StateChange } from './state.js
 import { nextUpgradeDelay, upgradeCandidates, type UpgradeOptions } from './upgrade.js'
 import type { ClientTransport, TransportCloseInfo, WebSocketConstructor } from './transports/transport.js'
 
-/** The transport changed (`to` is null while there is none). */
-export interface TransportChange {
-  from: TransportName | null
-  to: TransportName | null
-  reason: string
-}
-
-/**
- * After a drop: `resumed: true` when the same session was reattached (nothing lost either way);
- * `resumed: false` with the reason when the server no longer had it and a new session began
- * (requests in flight were rejected with SESSION_LOST; channels resubscribe with `since`).
- */
-export interface SessionChange {
-  sessionId: string
-  resumed: boolean
-  reason?: ErrorCode
-}
-
-export interface ConnectionEvents {
-  state: StateChange
-  transport: TransportChange
-  session: SessionChange
-  error: SwitchboardError
-}
+export type { ConnectionEvents, SessionChange, TransportChange } from './events.js'
 
 export interface ConnectionConfig {
   baseUrl: string
