@@ -32,19 +32,6 @@ function git(args) {
   }
 }
 
-/** A fingerprint of the built Switchboard packages, to notice a rebuild during a run. */
-export function distFingerprint() {
-  const parts = []
-  for (const pkg of ['protocol', 'server', 'client']) {
-    const dir = path.join(root, 'packages', pkg, 'dist')
-    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
-      const st = fs.statSync(path.join(dir, f))
-      parts.push(`${pkg}/${f}:${st.size}:${st.mtimeMs}`)
-    }
-  }
-  return parts.join('|')
-}
-
 export function machine() {
   const cpus = os.cpus()
   let virt = ''

@@ -5,11 +5,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runsFor, scenarios as allScenarios } from './config.mjs'
-import { distFingerprint, machine, openFileLimit, versions } from './machine.mjs'
+import { machine, openFileLimit, versions } from './machine.mjs'
 import { profile } from './profile/run.mjs'
 import { renderMarkdown } from './report/markdown.mjs'
 import { updateReadme } from './report/readme.mjs'
 import { runGroup } from './run-one.mjs'
+import { snapshotSwitchboard } from './snapshot.mjs'
 import { summarize } from './stats.mjs'
 import { TARGETS, targetById } from './targets.mjs'
 
@@ -59,7 +60,9 @@ async function main() {
   const o = parseArgs(process.argv.slice(2))
   if (o.build) build()
   const pin = o.pin && (await import('node:os')).cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
-  if (o.profile) return profile({ pin, bench: BENCH })
+  // Measure the packages as built now, whatever gets rebuilt in the shared tree during the run.
+  const switchboard = snapshotSwitchboard()
+  if (o.profile) return profile({ pin, bench: BENCH, switchboard })
 
   const notes = []
   const limit = openFileLimit()
@@ -101,11 +104,11 @@ async function main() {
 
   const started = new Date()
   const t0 = performance.now()
-  const atStart = { machine: machine(), dist: distFingerprint() }
+  const atStart = machine()
   const raw = {}
   let k = 0
   for (const { t, r, group } of plan) {
-    const results = await runGroup({ target: t, scenarios: group, pin })
+    const results = await runGroup({ target: t, scenarios: group, pin, switchboard })
     for (const [i, s] of group.entries()) {
       const res = results[i]
       ;((raw[s.id] ??= {})[t.id] ??= []).push(res)
@@ -115,13 +118,9 @@ async function main() {
     }
   }
 
-  if (distFingerprint() !== atStart.dist) {
-    notes.push('WARNING: packages/*/dist changed during this run (someone rebuilt): later runs may have measured newer code than earlier ones.')
-    console.log(`\n${notes.at(-1)}`)
-  }
   const results = {}
   for (const [sid, byTarget] of Object.entries(raw)) for (const [tid, list] of Object.entries(byTarget)) (results[sid] ??= {})[tid] = { ...summarize(list), runs: list }
-  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart.machine, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
+  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
   const { md, charts, goals } = renderMarkdown(doc)
   fs.mkdirSync(path.join(out, 'charts'), { recursive: true })
   const name = mode === 'full' && !partial ? 'latest' : 'results'

@@ -26,17 +26,18 @@ function waitFor(child, type, ms, what) {
 /**
  * Runs `scenarios` (all with the same server options) against a fresh server for `target`.
  * @param {{ target: import('./targets.mjs').Target, scenarios: import('./config.mjs').Scenario[],
- *   pin: boolean, profile?: { dir: string, name: string } }} job
+ *   pin: boolean, switchboard?: { server: string, client: string }, profile?: { dir: string, name: string } }} job
  * @returns {Promise<{ ok: boolean, metrics?: object, error?: string, wallMs: number }[]>} one per scenario
  */
-export async function runGroup({ target, scenarios, pin, profile }) {
+export async function runGroup({ target, scenarios, pin, switchboard, profile }) {
+  const snapshot = switchboard ? { BENCH_SWITCHBOARD: JSON.stringify(switchboard) } : {}
   const t0 = performance.now()
   const results = scenarios.map(() => null)
   const prof = (side) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${profile.dir}`, `--cpu-prof-name=${profile.name}-${side}.cpuprofile`] : [])
   const watchdogMs = scenarios.reduce((sum, s) => sum + s.deadlineMs + 10_000, 30_000)
   const server = launch(here(`./servers/${target.server}.mjs`), {
     execArgv: ['--expose-gc', ...prof('server')],
-    env: { BENCH_SERVER: JSON.stringify(scenarios[0].server ?? {}), BENCH_HARD_LIMIT_MS: String(watchdogMs + 30_000) },
+    env: { ...snapshot, BENCH_SERVER: JSON.stringify(scenarios[0].server ?? {}), BENCH_HARD_LIMIT_MS: String(watchdogMs + 30_000) },
     cpu: pin ? 0 : undefined,
   })
   let client
@@ -45,7 +46,7 @@ export async function runGroup({ target, scenarios, pin, profile }) {
     const { port } = await waitFor(server, 'ready', 20_000, `${target.id} server start`)
     client = launch(here('./driver/main.mjs'), {
       execArgv: prof('client'),
-      env: { BENCH_JOB: JSON.stringify({ origin: `http://127.0.0.1:${port}`, target, scenarios }) },
+      env: { ...snapshot, BENCH_JOB: JSON.stringify({ origin: `http://127.0.0.1:${port}`, target, scenarios }) },
       cpu: pin ? 1 : undefined,
     })
     // Relay the client's questions to the server, and the answers back; collect results.

@@ -1,8 +1,10 @@
 // Switchboard client forced onto one transport: echo is `call('echo')`, broadcast is an acked
 // `publish` on channel `bench` (join = subscribe). Default client options, no reconnect.
-import { connect } from '@switchboard/client'
 import { WebSocket } from 'ws'
+import { switchboardModule } from '../snapshot.mjs'
 import { newConn, withTimeout } from './conn.mjs'
+
+const { connect } = await switchboardModule('client')
 
 export async function open(origin, { transport, timeoutMs }) {
   const conn = newConn()

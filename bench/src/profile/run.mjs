@@ -10,6 +10,7 @@ import { targetById } from '../targets.mjs'
 import { profileMarkdown, summarizeProfile } from './summarize.mjs'
 
 const PROFILED = [
+  ['latency', 'sb-ws'],
   ['burst-64', 'sb-ws'],
   ['burst-64k', 'sb-ws'],
   ['fanout', 'sb-ws'],
@@ -19,7 +20,7 @@ const PROFILED = [
   ['scale', 'sb-ws'],
 ]
 
-export async function profile({ pin, bench }) {
+export async function profile({ pin, bench, switchboard }) {
   const dir = path.join(bench, 'results/tmp/profiles')
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
@@ -31,7 +32,7 @@ export async function profile({ pin, bench }) {
     if (sid === 'scale') s = { ...s, title: `${s.title} (connect phase, 2,000 sessions)`, params: { ...s.params, sessions: 2000, windowMs: 1000 } }
     const t = targetById(tid)
     const name = `${sid}-${tid}`
-    const [res] = await runGroup({ target: t, scenarios: [s], pin, profile: { dir, name } })
+    const [res] = await runGroup({ target: t, scenarios: [s], pin, switchboard, profile: { dir, name } })
     const headline = res.metrics?.msgsPerSec ?? res.metrics?.deliveriesPerSec
     console.log(`profiled ${name}: ${res.ok ? 'ok' : `FAILED ${res.error}`}${headline ? ` (${Math.round(headline)}/s under the profiler)` : ''}`)
     for (const side of ['server', 'client']) {

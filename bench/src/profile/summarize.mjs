@@ -11,7 +11,7 @@ function area(fn, url) {
   if (fn === '(idle)') return 'idle'
   if (fn === '(garbage collector)') return 'GC'
   if (fn === '(program)' || fn === '(root)') return 'V8 / program'
-  const m = /\/packages\/(server|client|protocol)\//.exec(url)
+  const m = /\/(?:packages|@switchboard)\/(server|client|protocol)\//.exec(url)
   if (m) return `switchboard ${m[1]}`
   if (url.includes('/bench/src/')) return 'bench harness'
   if (url.includes('@hono/node-server')) return '@hono/node-server'
@@ -28,9 +28,10 @@ function where(cf) {
   if (!cf.url) return ''
   if (cf.url.startsWith('node:')) return `${cf.url}:${cf.lineNumber + 1}`
   const file = cf.url.startsWith('file://') ? fileURLToPath(cf.url) : cf.url
-  const o = /\/packages\/[^/]+\/dist\//.test(file) ? original(file, cf.lineNumber, cf.columnNumber) : null
+  const o = /\/(?:packages|@switchboard)\/[^/]+\/dist\//.test(file) ? original(file, cf.lineNumber, cf.columnNumber) : null
   const shown = o ? `${path.relative(ROOT, o.source)}:${o.line}` : `${path.relative(ROOT, file)}:${cf.lineNumber + 1}`
-  return shown.replace(/^node_modules\//, '')
+  // Sources of the run's snapshot (see snapshot.mjs) are shown where they live in the repo.
+  return shown.replace(/^bench\/results\/tmp\/snapshot\/node_modules\/@switchboard\//, 'packages/').replace(/^node_modules\//, '')
 }
 
 /** @returns {{ totalMs: number, busyMs: number, functions: { fn: string, where: string, area: string, ms: number }[], areas: { area: string, ms: number }[] }} */

@@ -1,9 +1,11 @@
 // Switchboard, as an app would use it: an RPC `echo` for round trips, the channel `bench` for
 // broadcast (clients subscribe, one publishes; publish is acked). Default options except the
 // heartbeat, which the scale scenario sets the same for every target, and permessage-deflate.
-import { createSwitchboard, listen } from '@switchboard/server'
 import { Hono } from 'hono'
+import { switchboardModule } from '../snapshot.mjs'
 import { ready, serverOptions } from './harness.mjs'
+
+const { createSwitchboard, listen } = await switchboardModule('server')
 
 const o = serverOptions()
 const sb = createSwitchboard({

@@ -2,7 +2,7 @@
 import { quantile } from '../../stats.mjs'
 import { bytesBetween, serverStats } from '../ipc.mjs'
 import { makePool } from '../payload.mjs'
-import { now } from '../pool.mjs'
+import { monoUs, now } from '../pool.mjs'
 
 export async function latency({ open, params, deadlineMs }) {
   const conn = await open()
@@ -30,12 +30,14 @@ export async function latency({ open, params, deadlineMs }) {
   const samples = []
   const end = now() + Math.min(deadlineMs, params.maxMs)
   const start = now()
+  const startUs = monoUs()
   while (samples.length < params.count && now() < end) {
     const t0 = now()
     await once(params.warmup + samples.length)
     samples.push(now() - t0)
   }
   const elapsedMs = now() - start
+  const phase = { startUs, endUs: monoUs() }
   const after = await serverStats()
   conn.close()
   const n = samples.length
@@ -48,5 +50,6 @@ export async function latency({ open, params, deadlineMs }) {
     p99Ms: quantile(samples, 0.99),
     roundTripsPerSec: n / (elapsedMs / 1000),
     wireBytesPerRoundTrip: bytesBetween(before, after) / n,
+    phase,
   }
 }

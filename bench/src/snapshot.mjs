@@ -1,0 +1,35 @@
+// A run measures Switchboard as it was built when the run started. The working tree is shared:
+// someone else's `npm test` may rebuild packages/*/dist halfway through a 40-minute run. So the
+// built packages are copied once into results/tmp/snapshot/node_modules/@switchboard/*, where
+// their imports of each other resolve inside the snapshot (and hono, ws, ... from the repo), and
+// the bench's server and client import them from there (BENCH_SWITCHBOARD env, read by import.mjs).
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const PACKAGES = ['protocol', 'server', 'client']
+
+/** Copies the built packages; returns `{ server, client }` file URLs of their ESM entry points. */
+export function snapshotSwitchboard(dir = path.join(ROOT, 'bench/results/tmp/snapshot')) {
+  const base = path.join(dir, 'node_modules/@switchboard')
+  fs.rmSync(dir, { recursive: true, force: true })
+  for (const pkg of PACKAGES) {
+    const from = path.join(ROOT, 'packages', pkg)
+    const to = path.join(base, pkg)
+    if (!fs.existsSync(path.join(from, 'dist'))) throw new Error(`packages/${pkg}/dist is missing: build first (npx turbo run build)`)
+    fs.mkdirSync(to, { recursive: true })
+    fs.copyFileSync(path.join(from, 'package.json'), path.join(to, 'package.json'))
+    fs.cpSync(path.join(from, 'dist'), path.join(to, 'dist'), { recursive: true })
+  }
+  return {
+    server: pathToFileURL(path.join(base, 'server/dist/index.js')).href,
+    client: pathToFileURL(path.join(base, 'client/dist/index.js')).href,
+  }
+}
+
+/** What a child imports for `which`: the snapshot when the orchestrator made one, else the package. */
+export function switchboardModule(which) {
+  const snap = process.env.BENCH_SWITCHBOARD ? JSON.parse(process.env.BENCH_SWITCHBOARD) : null
+  return import(snap?.[which] ?? `@switchboard/${which}`)
+}
