@@ -54,6 +54,9 @@ function checkInvariants(p: SessionPair): void {
   expect(client.unacked).toBe(p.clientSent.length - p.clientAckSeen)
   expect(p.clientAckSeen).toBeLessThanOrEqual(session.received)
   expect(client.unacked).toBeLessThanOrEqual(LIMITS.outboxFrames)
+
+  // Batches respect the byte limit both ways.
+  expect(p.oversized).toEqual([])
 }
 
 /** Delivers everything on every line and runs the timers until nothing moves. */

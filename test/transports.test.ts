@@ -177,4 +177,39 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
     )
     await expect(c.call('add', { a: 1, b: 2 })).resolves.toBe(3)
   })
+
+  it('keeps a full outbox of calls in flight: a reply acks its call (no OUTBOX_FULL while the ACK is still on its way)', async () => {
+    const c = await open()
+    const total = 4_000
+    const window = 1_000 // the default maxOutboxFrames
+    const results: number[] = []
+    const rejected: string[] = []
+    let sent = 0
+    await new Promise<void>((resolve) => {
+      const fill = () => {
+        while (sent < total && sent - (results.length + rejected.length) < window) {
+          const i = sent++
+          c.call<{ i: number }, { i: number }>('echo', { i }).then(
+            (r) => (results.push(r.i), results.length + rejected.length === total ? resolve() : fill()),
+            (e: SwitchboardError) => (rejected.push(e.code), results.length + rejected.length === total ? resolve() : fill()),
+          )
+        }
+      }
+      fill()
+    })
+    expect(rejected).toEqual([])
+    expect(results).toEqual(Array.from({ length: total }, (_, i) => i))
+  })
+
+  it('splits a queue larger than maxBatchBytes into batches the server takes, both ways', async () => {
+    const c = await open()
+    const sessionId = c.sessionId
+    const pad = 'x'.repeat(8_000)
+    // 300 calls of 8 KB queued at once: 2.4 MB each way, over the 1 MiB batch limit.
+    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => c.call<unknown, { i: number; pad: string }>('echo', { i, pad })))
+    expect(replies.map((r) => r.i)).toEqual(Array.from({ length: 300 }, (_, i) => i))
+    expect(replies.every((r) => r.pad === pad)).toBe(true)
+    expect(c.sessionId).toBe(sessionId)
+    expect(c.state).toBe('open')
+  })
 })

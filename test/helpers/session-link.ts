@@ -34,6 +34,8 @@ import type { ServerTransport } from '../../packages/server/src/transports/trans
 export const LIMITS = {
   /** Small batches, so replays span several batches and flushes chain. */
   maxBatchFrames: 4,
+  /** Small enough that some batches are cut by bytes before they reach maxBatchFrames. */
+  maxBatchBytes: 70,
   /** Small enough that a burst of requests while the line is down reaches it. */
   outboxFrames: 12,
   /** Large enough never to end the session (SLOW_CONSUMER is not modelled). */
@@ -58,12 +60,15 @@ export class Line {
   serverClosed: ErrorCode | null = null
   /** The connection is gone: nothing more is carried either way. */
   dead = false
+  /** Where batches of more than one frame over LIMITS.maxBatchBytes are noted, either way (there should be none). */
+  readonly oversized: string[]
 
   readonly serverTransport: ServerTransport
   readonly clientTransport: ClientTransport
 
-  constructor() {
+  constructor(oversized: string[] = []) {
     const line = this
+    this.oversized = oversized
     this.serverTransport = {
       name: 'websocket',
       get writable() {
@@ -71,6 +76,7 @@ export class Line {
       },
       send(batch: string): boolean {
         if (line.dead || line.serverClosed !== null) return false
+        line.check(batch)
         line.down.push(batch)
         return true
       },
@@ -84,11 +90,17 @@ export class Line {
       attach() {},
       pause() {},
       send(batch: string): boolean {
+        line.check(batch)
         if (!line.dead) line.up.push(batch)
         return true
       },
       close() {},
     }
+  }
+
+  /** Notes a batch that breaks the byte limit (a lone frame may: it cannot be split). */
+  check(batch: string): void {
+    if (Buffer.byteLength(batch) > LIMITS.maxBatchBytes && (JSON.parse(batch) as unknown[]).length > 1) this.oversized.push(batch)
   }
 
   /** Loses everything in flight and carries nothing more. */
@@ -125,6 +137,8 @@ export class SessionPair {
   readonly settledTimes = new Map<number, number>()
   /** Requests successfully made (not refused with OUTBOX_FULL). */
   requests = 0
+  /** Batches over the byte limit written by either side, on any line. */
+  readonly oversized: string[] = []
   /** Highest ack each side has taken from the other: on attach, or in an ACK frame. */
   serverAckSeen = 0
   clientAckSeen = 0
@@ -136,6 +150,7 @@ export class SessionPair {
   constructor() {
     this.session = new Session<null>('sid', TOKEN, null, {
       maxBatchFrames: LIMITS.maxBatchFrames,
+      maxBatchBytes: LIMITS.maxBatchBytes,
       replayBufferFrames: LIMITS.replayFrames,
       replayBufferBytes: 10_000_000,
       heartbeatMs: 1_000_000,
@@ -151,6 +166,7 @@ export class SessionPair {
       onGap: () => void this.gaps++,
     })
     this.client.maxBatchFrames = LIMITS.maxBatchFrames
+    this.client.maxBatchBytes = LIMITS.maxBatchBytes
   }
 
   /** The newest line, if any. */
@@ -163,7 +179,7 @@ export class SessionPair {
    * the line's first upstream batch. The client attaches when the WELCOME comes back.
    */
   openLine(): Line {
-    const line = new Line()
+    const line = new Line(this.oversized)
     line.up.push(encodeBatch([encodeFrame([FrameType.HELLO, TOKEN, this.client.received, PROTOCOL_VERSION])]))
     this.lines.push(line)
     return line

@@ -354,6 +354,38 @@ describe('ClientSession replies', () => {
     expect(await r).toEqual({ value: 42 })
   })
 
+  it('takes a reply to request n as the ack of n and everything before it (room in the outbox before any ACK frame)', async () => {
+    const { session } = createSession({ maxOutboxFrames: 3 })
+    const t = new FakeTransport('sse')
+    session.attach(t, 0)
+    const pending = [1, 2, 3].map(() => outcome(session.request(call('x'))))
+    await microtasks()
+    expect(() => session.request(call('x'))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
+    session.receive([ok(1, 2, 'two')], 0)
+    expect(session.unacked).toBe(1) // 1 and 2 are acked by the reply to 2; 3 is not
+    pending.push(outcome(session.request(call('x'))), outcome(session.request(call('x'))))
+    expect(session.unacked).toBe(3)
+    expect(await pending[1]).toEqual({ value: 'two' })
+  })
+
+  it('never writes frames that a reply (from the old line, during a switch) has acked to a line that was blocked', async () => {
+    const { session } = createSession()
+    session.attach(new FakeTransport('sse'), 0)
+    for (let i = 0; i < 4; i++) session.request(call('x')).catch(() => {})
+    await microtasks()
+    const t2 = new FakeTransport('websocket')
+    t2.accept = false
+    session.detach()
+    session.attach(t2, 0)
+    expect(t2.dataSeqs).toEqual([1, 2, 3, 4])
+    for (let i = 0; i < 3; i++) session.request(call('x')).catch(() => {})
+    session.receive([ok(1, 6, 'six')], 0)
+    t2.accept = true
+    session.drain()
+    await microtasks()
+    expect(t2.dataSeqs).toEqual([1, 2, 3, 4, 7])
+  })
+
   it('keeps a request without timeout pending', async () => {
     vi.useFakeTimers()
     const { session } = createSession()

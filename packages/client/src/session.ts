@@ -6,7 +6,10 @@ import {
   encodeFrame,
   encodeRequest,
   FrameType,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_FRAMES,
   ReplayBuffer,
+  batchRoom,
   SwitchboardError,
   type ClientFrame,
   type ServerDataFrame,
@@ -51,7 +54,9 @@ export class ClientSession {
   #flushQueued = false
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
-  maxBatchFrames = 256
+  /** Batch limits, from the server's negotiate answer. */
+  maxBatchFrames = MAX_BATCH_FRAMES
+  maxBatchBytes = MAX_BATCH_BYTES
 
   constructor(config: ClientSessionConfig) {
     this.#config = config
@@ -153,8 +158,12 @@ export class ClientSession {
           due = true
           if (verdict === 'deliver') {
             this.#inLast = f[1]
-            if (f[0] === FrameType.REPLY) this.#settle(f)
-            else this.#config.onData(f)
+            if (f[0] === FrameType.REPLY) {
+              // The server processes our frames in seq order: a reply to `ref` acks everything up to it,
+              // without waiting for an ACK frame (over SSE that comes later, with the POST's answer).
+              this.#out.ack(Math.min(f[2], this.#out.lastSeq))
+              this.#settle(f)
+            } else this.#config.onData(f)
           } else if (verdict === 'gap') this.#config.onGap?.(f[1], this.#inLast + 1)
           break
         }
@@ -216,8 +225,10 @@ export class ClientSession {
       clearTimeout(this.#ackTimer)
       this.#ackTimer = undefined
     }
+    // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
+    if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
     const room = Math.max(1, this.maxBatchFrames - this.#control.length)
-    const data = this.#out.framesAfter(this.#sent, room)
+    const data = this.#out.framesAfter(this.#sent, room, batchRoom(this.maxBatchBytes, this.#control))
     if (data.length === 0 && this.#control.length === 0) return
     const frames = this.#control.length === 0 ? data : this.#control.concat(data)
     this.#control = []

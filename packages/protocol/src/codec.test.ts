@@ -9,7 +9,9 @@ import {
   encodeFrame,
   encodeMessage,
   encodeMessageBody,
+  batchRoom,
   exceedsBytes,
+  fitBatch,
   joinMessageBody,
   utf8Length,
 } from './codec.js'
@@ -353,6 +355,59 @@ describe('utf8Length + exceedsBytes', () => {
     'says a string exceeds a limit exactly when its UTF-8 length does',
     (s, limit) => {
       expect(exceedsBytes(s, limit)).toBe(Buffer.byteLength(s, 'utf8') > limit)
+    },
+  )
+})
+
+describe('fitBatch + batchRoom', () => {
+  const bytesOf = (frames: string[]) => Buffer.byteLength(encodeBatch(frames))
+
+  it('takes every frame when the batch fits, without measuring', () => {
+    const frames = ['[1]', '[2]', '[3]']
+    let measured = 0
+    const count = (x: string) => (measured++, Buffer.byteLength(x))
+    expect(fitBatch(frames, 0, 3, 1_000, count)).toBe(3)
+    expect(measured).toBe(0)
+  })
+
+  it('cuts exactly at the byte limit, brackets and commas included', () => {
+    const frames = ['"aaaa"', '"bbbb"', '"cccc"'] // 6 bytes each: [a,b] is 15, [a,b,c] is 22
+    expect(fitBatch(frames, 0, 3, 22)).toBe(3)
+    expect(fitBatch(frames, 0, 3, 21)).toBe(2)
+    expect(fitBatch(frames, 0, 3, 15)).toBe(2)
+    expect(fitBatch(frames, 0, 3, 14)).toBe(1)
+    expect(fitBatch(frames, 1, 3, 15)).toBe(3)
+  })
+
+  it('counts multi-byte characters as their UTF-8 bytes', () => {
+    const frames = ['"€€"', '"€€"'] // 8 bytes each, 4 UTF-16 units: [x,y] is 19 bytes
+    expect(fitBatch(frames, 0, 2, 19)).toBe(2)
+    expect(fitBatch(frames, 0, 2, 18)).toBe(1)
+  })
+
+  it('always takes one frame, even one over the limit, and nothing from an empty range', () => {
+    expect(fitBatch(['"' + 'x'.repeat(100) + '"', '1'], 0, 2, 10)).toBe(1)
+    expect(fitBatch(['1'], 1, 1, 10)).toBe(1)
+  })
+
+  it('leaves room for the control frames already in the batch', () => {
+    const control = ['[2,17]', '[4]'] // 6 + 3 bytes, plus a comma each
+    expect(batchRoom(100, control)).toBe(100 - 7 - 4)
+    const data = ['"aaaa"', '"bbbb"']
+    const cut = fitBatch(data, 0, 2, batchRoom(20, control))
+    expect(bytesOf([...control, ...data.slice(0, cut)])).toBeLessThanOrEqual(20)
+    expect(bytesOf([...control, ...data.slice(0, cut + 1)])).toBeGreaterThan(20)
+  })
+
+  itProp.prop([fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 2, max: 600 })])(
+    'gives the longest run whose batch is within the limit (or one frame)',
+    (texts, maxBytes) => {
+      const frames = texts.map((t) => JSON.stringify(t))
+      const end = fitBatch(frames, 0, frames.length, maxBytes)
+      expect(end).toBeGreaterThanOrEqual(1)
+      expect(end).toBeLessThanOrEqual(frames.length)
+      if (end > 1) expect(bytesOf(frames.slice(0, end))).toBeLessThanOrEqual(maxBytes)
+      if (end < frames.length) expect(bytesOf(frames.slice(0, end + 1))).toBeGreaterThan(maxBytes)
     },
   )
 })

@@ -89,8 +89,46 @@ export function utf8Length(s: string): number {
 }
 
 /** True when `s` is longer than `limit` UTF-8 bytes; exact, but skips counting when the length alone decides. */
-export function exceedsBytes(s: string, limit: number): boolean {
+export function exceedsBytes(s: string, limit: number, byteLength: (s: string) => number = utf8Length): boolean {
   if (s.length > limit) return true
   if (s.length * 3 <= limit) return false
-  return utf8Length(s) > limit
+  return byteLength(s) > limit
+}
+
+/** Bytes left for data frames in a batch of `maxBytes` that already holds `control` frames (ASCII: WELCOME, ACK, PING, PONG). */
+export function batchRoom(maxBytes: number, control: readonly string[]): number {
+  let room = maxBytes
+  for (let i = 0; i < control.length; i++) room -= control[i]!.length + 1
+  return room
+}
+
+/**
+ * How many of `frames[from..end)` go in one batch of at most `maxBytes` UTF-8 bytes (brackets and
+ * commas included): the end index of that run, and always at least one frame, so a frame is never
+ * held back. Counts 3 bytes per UTF-16 unit (an upper bound, no scan) until that bound passes
+ * `maxBytes`, and only then measures exactly: small batches cost nothing.
+ */
+export function fitBatch(
+  frames: readonly string[],
+  from: number,
+  end: number,
+  maxBytes: number,
+  byteLength: (s: string) => number = utf8Length,
+): number {
+  let bytes = 1
+  let i = from
+  for (; i < end; i++) {
+    const next = bytes + frames[i]!.length * 3 + 1
+    if (next > maxBytes) break
+    bytes = next
+  }
+  if (i >= end) return end
+  bytes = 1
+  for (let j = from; j < i; j++) bytes += byteLength(frames[j]!) + 1
+  for (; i < end; i++) {
+    const next = bytes + byteLength(frames[i]!) + 1
+    if (next > maxBytes) break
+    bytes = next
+  }
+  return Math.max(i, from + 1)
 }

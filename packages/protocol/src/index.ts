@@ -14,5 +14,7 @@ export {
   decodeServerBatch,
   utf8Length,
   exceedsBytes,
+  fitBatch,
+  batchRoom,
 } from './codec.js'
 export { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'

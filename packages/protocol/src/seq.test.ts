@@ -201,6 +201,26 @@ describe('ReplayBuffer', () => {
       expect(seqsOf(five().framesAfter(after, limit))).toEqual(seqs)
     })
 
+    it('with maxBytes, stops where the batch would pass it, and always returns one frame', () => {
+      const buffer = five()
+      const size = frameFor(1).length + 1 // each frame and its comma (or the closing bracket)
+      expect(seqsOf(buffer.framesAfter(0, 99, 1 + 3 * size))).toEqual([1, 2, 3])
+      expect(seqsOf(buffer.framesAfter(0, 99, 3 * size))).toEqual([1, 2])
+      expect(seqsOf(buffer.framesAfter(0, 2, 1_000))).toEqual([1, 2])
+      expect(seqsOf(buffer.framesAfter(3, 99, 1))).toEqual([4])
+      expect(buffer.framesAfter(5, 99, 1)).toEqual([])
+    })
+
+    it("measures with the owner's byteLength, only for batches near the limit", () => {
+      const lengths: string[] = []
+      const buffer = new ReplayBuffer(10, 1000, (s) => (lengths.push(s), Buffer.byteLength(s)))
+      fill(buffer, 5)
+      buffer.framesAfter(0, 99, 1_000)
+      expect(lengths).toEqual([])
+      buffer.framesAfter(0, 99, 2 * (frameFor(1).length + 1))
+      expect(lengths.length).toBeGreaterThan(0)
+    })
+
     it('starts at the oldest held frame when asked for frames already acked', () => {
       const buffer = five()
       buffer.ack(3)

@@ -1,3 +1,5 @@
+import { fitBatch, utf8Length } from './codec.js'
+
 /**
  * Sequence and ack rules, the same in both directions.
  *
@@ -31,10 +33,16 @@ export class ReplayBuffer {
   /** Seq of #frames[#head]. */
   #headSeq = 1
   #bytes = 0
+  #byteLength: (s: string) => number
 
-  constructor(maxFrames: number, maxBytes: number) {
+  /**
+   * `byteLength` measures a frame's UTF-8 size when a batch must be cut by bytes (framesAfter);
+   * the default is a JS count that runs anywhere, a Node owner can pass `Buffer.byteLength`.
+   */
+  constructor(maxFrames: number, maxBytes: number, byteLength: (s: string) => number = utf8Length) {
     this.maxFrames = maxFrames
     this.maxBytes = maxBytes
+    this.#byteLength = byteLength
   }
 
   /** Seq the next appended frame gets. */
@@ -93,10 +101,15 @@ export class ReplayBuffer {
     return true
   }
 
-  /** Frames with seq > `after`, oldest first, at most `limit` of them. */
-  framesAfter(after: number, limit = Number.MAX_SAFE_INTEGER): string[] {
+  /**
+   * Frames with seq > `after`, oldest first: at most `limit` of them and, when `maxBytes` is given,
+   * as many as fit in a batch of that many UTF-8 bytes (at least one; see fitBatch).
+   */
+  framesAfter(after: number, limit = Number.MAX_SAFE_INTEGER, maxBytes?: number): string[] {
     const from = this.#head + Math.max(0, after - this.ackedSeq)
-    return this.#frames.slice(from, Math.min(this.#frames.length, from + limit))
+    let end = Math.min(this.#frames.length, from + limit)
+    if (maxBytes !== undefined) end = fitBatch(this.#frames, from, end, maxBytes, this.#byteLength)
+    return this.#frames.slice(from, end)
   }
 
   /** Forgets every frame (the session is over). */

@@ -160,7 +160,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   app.post('/send', proveSession, sendLimit, async (c) => {
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const text = await c.req.text()
-    hub.receive(session, text, true)
+    hub.receive(session, text, Buffer.byteLength(text), true)
     return c.body(`[[2,${session.received}]]`, 200, POLL_HEADERS)
   })
 

@@ -4,6 +4,7 @@ import { Session, type SessionConfig } from './session.js'
 
 const config: SessionConfig = {
   maxBatchFrames: 64,
+  maxBatchBytes: 1_000_000,
   replayBufferFrames: 100,
   replayBufferBytes: 1_000_000,
   heartbeatMs: 1_000,

@@ -19,7 +19,7 @@ export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
 function markOversized(frames: ClientFrame[], maxBytes: number): void {
   for (const f of frames) {
-    if ((f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH) && exceedsBytes(encodeData(f[3]), maxBytes))
+    if ((f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH) && exceedsBytes(encodeData(f[3]), maxBytes, Buffer.byteLength))
       (f as unknown[])[3] = OVERSIZED
   }
 }
@@ -56,6 +56,7 @@ export class Hub {
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
       maxBatchFrames: options.maxBatchFrames,
+      maxBatchBytes: options.maxBatchBytes,
       replayBufferFrames: options.replayBufferFrames,
       replayBufferBytes: options.replayBufferBytes,
       heartbeatMs: options.heartbeatMs,
@@ -102,16 +103,17 @@ export class Hub {
   }
 
   /**
-   * Decodes a client batch within the limits and hands it to the session.
+   * Decodes a client batch within the limits and hands it to the session. `bytes`: the batch's
+   * UTF-8 size, which the transport knows without counting (the WebSocket message's length).
    * A batch that breaks the protocol ends the session with the error's code and rethrows.
    */
-  receive(session: Session, text: string, inlineAck: boolean): void {
+  receive(session: Session, text: string, bytes: number, inlineAck: boolean): void {
     try {
-      if (exceedsBytes(text, this.options.maxBatchBytes))
+      if (bytes > this.options.maxBatchBytes)
         throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
-      if (exceedsBytes(text, this.options.maxMessageBytes)) markOversized(frames, this.options.maxMessageBytes)
+      if (bytes > this.options.maxMessageBytes) markOversized(frames, this.options.maxMessageBytes)
       session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })

@@ -61,6 +61,7 @@ function createSession(overrides: Partial<SessionConfig> = {}): Harness {
   const onEnd = vi.fn()
   const session = new Session<null>('sid', 'token', null, {
     maxBatchFrames: 512,
+    maxBatchBytes: 1_000_000,
     replayBufferFrames: 1_000,
     replayBufferBytes: 1_000_000,
     heartbeatMs: 1_000,

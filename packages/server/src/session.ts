@@ -1,6 +1,7 @@
 import {
   ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
+  batchRoom,
   classifySeq,
   encodeBatch,
   encodeData,
@@ -20,6 +21,7 @@ import type { ServerTransport, TransportHost } from './transports/transport.js'
 
 export interface SessionConfig {
   maxBatchFrames: number
+  maxBatchBytes: number
   replayBufferFrames: number
   replayBufferBytes: number
   heartbeatMs: number
@@ -83,7 +85,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.token = token
     this.identity = identity
     this.#config = config
-    this.#out = new ReplayBuffer(config.replayBufferFrames, config.replayBufferBytes)
+    this.#out = new ReplayBuffer(config.replayBufferFrames, config.replayBufferBytes, Buffer.byteLength)
   }
 
   get transport(): TransportName | null {
@@ -254,8 +256,9 @@ export class Session<Identity = unknown> implements TransportHost {
       clearTimeout(this.#ackTimer)
       this.#ackTimer = undefined
     }
+    if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
     const room = Math.max(1, this.#config.maxBatchFrames - this.#control.length)
-    const data = this.#out.framesAfter(this.#sent, room)
+    const data = this.#out.framesAfter(this.#sent, room, batchRoom(this.#config.maxBatchBytes, this.#control))
     if (data.length === 0 && this.#control.length === 0) return
     const frames = this.#control.length === 0 ? data : this.#control.concat(data)
     this.#control = []

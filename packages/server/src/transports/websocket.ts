@@ -34,11 +34,12 @@ const HIGH_WATER_BYTES = 1024 * 1024
 const HELLO_TIMEOUT_MS = 10_000
 const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
-function textOf(data: unknown): string {
-  if (typeof data === 'string') return data
-  if (Buffer.isBuffer(data)) return data.toString('utf8')
-  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]).toString('utf8')
-  return Buffer.from(data as ArrayBuffer).toString('utf8')
+/** A `ws` message as bytes: a Buffer (the default), fragments, or an ArrayBuffer. */
+function bufferOf(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[])
+  if (typeof data === 'string') return Buffer.from(data)
+  return Buffer.from(data as ArrayBuffer)
 }
 
 /**
@@ -119,11 +120,12 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #onMessage(data: unknown): void {
-    const text = textOf(data)
+    const bytes = bufferOf(data)
+    const text = bytes.toString('utf8')
     const session = this.#session
     if (session) {
       try {
-        this.#hub.receive(session, text, false)
+        this.#hub.receive(session, text, bytes.length, false)
       } catch {
         // The hub ended the session with the error's code; the socket closes with it.
       }
