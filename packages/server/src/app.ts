@@ -15,6 +15,7 @@ import type { Hub } from './hub.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
 import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
+import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './upgrade.js'
 
 function parseAck(value: string | undefined): number {
   const ack = Number(value ?? '0')
@@ -97,15 +98,29 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     return c.json(answer, 200, { 'cache-control': 'no-store' })
   })
 
+  /** Refusals are told after the upgrade, as a close code the client can read (an HTTP status it cannot). */
+  const refusalFor = (c: Context): SwitchboardError | undefined => {
+    if (!enabled('websocket')) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+    if (!originAllowed(c, o.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
+    if (hub.closing) return new SwitchboardError('SERVER_SHUTDOWN')
+    return undefined
+  }
   app.get(
     '/ws',
-    upgradeWebSocket((c) => {
-      let refusal: SwitchboardError | undefined
-      if (!enabled('websocket')) refusal = new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-      else if (!originAllowed(c, o.origins)) refusal = new SwitchboardError('ORIGIN_NOT_ALLOWED')
-      else if (hub.closing) refusal = new SwitchboardError('SERVER_SHUTDOWN')
+    (c, next) => {
+      // Served by listen() / handleUpgrades(): the listener completes the handshake, nothing of
+      // this request outlives it.
+      const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
+      if (!accept) return next()
       const sid = c.req.query('sid')
-      // Refusals are told after the upgrade, as a close code the client can read (an HTTP status it cannot).
+      const refusal = refusalFor(c)
+      accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, hub, sid, refusal))
+      return Promise.resolve(c.body(null, 200))
+    },
+    // Served by serve({ websocket }) from @hono/node-server.
+    upgradeWebSocket((c) => {
+      const sid = c.req.query('sid')
+      const refusal = refusalFor(c)
       return {
         onOpen: (_event, ws) => {
           new WebSocketTransport(ws.raw as unknown as RawWebSocket, hub, sid, refusal)

@@ -6,4 +6,5 @@ export type { Adapter, ChannelPosition, StoredMessage } from './adapters/adapter
 export { createMemoryAdapter } from './adapters/memory.js'
 export type { LogEvent, Logger } from './log.js'
 export { listen, type ListenOptions, type Listening } from './listen.js'
+export { handleUpgrades, type UpgradeOptions, type WebSocketUpgrades } from './upgrade.js'
 export { SwitchboardError, type ErrorCode, type TransportName, type NegotiateResponse } from '@switchboard/protocol'

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net'
-import { serve, type ServerType } from '@hono/node-server'
+import { createAdaptorServer, type ServerType } from '@hono/node-server'
 import type { Hono } from 'hono'
-import { WebSocketServer, type PerMessageDeflateOptions } from 'ws'
+import type { PerMessageDeflateOptions } from 'ws'
+import { handleUpgrades } from './upgrade.js'
 
 export interface ListenOptions {
   /** Default 0: a free port. */
@@ -27,14 +28,17 @@ export interface Listening {
 }
 
 /**
- * Serves a Hono app on Node with WebSocket support (`@hono/node-server` + a `ws` server).
- * Equivalent to `serve({ fetch: app.fetch, websocket: { server: new WebSocketServer({ noServer: true }) } })`.
+ * Serves a Hono app on Node: `@hono/node-server` for HTTP, and `handleUpgrades()` for the
+ * WebSocket transport (a shared `ws` server completes each handshake the app accepts).
  */
 export function listen(app: Hono, options: ListenOptions = {}): Promise<Listening> {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024, perMessageDeflate: options.perMessageDeflate ?? false })
   const hostname = options.hostname ?? '127.0.0.1'
+  const server = createAdaptorServer({ fetch: app.fetch, hostname })
+  const upgrades = handleUpgrades(server, app, options)
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname, websocket: { server: wss } }, (info: AddressInfo) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, hostname, () => {
+      const info = server.address() as AddressInfo
       const host = hostname.includes(':') ? `[${hostname}]` : hostname
       resolve({
         server,
@@ -42,13 +46,11 @@ export function listen(app: Hono, options: ListenOptions = {}): Promise<Listenin
         url: `http://${host}:${info.port}`,
         close: () =>
           new Promise<void>((done) => {
-            for (const ws of wss.clients) ws.terminate()
-            wss.close()
+            upgrades.close()
             server.close(() => done())
             if ('closeAllConnections' in server) server.closeAllConnections()
           }),
       })
     })
-    server.once('error', reject)
   })
 }

@@ -1,0 +1,100 @@
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import type { Http2SecureServer, Http2Server } from 'node:http2'
+import type { Duplex } from 'node:stream'
+import type { Hono } from 'hono'
+import { WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from 'ws'
+
+/**
+ * Where the upgrade listener puts its accept function in the request's env: the `/ws` route calls
+ * it with what to do with the socket, and the listener completes the upgrade after the app has
+ * answered. The route falls back to `@hono/node-server`'s helper when it is absent.
+ */
+export const ACCEPT_WEBSOCKET: unique symbol = Symbol.for('switchboard.acceptWebSocket')
+
+export type AcceptWebSocket = (onOpen: (ws: WebSocket) => void) => void
+
+export interface UpgradeOptions {
+  /** Largest WebSocket message accepted (bytes); default 1 MiB, the protocol's maxBatchBytes. */
+  maxPayload?: number
+  /** permessage-deflate, passed to the `ws` server (see ListenOptions). Default `false`. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions
+}
+
+export interface WebSocketUpgrades {
+  /** The `ws` server that completes the handshakes (its `clients` are the open sockets). */
+  readonly wss: WebSocketServer
+  /** Stops handling upgrades and terminates every open socket. */
+  close(): void
+}
+
+function ignore(): void {}
+
+/** Answers a refused upgrade with a plain HTTP response and closes the socket. */
+function refuse(socket: Duplex, status: number, headers?: Headers): void {
+  if (socket.destroyed) return
+  let lines = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n`
+  headers?.forEach((value, key) => {
+    if (!/^(connection|content-length|transfer-encoding|upgrade)$/i.test(key)) lines += `${key}: ${value}\r\n`
+  })
+  socket.end(`${lines}\r\n`)
+}
+
+/** The web Request Hono routes: method, URL and headers; an upgrade has no body. */
+function requestOf(req: IncomingMessage): Request {
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  const headers = new Headers()
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
+  return new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers })
+}
+
+/**
+ * Handles WebSocket upgrades on a Node server: each request is routed through `app` (its
+ * middleware runs: auth, logging), and when the Switchboard `/ws` route accepts it the handshake
+ * is completed here with a shared `ws` server. Nothing of the request is kept once the socket is
+ * open (no Hono context, no IncomingMessage): an idle WebSocket session costs its socket and its
+ * session, and no per-message work is done outside Switchboard's own handler.
+ *
+ * `listen()` calls this; call it yourself when you create the server with `serve()`.
+ */
+export function handleUpgrades(server: Server | Http2Server | Http2SecureServer, app: Hono, options: UpgradeOptions = {}): WebSocketUpgrades {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload ?? 1024 * 1024,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+  })
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void upgrade(app, wss, req, socket, head)
+  }
+  server.on('upgrade', onUpgrade)
+  return {
+    wss,
+    close() {
+      server.off('upgrade', onUpgrade)
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+    },
+  }
+}
+
+async function upgrade(app: Hono, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  socket.on('error', ignore)
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return refuse(socket, 400)
+  let onOpen: ((ws: WebSocket) => void) | undefined
+  const accept: AcceptWebSocket = (f) => {
+    onOpen = f
+  }
+  let response: Response
+  try {
+    // `incoming` as @hono/node-server sets it, for middleware that reads the Node request (getConnInfo).
+    response = await app.fetch(requestOf(req), { incoming: req, outgoing: undefined, [ACCEPT_WEBSOCKET]: accept })
+  } catch {
+    return refuse(socket, 400)
+  }
+  const open = onOpen
+  if (!open) return refuse(socket, response.status, response.headers)
+  if (socket.destroyed) return
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    socket.off('error', ignore)
+    open(ws)
+  })
+}
