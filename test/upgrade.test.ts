@@ -1,4 +1,4 @@
-import type { SwitchboardClient, TransportChange } from '@switchboard/client'
+import type { SwitchboardClient, TransportChange, TransportName } from '@switchboard/client'
 import { upgradeWebSocket } from '@hono/node-server'
 import { createSwitchboard, listen } from '@switchboard/server'
 import { Hono } from 'hono'
@@ -86,53 +86,70 @@ function stream(client: SwitchboardClient, sb: { publish(c: string, d: unknown):
   }
 }
 
+/** A move up mid-session: where the client starts, which line then opens, where it must end up. */
+interface LineChange {
+  /** The gate the server starts behind. */
+  gate: Gate
+  channel: string
+  /** The transport the client must start on. */
+  from: TransportName
+  /** The line the test opens, and the transport the client must then move to. */
+  open: 'ws' | 'sse'
+  to: TransportName
+  /** How long messages flow before the line opens, and after the move before the stream stops. */
+  flowBeforeMs?: number
+  flowAfterMs?: number
+}
+
+/**
+ * Starts on `from` with messages streaming both ways, opens the gate mid-stream and waits until the
+ * client moves to `to`; stopping the stream checks every message arrived once, in order.
+ */
+async function moveMidStream({ gate, channel, from, open, to, flowBeforeMs, flowAfterMs }: LineChange) {
+  const { sb, url } = await gatedServer(gate)
+  const client = connectClient(url, undefined, { upgrade: { delayMs: 100, maxDelayMs: 200 }, rememberTransportMs: 0 })
+  const changes = track(client)
+  await client.ready()
+  expect(client.transport).toBe(from)
+  await client.channel(channel).subscribe()
+  const flow = stream(client, sb, channel)
+  if (flowBeforeMs !== undefined) await new Promise((r) => setTimeout(r, flowBeforeMs))
+  gate[open] = 'open'
+  await expect.poll(() => client.transport, { timeout: 5_000 }).toBe(to)
+  if (flowAfterMs !== undefined) await new Promise((r) => setTimeout(r, flowAfterMs))
+  const { sent, published } = await flow.stop()
+  return { sent, published, changes }
+}
+
 describe('upgrade and downgrade mid-session', () => {
   it('starts on SSE while WebSocket is refused, then upgrades to it without losing a message either way', async () => {
-    const gate: Gate = { ws: 'refuse', sse: 'open', wsAttempts: 0 }
-    const { sb, url } = await gatedServer(gate)
-    const client = connectClient(url, undefined, { upgrade: { delayMs: 100, maxDelayMs: 200 }, rememberTransportMs: 0 })
-    const changes = track(client)
-    await client.ready()
-    expect(client.transport).toBe('sse')
-    await client.channel('room:up').subscribe()
-    const flow = stream(client, sb, 'room:up')
-    await new Promise((r) => setTimeout(r, 300))
-    gate.ws = 'open'
-    await expect.poll(() => client.transport, { timeout: 5_000 }).toBe('websocket')
-    await new Promise((r) => setTimeout(r, 200))
-    const { sent, published } = await flow.stop()
+    const { sent, published, changes } = await moveMidStream({
+      gate: { ws: 'refuse', sse: 'open', wsAttempts: 0 },
+      channel: 'room:up',
+      from: 'sse',
+      open: 'ws',
+      to: 'websocket',
+      flowBeforeMs: 300,
+      flowAfterMs: 200,
+    })
     expect(sent).toBeGreaterThan(10)
     expect(published).toBeGreaterThan(10)
     expect(changes.map((c) => `${c.from}->${c.to}:${c.reason}`)).toEqual(['null->sse:welcomed', 'sse->websocket:upgrade'])
   })
 
   it('upgrades from long polling too', async () => {
-    const gate: Gate = { ws: 'refuse', sse: 'refuse', wsAttempts: 0 }
-    const { sb, url } = await gatedServer(gate)
-    const client = connectClient(url, undefined, { upgrade: { delayMs: 100, maxDelayMs: 200 }, rememberTransportMs: 0 })
-    track(client)
-    await client.ready()
-    expect(client.transport).toBe('long-polling')
-    await client.channel('room:lp').subscribe()
-    const flow = stream(client, sb, 'room:lp')
-    gate.ws = 'open'
-    await expect.poll(() => client.transport, { timeout: 5_000 }).toBe('websocket')
-    await flow.stop()
+    await moveMidStream({ gate: { ws: 'refuse', sse: 'refuse', wsAttempts: 0 }, channel: 'room:lp', from: 'long-polling', open: 'ws', to: 'websocket' })
   })
 
   it('moves from long polling back up to SSE once SSE works again, while WebSocket stays refused', async () => {
-    const gate: Gate = { ws: 'refuse', sse: 'refuse', wsAttempts: 0 }
-    const { sb, url } = await gatedServer(gate)
-    const client = connectClient(url, undefined, { upgrade: { delayMs: 100, maxDelayMs: 200 }, rememberTransportMs: 0 })
-    const changes = track(client)
-    await client.ready()
-    expect(client.transport).toBe('long-polling')
-    await client.channel('room:lp-sse').subscribe()
-    const flow = stream(client, sb, 'room:lp-sse')
-    await new Promise((r) => setTimeout(r, 300))
-    gate.sse = 'open'
-    await expect.poll(() => client.transport, { timeout: 5_000 }).toBe('sse')
-    await flow.stop()
+    const { changes } = await moveMidStream({
+      gate: { ws: 'refuse', sse: 'refuse', wsAttempts: 0 },
+      channel: 'room:lp-sse',
+      from: 'long-polling',
+      open: 'sse',
+      to: 'sse',
+      flowBeforeMs: 300,
+    })
     expect(changes.map((c) => `${c.from}->${c.to}:${c.reason}`)).toEqual(['null->long-polling:welcomed', 'long-polling->sse:upgrade'])
   })
 

@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { closeServer, listenOnLoopback } from './sockets.js'
 import { resetSocket as reset } from './tcp-proxy.js'
 
 /**
@@ -445,16 +446,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     upstream.on('close', forget)
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('fault proxy: no TCP address')
-  const { port } = address
+  const port = await listenOnLoopback(server)
 
   const cutRandom = mulberry32(deriveSeed(seed, 0))
   let cutTimer: ReturnType<typeof setTimeout> | undefined
@@ -525,10 +517,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         cutPair(pair)
         return [pair.client, pair.upstream]
       })
-      await Promise.all([
-        new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
-        ...sockets.map((socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())))),
-      ])
+      await closeServer(server, sockets)
     },
   }
 }

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { freePort, requireCommand, startDaemon, waitForPort, type Daemon, readOr } from './child-process.js'
+import { requireCommand } from './child-process.js'
+import { startConfiguredDaemon } from './daemon.js'
 
 /**
  * How the nginx in front of the app treats realtime traffic:
@@ -79,35 +79,20 @@ export async function createCertificate(dir: string): Promise<{ cert: string; ke
 }
 
 /** Starts nginx in the foreground on a free port, in front of the app on `appPort`. */
-export async function startNginx(mode: NginxMode, appPort: number): Promise<Nginx> {
-  const nginx = requireCommand('nginx', 'nginx')
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `switchboard-nginx-${mode}-`))
-  let daemon: Daemon | undefined
-  try {
-    fs.mkdirSync(path.join(dir, 'tmp'))
-    if (mode === 'tls') await createCertificate(dir)
-    const port = await freePort()
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), config(mode, port, appPort))
-    // -e keeps nginx away from /var/log/nginx/error.log, which it opens before reading the config.
-    daemon = await startDaemon(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'])
-    await waitForPort(port, { child: daemon.child }).catch((e: Error) => {
-      throw new Error(`${e.message}\n${daemon?.output()}${readOr(path.join(dir, 'error.log'))}`)
-    })
-    const running = daemon
-    return {
-      port,
-      pid: running.pid,
-      dir,
-      accessLog: () => readOr(path.join(dir, 'access.log')),
-      async stop() {
-        await running.stop()
-        fs.rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  } catch (e) {
-    await daemon?.stop()
-    fs.rmSync(dir, { recursive: true, force: true })
-    throw e
-  }
+export function startNginx(mode: NginxMode, appPort: number): Promise<Nginx> {
+  return startConfiguredDaemon({
+    command: 'nginx',
+    debianPackage: 'nginx',
+    dirPrefix: `switchboard-nginx-${mode}-`,
+    async prepare(dir) {
+      fs.mkdirSync(path.join(dir, 'tmp'))
+      if (mode === 'tls') await createCertificate(dir)
+    },
+    configure(dir, port) {
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), config(mode, port, appPort))
+      // -e keeps nginx away from /var/log/nginx/error.log, which it opens before reading the config.
+      return ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']
+    },
+    errorLog: 'error.log',
+  })
 }
-

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { freePort, requireCommand, startDaemon, waitForPort, type Daemon, readOr } from './child-process.js'
+import { startConfiguredDaemon } from './daemon.js'
 
 /** A squid forward proxy, as a corporate network would give browsers. */
 export interface Squid {
@@ -41,35 +40,20 @@ http_access deny all
 
 /** Starts squid in the foreground (`-N`) on a free port. Run as root, it switches to user `proxy`. */
 export async function startSquid(): Promise<Squid> {
-  const squid = requireCommand('squid', 'squid')
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-squid-'))
   // Its own shared-memory name (/dev/shm/NAME-*), so parallel or leftover squids do not collide.
   const name = `sbtest${randomBytes(4).toString('hex')}` // letters and digits only
-  let daemon: Daemon | undefined
-  try {
-    const port = await freePort()
-    fs.writeFileSync(path.join(dir, 'squid.conf'), config(dir, port))
-    if (process.getuid?.() === 0) fs.chownSync(dir, ...proxyUser())
-    daemon = await startDaemon(squid, ['-N', '-n', name, '-f', path.join(dir, 'squid.conf')])
-    await waitForPort(port, { child: daemon.child }).catch((e: Error) => {
-      throw new Error(`${e.message}\n${daemon?.output()}${readOr(path.join(dir, 'cache.log'))}`)
-    })
-    const running = daemon
-    return {
-      port,
-      pid: running.pid,
-      url: `http://127.0.0.1:${port}`,
-      accessLog: () => readOr(path.join(dir, 'access.log')),
-      async stop() {
-        await running.stop()
-        fs.rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  } catch (e) {
-    await daemon?.stop()
-    fs.rmSync(dir, { recursive: true, force: true })
-    throw e
-  }
+  const { port, pid, accessLog, stop } = await startConfiguredDaemon({
+    command: 'squid',
+    debianPackage: 'squid',
+    dirPrefix: 'switchboard-squid-',
+    configure(dir, port) {
+      fs.writeFileSync(path.join(dir, 'squid.conf'), config(dir, port))
+      if (process.getuid?.() === 0) fs.chownSync(dir, ...proxyUser())
+      return ['-N', '-n', name, '-f', path.join(dir, 'squid.conf')]
+    },
+    errorLog: 'cache.log',
+  })
+  return { port, pid, url: `http://127.0.0.1:${port}`, accessLog, stop }
 }
 
 /** uid and gid of Debian's `proxy` user, which squid switches to. */

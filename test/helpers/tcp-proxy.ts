@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { closeServer, listenOnLoopback } from './sockets.js'
 
 /** A running TCP proxy that a fault test can cut at will. */
 export interface TcpProxy {
@@ -74,16 +75,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     upstream.pipe(client)
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('tcp proxy: no TCP address')
-  const { port } = address
+  const port = await listenOnLoopback(server)
 
   const cutPairs = (): Pair[] => {
     const open = [...pairs]
@@ -105,14 +97,6 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       return totalConnections
     },
     cutAll: () => cutPairs().length,
-    async close() {
-      const sockets = cutPairs().flatMap(({ client, upstream }) => [client, upstream])
-      await Promise.all([
-        new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
-        ...sockets.map(
-          (socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve()))),
-        ),
-      ])
-    },
+    close: () => closeServer(server, cutPairs().flatMap(({ client, upstream }) => [client, upstream])),
   }
 }
