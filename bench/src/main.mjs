@@ -24,7 +24,7 @@ const HELP = `npm run bench [-- options]
   --scenarios=a,b      only these scenarios (latency, burst-64, burst-4k, burst-64k, deflate-4k, fanout, idle, scale)
   --scale-sessions=N   sessions in the scale scenario (default 10000, quick 200; needs ulimit -n > N + 512)
   --scale-all          run the scale scenario on the HTTP transports too (default: websocket targets)
-  --profile            CPU-profile Switchboard server and client in burst-64 and fanout (results/profile.md)
+  --profile            CPU-profile Switchboard server and client (results/profile.md; --scenarios/--targets pick a subset)
   --no-build           do not run \`turbo run build\` first
   --no-pin             do not pin the server to CPU 0 and the client to CPU 1
   --out=DIR            where to write (default: results/ for a full run, results/tmp/<name>/ otherwise)`
@@ -62,7 +62,7 @@ async function main() {
   const pin = o.pin && (await import('node:os')).cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
   // Measure the packages as built now, whatever gets rebuilt in the shared tree during the run.
   const switchboard = snapshotSwitchboard()
-  if (o.profile) return profile({ pin, bench: BENCH, switchboard })
+  if (o.profile) return profile({ pin, bench: BENCH, switchboard, scenarios: o.scenarios, targets: o.targets })
 
   const notes = []
   const limit = openFileLimit()
