@@ -111,6 +111,15 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
     expect((error as Error).message).not.toContain('secret')
   })
 
+  it('answers an async handler’s rejection like a thrown error: its code, or RPC_ERROR hiding the detail', async () => {
+    const c = await open()
+    const coded = await c.call('failLater', null).catch((e: SwitchboardError) => e)
+    expect(coded).toMatchObject({ code: 'FORBIDDEN', message: 'not now', data: { why: 'async' } })
+    const hidden = await c.call('crashLater', null).catch((e: SwitchboardError) => e)
+    expect(hidden).toMatchObject({ code: 'RPC_ERROR' })
+    expect((hidden as Error).message).not.toContain('secret')
+  })
+
   it('times out an RPC that answers too late, and ignores the late answer', async () => {
     const c = await open()
     await expect(codeOf(c.call('slow', { ms: 300 }, { timeoutMs: 50 }))).resolves.toBe('TIMEOUT')

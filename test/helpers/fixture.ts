@@ -22,7 +22,8 @@ export interface TestServer {
 /**
  * A real server on 127.0.0.1, port 0, with the channels and methods the suites use:
  * `room:*` (history 100), `private:*` (authorize refuses), `news` (server-only publish),
- * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `fail`, `crash`, `slow`,
+ * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `fail`, `crash`, `failLater`,
+ * `crashLater` (async rejections), `slow`,
  * and a REST route `POST /api/announce` that publishes from an ordinary Hono handler.
  */
 export async function startServer(options: SwitchboardOptions<{ user: string } | null> = {}): Promise<TestServer> {
@@ -44,6 +45,11 @@ export async function startServer(options: SwitchboardOptions<{ user: string } |
     .rpc('crash', () => {
       throw new Error('secret internal detail')
     })
+    .rpc('failLater', async () => {
+      await new Promise((r) => setTimeout(r, 5))
+      throw new SwitchboardError('FORBIDDEN', 'not now', { data: { why: 'async' } })
+    })
+    .rpc('crashLater', () => Promise.reject(new Error('secret async detail')))
     .rpc<{ ms: number }, string>('slow', ({ ms }) => new Promise((r) => setTimeout(() => r('done'), ms)))
     .rpc('whoami', (_data, ctx) => ctx.identity)
 

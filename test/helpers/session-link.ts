@@ -253,7 +253,14 @@ export class SessionPair {
       const f = frames[i]!
       if (f[0] === FrameType.ACK) this.clientAckSeen = Math.max(this.clientAckSeen, f[1])
     }
+    const before = this.client.received
     this.client.receive(frames, from)
+    // A REPLY the client delivers acks the request it answers (and every frame before it).
+    for (let i = from; i < frames.length; i++) {
+      const f = frames[i]!
+      if (f[0] === FrameType.REPLY && f[1] > before && f[1] <= this.client.received)
+        this.clientAckSeen = Math.max(this.clientAckSeen, f[2])
+    }
     return true
   }
 

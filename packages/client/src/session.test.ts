@@ -344,6 +344,27 @@ describe('ClientSession replies', () => {
     expect(data).toEqual([])
   })
 
+  it('keeps one timer for every timeout, firing each at its own deadline, the shortest first', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    session.attach(new FakeTransport(), 0)
+    const long = Array.from({ length: 50 }, () => outcome(session.request(call('x'), 1_000)))
+    const short = outcome(session.request(call('x'), 100))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(vi.getTimerCount()).toBe(1)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(await short).toMatchObject({ error: { code: 'TIMEOUT', message: 'No reply within 100 ms' } })
+    expect(session.pendingCount).toBe(50)
+    session.receive([ok(1, 1, 'first')], 0)
+    expect(await long[0]).toEqual({ value: 'first' })
+    await vi.advanceTimersByTimeAsync(899)
+    expect(session.pendingCount).toBe(49)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(session.pendingCount).toBe(0)
+    expect(await long[49]).toMatchObject({ error: { code: 'TIMEOUT' } })
+    expect(vi.getTimerCount()).toBe(0) // nothing pending: no timeout timer is left behind
+  })
+
   it('does not time out a request that was answered', async () => {
     vi.useFakeTimers()
     const { session } = createSession()

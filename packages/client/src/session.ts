@@ -21,7 +21,9 @@ import type { ClientTransport } from './transports/transport.js'
 interface Pending {
   resolve(result: unknown): void
   reject(error: SwitchboardError): void
-  timer: ReturnType<typeof setTimeout> | undefined
+  /** When the request times out (Date.now() ms), or Infinity; `timeoutMs` for the message. */
+  deadline: number
+  timeoutMs: number
 }
 
 export interface ClientSessionConfig {
@@ -51,6 +53,8 @@ export class ClientSession {
   #writable = false
   #pending = new Map<number, Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
+  #timeoutTimer: ReturnType<typeof setTimeout> | undefined
+  #nextDeadline = Infinity
   #flushQueued = false
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
@@ -102,17 +106,37 @@ export class ClientSession {
     if (!this.#out.hasRoom(frame.length))
       throw new SwitchboardError('OUTBOX_FULL', `${this.#out.size} messages are waiting for the server's ack`)
     const seq = this.#out.append(frame)
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
     const promise = new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, timer: undefined }
-      if (timeoutMs !== undefined)
-        pending.timer = setTimeout(() => {
-          this.#pending.delete(seq)
-          reject(new SwitchboardError('TIMEOUT', `No reply within ${timeoutMs} ms`))
-        }, timeoutMs)
-      this.#pending.set(seq, pending)
+      this.#pending.set(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
     })
+    if (deadline < this.#nextDeadline) this.#armTimeouts(deadline)
     this.#queueFlush()
     return promise
+  }
+
+  /**
+   * One timer for every request's timeout (not one per request): it fires at the earliest
+   * deadline, rejects what is due and re-arms for the next.
+   */
+  #armTimeouts(deadline: number): void {
+    clearTimeout(this.#timeoutTimer)
+    this.#nextDeadline = deadline
+    this.#timeoutTimer = setTimeout(() => this.#expire(), Math.max(0, deadline - Date.now()))
+  }
+
+  #expire(): void {
+    this.#timeoutTimer = undefined
+    this.#nextDeadline = Infinity
+    const now = Date.now()
+    let next = Infinity
+    for (const [seq, p] of this.#pending) {
+      if (p.deadline <= now) {
+        this.#pending.delete(seq)
+        p.reject(new SwitchboardError('TIMEOUT', `No reply within ${p.timeoutMs} ms`))
+      } else if (p.deadline < next) next = p.deadline
+    }
+    if (next < Infinity) this.#armTimeouts(next)
   }
 
   /** A transport was welcomed: the server holds our frames up to `serverAck`; resend the rest there. */
@@ -178,11 +202,11 @@ export class ClientSession {
    */
   reset(error: SwitchboardError, final = false): void {
     if (final) this.#closedWith = error
-    for (const [, p] of this.#pending) {
-      clearTimeout(p.timer)
-      p.reject(error)
-    }
+    for (const [, p] of this.#pending) p.reject(error)
     this.#pending.clear()
+    clearTimeout(this.#timeoutTimer)
+    this.#timeoutTimer = undefined
+    this.#nextDeadline = Infinity
     this.#out.clear()
     this.#out = new ReplayBuffer(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes)
     this.#inLast = 0
@@ -210,7 +234,9 @@ export class ClientSession {
     for (const { frame, pending } of keep) {
       frame[1] = this.#out.nextSeq
       const seq = this.#out.append(encodeFrame(frame))
-      if (pending) this.#pending.set(seq, pending)
+      if (!pending) continue
+      this.#pending.set(seq, pending)
+      if (pending.deadline < this.#nextDeadline) this.#armTimeouts(pending.deadline)
     }
   }
 
@@ -219,11 +245,10 @@ export class ClientSession {
     const t = this.#transport
     if (!t || !this.#writable) return
     // Long polls carry the ack in every request: no ack frames needed on that line.
+    // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
     if (this.#inAcked < this.#inLast && t.name !== 'long-polling') {
       this.#control.push(encodeFrame([FrameType.ACK, this.#inLast]))
       this.#inAcked = this.#inLast
-      clearTimeout(this.#ackTimer)
-      this.#ackTimer = undefined
     }
     // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
@@ -241,7 +266,6 @@ export class ClientSession {
     const pending = this.#pending.get(f[2])
     if (!pending) return // timed out already
     this.#pending.delete(f[2])
-    clearTimeout(pending.timer)
     if (f[3] === null) pending.resolve(f[4])
     else pending.reject(new SwitchboardError(f[3], f[4], f.length > 5 ? { data: f[5] } : undefined))
   }
@@ -251,7 +275,7 @@ export class ClientSession {
     else
       this.#ackTimer ??= setTimeout(() => {
         this.#ackTimer = undefined
-        this.flush()
+        if (this.#inAcked < this.#inLast) this.flush()
       }, ACK_DELAY_MS)
   }
 

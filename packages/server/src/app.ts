@@ -175,8 +175,10 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   app.post('/send', proveSession, sendLimit, async (c) => {
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const text = await c.req.text()
+    const ack = c.req.header(ACK_HEADER)
+    if (ack !== undefined) session.acked(parseAck(ack))
     hub.receive(session, text, Buffer.byteLength(text), true)
-    return c.body(`[[2,${session.received}]]`, 200, POLL_HEADERS)
+    return c.body(session.postAnswer(), 200, POLL_HEADERS)
   })
 
   return app

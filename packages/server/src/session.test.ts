@@ -416,6 +416,20 @@ describe('Session incoming frames', () => {
     expect(t.frames).toEqual([[FrameType.ACK, ACK_EVERY_FRAMES]])
   })
 
+  it('sends no ACK frame for frames a REPLY answers (the client takes the reply as the ack), and acks the rest', async () => {
+    const { session } = createSession({ dispatch: (s, frame) => (frame[1] === 2 ? s.reply(2, 'two') : undefined) })
+    const t = new FakeTransport()
+    session.attach(t, 0, false)
+    session.receive([publishFrame(1), publishFrame(2)])
+    await settle()
+    expect(t.frames).toEqual([[FrameType.REPLY, 1, 2, null, 'two']])
+    await new Promise((resolve) => setTimeout(resolve, ACK_DELAY_MS * 3))
+    await settle()
+    expect(t.frames).toEqual([[FrameType.REPLY, 1, 2, null, 'two']])
+    session.receive([publishFrame(3)])
+    await vi.waitFor(() => expect(t.frames.at(-1)).toEqual([FrameType.ACK, 3]), { timeout: 1_000, interval: 2 })
+  })
+
   it('sends no ACK frame when the caller answers with the ack itself', async () => {
     const { session, dispatched } = createSession()
     const t = new FakeTransport()

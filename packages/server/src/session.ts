@@ -79,6 +79,8 @@ export class Session<Identity = unknown> implements TransportHost {
   /** Data frames waiting while an async dispatch runs, to keep per-session order. */
   #backlog: ClientDataFrame[] = []
   #busy = false
+  /** The client's line is long polling (between polls too): POST answers carry frames. */
+  #polling = false
 
   constructor(id: string, token: string, identity: Identity, config: SessionConfig) {
     this.id = id
@@ -117,6 +119,7 @@ export class Session<Identity = unknown> implements TransportHost {
       throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${this.#out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
+    this.#polling = transport.name === 'long-polling'
     if (old && old !== transport) old.close('SUPERSEDED')
     // An ack older than one already received (a poll that left before an ACK frame) must not resend twice.
     this.#sent = Math.max(clientAck, this.#out.ackedSeq)
@@ -143,6 +146,11 @@ export class Session<Identity = unknown> implements TransportHost {
     if (this.#transport === transport) this.#queueFlush()
   }
 
+  /** The client holds every frame up to `ack` (an ACK frame, or the ack header of a POST). */
+  acked(ack: number): void {
+    if (!this.#out.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#out.lastSeq}`)
+  }
+
   /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
   receive(frames: readonly ClientFrame[], inlineAck = false): void {
     if (this.#ended) return
@@ -152,7 +160,7 @@ export class Session<Identity = unknown> implements TransportHost {
       const f = frames[i]!
       switch (f[0]) {
         case FrameType.ACK:
-          if (!this.#out.ack(f[1])) this.#log('session', `ignored ack ${f[1]} beyond ${this.#out.lastSeq}`)
+          this.acked(f[1])
           break
         case FrameType.PING:
           this.#control.push(PONG)
@@ -177,6 +185,23 @@ export class Session<Identity = unknown> implements TransportHost {
     else if (due) this.#scheduleAck()
   }
 
+  /**
+   * The answer to a POST of client frames (SSE and long polling): the ack of what it carried,
+   * and on long polling also the frames waiting to go out, typically the replies to the POST's
+   * own calls, so a call is answered in one HTTP exchange instead of waiting for the next poll.
+   * A poll answered meanwhile may carry some of them again: the client drops duplicates.
+   */
+  postAnswer(): string {
+    const ack = `[2,${this.#inLast}]`
+    this.#inAcked = this.#inLast
+    if (!this.#polling || this.#ended) return `[${ack}]`
+    if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
+    const data = this.#out.framesAfter(this.#sent, this.#config.maxBatchFrames - 1, this.#config.maxBatchBytes - ack.length - 1)
+    if (data.length === 0) return `[${ack}]`
+    this.#sent += data.length
+    return `[${ack},${data.join(',')}]`
+  }
+
   /** Sends a MESSAGE whose body was encoded once for every subscriber. */
   sendMessage(body: string): void {
     this.#append(encodeMessage(this.#out.nextSeq, body))
@@ -186,6 +211,7 @@ export class Session<Identity = unknown> implements TransportHost {
   reply(ref: number, result: unknown): void {
     // Built as text: the result is encoded once and no wrapper array is allocated per reply.
     this.#append(`[21,${this.#out.nextSeq},${ref},null,${encodeData(result)}]`)
+    this.#repliedTo(ref)
   }
 
   /** Answers the client's data frame `ref` with an error. */
@@ -195,6 +221,16 @@ export class Session<Identity = unknown> implements TransportHost {
         ? encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message])
         : encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message, error.data])
     this.#append(frame)
+    this.#repliedTo(ref)
+  }
+
+  /**
+   * The client takes a REPLY to `ref` as the ack of its frames up to `ref`: no ACK frame is due
+   * for those (a round trip carries no ACK). Should the reply be lost with the line, the next
+   * attach's WELCOME carries the ack.
+   */
+  #repliedTo(ref: number): void {
+    if (ref > this.#inAcked) this.#inAcked = ref
   }
 
   /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
@@ -250,11 +286,11 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#queued = false
     const t = this.#transport
     if (!t || !t.writable || this.#ended) return
+    // The ack timer is left to run out: it finds nothing due then, and no timer is set and
+    // cleared per round trip.
     if (this.#inAcked < this.#inLast) {
       this.#control.push(encodeFrame([FrameType.ACK, this.#inLast]))
       this.#inAcked = this.#inLast
-      clearTimeout(this.#ackTimer)
-      this.#ackTimer = undefined
     }
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
     const room = Math.max(1, this.#config.maxBatchFrames - this.#control.length)
@@ -304,6 +340,7 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   #scheduleAck(): void {
+    if (this.#inAcked >= this.#inLast) return // replies acked it all
     if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
     else this.#ackTimer ??= setTimeout(Session.#ackNow, ACK_DELAY_MS, this)
   }
@@ -311,7 +348,7 @@ export class Session<Identity = unknown> implements TransportHost {
   /** Shared by every session (the session comes as the timer's argument): no closure per session. */
   static #ackNow(session: Session): void {
     session.#ackTimer = undefined
-    session.#queueFlush()
+    if (session.#inAcked < session.#inLast) session.#queueFlush()
   }
 
   #queueFlush(): void {

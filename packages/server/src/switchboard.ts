@@ -139,19 +139,30 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     session.reply(ref, null)
   }
 
-  async function call(session: Session, ref: number, method: string, data: unknown): Promise<void> {
+  /** Runs an RPC handler; a sync handler is answered in the same turn, without a promise. */
+  function call(session: Session, ref: number, method: string, data: unknown): void {
     const handler = rpcs.get(method)
     if (!handler) return session.replyError(ref, new SwitchboardError('UNKNOWN_RPC', `No RPC method "${method}"`))
     if (data === OVERSIZED)
       return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${o.maxMessageBytes} bytes`))
+    let result: unknown
     try {
-      const result = await handler(data, { method, identity: session.identity as Identity, sessionId: session.id })
-      session.reply(ref, result)
+      result = handler(data, { method, identity: session.identity as Identity, sessionId: session.id })
     } catch (e) {
-      if (e instanceof SwitchboardError) return session.replyError(ref, e)
-      log?.({ kind: 'rpc', message: `${method} failed`, sessionId: session.id, data: e })
-      session.replyError(ref, new SwitchboardError('RPC_ERROR'))
+      return callFailed(session, ref, method, e)
     }
+    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function')
+      (result as PromiseLike<unknown>).then(
+        (value) => session.reply(ref, value),
+        (e: unknown) => callFailed(session, ref, method, e),
+      )
+    else session.reply(ref, result)
+  }
+
+  function callFailed(session: Session, ref: number, method: string, e: unknown): void {
+    if (e instanceof SwitchboardError) return session.replyError(ref, e)
+    log?.({ kind: 'rpc', message: `${method} failed`, sessionId: session.id, data: e })
+    session.replyError(ref, new SwitchboardError('RPC_ERROR'))
   }
 
   function dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> {
@@ -164,7 +175,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
         return unsubscribe(session, frame[1], frame[2])
       case FrameType.CALL:
         // Calls run concurrently: a slow handler must not hold up the session's other frames.
-        void call(session, frame[1], frame[2], frame[3])
+        call(session, frame[1], frame[2], frame[3])
     }
   }
 

@@ -1,4 +1,4 @@
-import { isErrorCode, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import { ACK_HEADER, isErrorCode, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
 import { endpoint, type TransportContext, type TransportEvents } from './transport.js'
 
 /** Reads `{ code }` from an error answer, if the server sent one. */
@@ -47,7 +47,9 @@ export class HttpSender {
   async #post(batch: string): Promise<void> {
     const response = await this.#ctx.fetch(endpoint(this.#ctx, 'send'), {
       method: 'POST',
-      headers: { 'content-type': 'text/plain;charset=UTF-8', [TOKEN_HEADER]: this.#ctx.token },
+      // The ack rides along: on long polling, replies come back in POST answers and the server
+      // would otherwise hear of their delivery only at the next poll.
+      headers: { 'content-type': 'text/plain;charset=UTF-8', [TOKEN_HEADER]: this.#ctx.token, [ACK_HEADER]: String(this.#ctx.ack()) },
       body: batch,
       credentials: this.#ctx.credentials,
       signal: this.#abort.signal,

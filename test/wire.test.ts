@@ -1,0 +1,84 @@
+import type { NegotiateResponse } from '@switchboard/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startServer, type TestServer } from './helpers/fixture.js'
+
+/**
+ * The HTTP transports on the wire, driven raw with fetch: what a POST answer carries. On long
+ * polling it carries the replies the POST's own calls produced (one HTTP exchange per call, not a
+ * POST and then the next poll); on SSE only the ack (the stream carries the rest).
+ */
+let server: TestServer
+const TOKEN = 'x-switchboard-token'
+const ACK = 'x-switchboard-ack'
+
+beforeAll(async () => {
+  server = await startServer()
+})
+afterAll(async () => {
+  await server.close()
+})
+
+async function negotiate(): Promise<NegotiateResponse> {
+  const r = await fetch(`${server.url}/negotiate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+  return (await r.json()) as NegotiateResponse
+}
+const post = async (s: NegotiateResponse, body: string) =>
+  (await fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken }, body })).json()
+const poll = (s: NegotiateResponse, ack: number, attach = false) =>
+  fetch(`${server.url}/poll?sid=${s.sessionId}${attach ? '&attach=1' : ''}`, { headers: { [TOKEN]: s.resumeToken, [ACK]: String(ack) } })
+
+describe('POST answers', () => {
+  it('on long polling, carry the replies to the calls they acked, which the waiting poll then does not repeat', async () => {
+    const s = await negotiate()
+    expect(await (await poll(s, 0, true)).json()).toEqual([[1, 0]])
+    const waiting = poll(s, 0) // held: nothing to send yet
+    expect(await post(s, '[[13,1,"add",{"a":2,"b":3}],[13,2,"echo","hi"]]')).toEqual([
+      [2, 2],
+      [21, 1, 1, null, 5],
+      [21, 2, 2, null, 'hi'],
+    ])
+    // The poll is still held; it answers with the next thing the server has to say, and only that.
+    expect(await post(s, '[[13,3,"slow",{"ms":20}]]')).toEqual([[2, 3]])
+    expect(await (await waiting).json()).toEqual([[21, 3, 3, null, 'done']])
+  })
+
+  it('on long polling, carry nothing more when an async handler answers after the POST: the poll takes it', async () => {
+    const s = await negotiate()
+    await (await poll(s, 0, true)).json()
+    const waiting = poll(s, 0)
+    expect(await post(s, '[[13,1,"slow",{"ms":20}]]')).toEqual([[2, 1]])
+    expect(await (await waiting).json()).toEqual([[21, 1, 1, null, 'done']])
+  })
+
+  it('take the client ack from the POST header: replies a POST answer delivered are not kept for replay', async () => {
+    const s = await negotiate()
+    await (await poll(s, 0, true)).json()
+    const waiting = poll(s, 0)
+    expect(await post(s, '[[13,1,"echo",1],[13,2,"echo",2]]')).toEqual([[2, 2], [21, 1, 1, null, 1], [21, 2, 2, null, 2]])
+    const sendWithAck = (ack: string, body = '[]') =>
+      fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken, [ACK]: ack }, body })
+    expect(await (await sendWithAck('2')).json()).toEqual([[2, 2]])
+    // A reattach stating an older ack gets no replay of what the header acked.
+    expect(await (await poll(s, 0, true)).json()).toEqual([[1, 2]])
+    await waiting
+    // A malformed ack is refused; one beyond what was sent is ignored, and the session goes on.
+    const bad = await sendWithAck('-1')
+    expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } })
+    expect(await (await sendWithAck('99', '[[13,3,"echo",3]]')).json()).toEqual([[2, 3], [21, 3, 3, null, 3]])
+  })
+
+  it('on SSE, carry only the ack: the stream carries the reply', async () => {
+    const s = await negotiate()
+    const abort = new AbortController()
+    const stream = await fetch(`${server.url}/sse?sid=${s.sessionId}`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, signal: abort.signal })
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const until = async (part: string) => {
+      while (!text.includes(part)) text += (await reader.read()).value ?? ''
+    }
+    await until('[[1,0]]')
+    expect(await post(s, '[[13,1,"add",{"a":2,"b":3}]]')).toEqual([[2, 1]])
+    await until('[21,1,1,null,5]')
+    abort.abort()
+  })
+})
