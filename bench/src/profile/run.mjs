@@ -18,6 +18,7 @@ const PROFILED = [
   ['fanout', 'sb-ws'],
   ['burst-64', 'sb-sse'],
   ['burst-64', 'sb-lp'],
+  ['fanout', 'sb-sse'],
   ['fanout', 'sb-lp'],
   ['scale', 'sb-ws'],
 ]

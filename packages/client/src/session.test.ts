@@ -3,6 +3,7 @@ import {
   ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
   decodeClientBatch,
+  HTTP_ACK_DELAY_MS,
   FrameType,
   SwitchboardError,
   type ClientFrame,
@@ -222,6 +223,21 @@ describe('ClientSession attach and acks', () => {
     expect(t.batches).toEqual([[[FrameType.ACK, 2]]])
     vi.advanceTimersByTime(ACK_DELAY_MS * 10)
     expect(t.batches).toHaveLength(1)
+  })
+
+  it('waits HTTP_ACK_DELAY_MS on SSE, where a standalone ack is a POST, and acks at once after ACK_EVERY_FRAMES', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport('sse')
+    session.attach(t, 0)
+    session.receive([message(1), message(2)], 0)
+    vi.advanceTimersByTime(HTTP_ACK_DELAY_MS - 1)
+    expect(t.batches).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(t.batches).toEqual([[[FrameType.ACK, 2]]])
+    session.receive(range(3, 2 + ACK_EVERY_FRAMES).map((n) => message(n)), 0)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(t.batches.at(-1)).toEqual([[FrameType.ACK, 2 + ACK_EVERY_FRAMES]])
   })
 
   it('acks within ACK_DELAY_MS with real timers too', async () => {

@@ -6,6 +6,7 @@ import {
   encodeFrame,
   encodeRequest,
   FrameType,
+  HTTP_ACK_DELAY_MS,
   MAX_BATCH_BYTES,
   MAX_BATCH_FRAMES,
   ReplayBuffer,
@@ -273,10 +274,13 @@ export class ClientSession {
   #scheduleAck(): void {
     if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
     else
-      this.#ackTimer ??= setTimeout(() => {
-        this.#ackTimer = undefined
-        if (this.#inAcked < this.#inLast) this.flush()
-      }, ACK_DELAY_MS)
+      this.#ackTimer ??= setTimeout(
+        () => {
+          this.#ackTimer = undefined
+          if (this.#inAcked < this.#inLast) this.flush()
+        },
+        this.#transport?.name === 'sse' ? HTTP_ACK_DELAY_MS : ACK_DELAY_MS,
+      )
   }
 
   #queueFlush(): void {

@@ -30,6 +30,11 @@ export const OUTBOX_BYTES = 4 * 1024 * 1024
 export const ACK_DELAY_MS = 20
 /** ...or at once when this many frames are unacked. */
 export const ACK_EVERY_FRAMES = 128
+/**
+ * The same delay on SSE, where a standalone ack costs an HTTP request (a POST): longer, since
+ * every POST carries the ack anyway and ACK_EVERY_FRAMES still bounds what the server holds.
+ */
+export const HTTP_ACK_DELAY_MS = 250
 
 /** HTTP headers that carry session proof on SSE, polls and POSTs (never the URL). */
 export const TOKEN_HEADER = 'x-switchboard-token'
