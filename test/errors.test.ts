@@ -136,6 +136,24 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     ])
   })
 
+  it('measures a lone call by its batch: one at the limit is taken, one byte over is refused, and an ACK beside it changes nothing', async () => {
+    const s = await session()
+    const exactly = JSON.stringify('z'.repeat(4_000 - 2)) // 4,000 bytes encoded: the limit
+    const over = JSON.stringify('z'.repeat(4_000 - 1))
+    expect(await (await send(s, `[[13,1,"echo",${exactly}]]`)).json()).toEqual([[2, 1]])
+    expect(await (await send(s, `[[13,2,"echo",${over}]]`)).json()).toEqual([[2, 2]])
+    expect(await (await send(s, `[[2,0],[13,3,"echo",${exactly}]]`)).json()).toEqual([[2, 3]])
+    const replies = await (
+      await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
+    ).json()
+    expect(replies).toEqual([
+      [1, 3],
+      [21, 1, 1, null, JSON.parse(exactly)],
+      [21, 2, 2, 'MESSAGE_TOO_LARGE', expect.any(String)],
+      [21, 3, 3, null, JSON.parse(exactly)],
+    ])
+  })
+
   it('the client refuses an oversized call or publish itself, before sending', async () => {
     const c = connectClient(server.url, 'sse')
     try {

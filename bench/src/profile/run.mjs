@@ -14,6 +14,7 @@ const PROFILED = [
   // The floor, for reference: how much of a round trip is ws and the kernel.
   ['latency', 'raw-ws'],
   ['burst-64', 'sb-ws'],
+  ['burst-4k', 'sb-ws'],
   ['burst-64k', 'sb-ws'],
   ['fanout', 'sb-ws'],
   ['burst-64', 'sb-sse'],

@@ -1,4 +1,5 @@
 import { encodeData, exceedsBytes, FrameType, SwitchboardError, type StreamPosition } from '@switchboard/protocol'
+import { byteLength } from './bytes.js'
 import { Emitter } from './emitter.js'
 import type { ClientSession } from './session.js'
 
@@ -93,7 +94,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
    */
   async publish(data: Msg, options: { timeoutMs?: number } = {}): Promise<{ offset: number }> {
     const dataJson = encodeData(data)
-    if (exceedsBytes(dataJson, this.#host.maxMessageBytes()))
+    if (exceedsBytes(dataJson, this.#host.maxMessageBytes(), byteLength))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${this.#host.maxMessageBytes()} bytes`)
     this.#nameJson ??= JSON.stringify(this.name)
     return (await this.#host.session.requestData(FrameType.PUBLISH, this.#nameJson, dataJson, options.timeoutMs)) as {

@@ -10,6 +10,7 @@ import {
   type ServerDataFrame,
   type TransportName,
 } from '@switchboard/protocol'
+import { byteLength } from './bytes.js'
 import type { BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
 import { Connection, type ConnectionEvents } from './connection.js'
@@ -145,7 +146,7 @@ export class SwitchboardClient {
     try {
       const dataJson = encodeData(data)
       const max = this.#connection.info?.maxMessageBytes ?? MAX_MESSAGE_BYTES
-      if (exceedsBytes(dataJson, max)) throw new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${max} bytes`)
+      if (exceedsBytes(dataJson, max, byteLength)) throw new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${max} bytes`)
       return this.#connection.session.requestData(
         FrameType.CALL,
         JSON.stringify(method),

@@ -151,6 +151,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         if (gen !== this.#generation) return
         this.session.maxBatchFrames = this.#info.maxBatchFrames
         this.session.maxBatchBytes = this.#info.maxBatchBytes
+        this.session.maxMessageBytes = this.#info.maxMessageBytes
       }
       const info = this.#info
       let last: Attempt = { ok: false, reason: 'no transport offered' }

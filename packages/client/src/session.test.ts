@@ -113,6 +113,20 @@ describe('ClientSession requests', () => {
     expect(t.batches.map((b) => b.map((f) => f[1]))).toEqual([[1, 2], [3, 4], [5]])
   })
 
+  it.each([
+    ['websocket', 'maxMessageBytes', [[1, 2], [3, 4], [5]]],
+    ['sse', 'maxBatchBytes', [[1, 2, 3, 4, 5]]],
+  ] as const)('cuts batches by bytes on %s at %s', async (name, _limit, seqs) => {
+    const { session } = createSession()
+    session.maxBatchBytes = 1_000
+    session.maxMessageBytes = 250 // two of these 100-byte frames fit, three do not
+    const t = new FakeTransport(name)
+    session.attach(t, 0)
+    for (let i = 0; i < 5; i++) void session.request(call('m', 'x'.repeat(100 - 14)))
+    await microtasks()
+    expect(t.batches.map((b) => b.map((f) => f[1]))).toEqual(seqs)
+  })
+
   it('stops sending when the line is over its high-water mark and resumes on drain', async () => {
     const { session } = createSession()
     session.maxBatchFrames = 2

@@ -9,6 +9,7 @@ import {
   HTTP_ACK_DELAY_MS,
   MAX_BATCH_BYTES,
   MAX_BATCH_FRAMES,
+  MAX_MESSAGE_BYTES,
   ReplayBuffer,
   batchRoom,
   SwitchboardError,
@@ -17,6 +18,7 @@ import {
   type ServerFrame,
   type ReplyFrame,
 } from '@switchboard/protocol'
+import { byteLength } from './bytes.js'
 import type { ClientTransport } from './transports/transport.js'
 
 interface Pending {
@@ -62,10 +64,11 @@ export class ClientSession {
   /** Batch limits, from the server's negotiate answer. */
   maxBatchFrames = MAX_BATCH_FRAMES
   maxBatchBytes = MAX_BATCH_BYTES
+  maxMessageBytes = MAX_MESSAGE_BYTES
 
   constructor(config: ClientSessionConfig) {
     this.#config = config
-    this.#out = new ReplayBuffer(config.maxOutboxFrames, config.maxOutboxBytes)
+    this.#out = new ReplayBuffer(config.maxOutboxFrames, config.maxOutboxBytes, byteLength)
   }
 
   /** Last server seq delivered: what this client acks. */
@@ -209,7 +212,7 @@ export class ClientSession {
     this.#timeoutTimer = undefined
     this.#nextDeadline = Infinity
     this.#out.clear()
-    this.#out = new ReplayBuffer(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes)
+    this.#out = new ReplayBuffer(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes, byteLength)
     this.#inLast = 0
     this.#inAcked = 0
     this.#sent = 0
@@ -254,7 +257,10 @@ export class ClientSession {
     // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
     const room = Math.max(1, this.maxBatchFrames - this.#control.length)
-    const data = this.#out.framesAfter(this.#sent, room, batchRoom(this.maxBatchBytes, this.#control))
+    // WebSocket messages are cheap: keep them within maxMessageBytes too, so the server never has
+    // to measure the frames of a batch one by one (it does for batches larger than that).
+    const maxBytes = t.name === 'websocket' ? Math.min(this.maxBatchBytes, this.maxMessageBytes) : this.maxBatchBytes
+    const data = this.#out.framesAfter(this.#sent, room, batchRoom(maxBytes, this.#control))
     if (data.length === 0 && this.#control.length === 0) return
     const frames = this.#control.length === 0 ? data : this.#control.concat(data)
     this.#control = []

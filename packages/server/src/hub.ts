@@ -17,10 +17,26 @@ import { Session, type SessionConfig } from './session.js'
 /** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
 export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
-function markOversized(frames: ClientFrame[], maxBytes: number): void {
+const isData = (f: ClientFrame): f is ClientFrame & [12 | 13, number, string, unknown] =>
+  f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
+
+/**
+ * Marks the calls and publishes in a batch of `bytes` whose data exceeds `maxBytes`. A batch with
+ * one of them needs no encoding: its data, as sent, is at most the batch less that frame's framing
+ * (`[[13,seq,"name",` and `]]`), which is how a client sends one big message. Data in a batch of
+ * several is encoded to be measured.
+ */
+function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): void {
+  let data: (ClientFrame & [12 | 13, number, string, unknown]) | undefined
+  let count = 0
+  for (const f of frames) if (isData(f)) (data = f), count++
+  if (count === 0) return
+  if (count === 1) {
+    const framing = 7 + String(data![0]).length + String(data![1]).length + Buffer.byteLength(JSON.stringify(data![2]))
+    if (bytes - framing <= maxBytes) return
+  }
   for (const f of frames) {
-    if ((f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH) && exceedsBytes(encodeData(f[3]), maxBytes, Buffer.byteLength))
-      (f as unknown[])[3] = OVERSIZED
+    if (isData(f) && exceedsBytes(encodeData(f[3]), maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
   }
 }
 
@@ -113,7 +129,7 @@ export class Hub {
         throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
-      if (bytes > this.options.maxMessageBytes) markOversized(frames, this.options.maxMessageBytes)
+      if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes)
       session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
