@@ -98,6 +98,27 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     await bystanderStillWorks()
   })
 
+  it('a chunked body (no Content-Length) is measured as it streams: over the limit 413, within it taken', async () => {
+    const chunked = (s: NegotiateResponse, parts: string[]) =>
+      fetch(`${server.url}/send?sid=${s.sessionId}`, {
+        method: 'POST',
+        headers: { [TOKEN]: s.resumeToken },
+        body: new ReadableStream({
+          start(controller) {
+            for (const part of parts) controller.enqueue(new TextEncoder().encode(part))
+            controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+    const small = await session()
+    const ok = await chunked(small, ['[[13,1,"add",', '{"a":1,"b":2}]]'])
+    expect({ status: ok.status, body: await ok.json() }).toEqual({ status: 200, body: [[2, 1]] })
+    const big = await session()
+    await expectError(chunked(big, ['[[12,1,"room:a","', 'x'.repeat(15_000), 'x'.repeat(15_000), '"]]']), 413, 'BATCH_TOO_LARGE')
+    await bystanderStillWorks()
+  })
+
   it('bad ack header: 400 BAD_REQUEST, for a non-number and for an ack beyond what was sent', async () => {
     const s = await session()
     const poll = (ack: string) =>

@@ -8,9 +8,8 @@ import {
   type TransportName,
 } from '@switchboard/protocol'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
-import { errorResponse, originAllowed, toSwitchboardError } from './http.js'
+import { errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
 import type { Hub } from './hub.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
@@ -58,11 +57,8 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     await next()
   })
 
-  const negotiateLimit = bodyLimit({
-    maxSize: 4096,
-    onError: () => {
-      throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
-    },
+  const negotiateLimit = limitBody(4096, () => {
+    throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
   })
   app.post('/negotiate', negotiateLimit, async (c) => {
     let requested: TransportName[] | undefined
@@ -137,8 +133,8 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    if (c.req.query('probe') === '1') return new Response(createSseProbe(c.req.raw.signal), { headers: SSE_HEADERS })
-    const transport = new SseTransport(c.req.raw.signal)
+    if (c.req.query('probe') === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+    const transport = new SseTransport(whenGone(c))
     transport.bind(session)
     session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
     return new Response(transport.body, { headers: SSE_HEADERS })
@@ -151,19 +147,16 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const first = c.req.query('attach') === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.
-    const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, c.req.raw.signal)
+    const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, whenGone(c))
     transport.bind(session)
     session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first)
     return new Response(await transport.response, { headers: POLL_HEADERS })
   })
 
-  const sendLimit = bodyLimit({
-    maxSize: o.maxBatchBytes,
-    onError: (c) => {
-      const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
-      hub.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
-      throw error
-    },
+  const sendLimit = limitBody(o.maxBatchBytes, (c) => {
+    const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
+    hub.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
+    throw error
   })
   const proveSession: MiddlewareHandler = async (c, next) => {
     // Frames that arrive after the end are not processed: the answer says which ones were.

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
 import { SwitchboardError, type ErrorCode } from '@switchboard/protocol'
-import type { Context } from 'hono'
+import type { ServerResponse } from 'node:http'
+import type { Context, MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
 /** The one place errors become HTTP answers: status from the table, body `{ code, message }`. */
@@ -35,5 +37,34 @@ export function originAllowed(
     return new URL(origin).host === c.req.header('host')
   } catch {
     return false
+  }
+}
+
+/** Registers a listener for the client going away (the request aborted or the connection closed). */
+export type WhenGone = (listener: () => void) => void
+
+/**
+ * How a request learns that its client went away: the Node response's 'close' under
+ * @hono/node-server, which builds no web AbortSignal per request, else the request's signal.
+ */
+export function whenGone(c: Context): WhenGone {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing
+  if (outgoing && typeof outgoing.once === 'function') return (listener) => void outgoing.once('close', listener)
+  const signal = c.req.raw.signal
+  return (listener) => signal.addEventListener('abort', listener, { once: true })
+}
+
+/**
+ * Refuses a body over `maxSize` bytes with `onTooLarge`. A body with a Content-Length is judged by
+ * the header alone: Hono's bodyLimit reads `raw.body`, which makes @hono/node-server build a full
+ * web Request (headers, AbortController, stream) for every POST. Chunked bodies go to bodyLimit.
+ */
+export function limitBody(maxSize: number, onTooLarge: (c: Context) => never): MiddlewareHandler {
+  const chunked = bodyLimit({ maxSize, onError: onTooLarge })
+  return async (c, next) => {
+    const length = c.req.header('content-length')
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return chunked(c, next)
+    if (!/^\d+$/.test(length) || Number(length) > maxSize) onTooLarge(c)
+    await next()
   }
 }

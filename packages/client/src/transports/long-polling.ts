@@ -3,9 +3,6 @@ import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport } from './http-transport.js'
 import { endpoint, type TransportFactory } from './transport.js'
 
-/** A poll that takes this much longer than the server's poll timeout is presumed dead. */
-const POLL_GRACE_MS = 10_000
-
 /**
  * Long polling: one GET held by the server until it has frames (or its poll timeout), then
  * the next; POST up. Every poll carries the client's ack, so an answer lost on the way is
@@ -18,7 +15,9 @@ export const createLongPollingTransport: TransportFactory = (ctx, events) =>
         headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
         credentials: ctx.credentials,
         cache: 'no-store',
-        signal: AbortSignal.any([down.signal, AbortSignal.timeout(ctx.pollTimeoutMs + POLL_GRACE_MS)]),
+        // A poll that hangs past the server's poll timeout is caught by the connection's liveness
+        // watch (pollTimeoutMs + heartbeatMs without a batch): no timer or combined signal per poll.
+        signal: down.signal,
       })
       if (!response.ok) return down.finish(`poll refused: HTTP ${response.status}`, await errorCodeOf(response))
       const text = await response.text()

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@switchboard/protocol'
+import type { WhenGone } from '../http.js'
 import type { ServerTransport, TransportHost } from './transport.js'
 
 export const POLL_HEADERS = {
@@ -19,10 +20,10 @@ export class LongPollTransport implements ServerTransport {
   #done = false
   #timer: ReturnType<typeof setTimeout>
 
-  constructor(timeoutMs: number, signal: AbortSignal) {
+  constructor(timeoutMs: number, whenGone: WhenGone) {
     this.response = new Promise((resolve) => (this.#resolve = resolve))
     this.#timer = setTimeout(() => this.#finish('[]', 'poll timeout'), timeoutMs)
-    signal.addEventListener('abort', () => this.#finish('[]', 'request aborted'), { once: true })
+    whenGone(() => this.#finish('[]', 'request aborted'))
   }
 
   bind(host: TransportHost): void {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@switchboard/protocol'
+import type { WhenGone } from '../http.js'
 import type { ServerTransport, TransportHost } from './transport.js'
 
 const encoder = new TextEncoder()
@@ -23,7 +24,7 @@ export class SseTransport implements ServerTransport {
   #host: TransportHost | null = null
   #closed = false
 
-  constructor(signal: AbortSignal) {
+  constructor(whenGone: WhenGone) {
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -37,7 +38,7 @@ export class SseTransport implements ServerTransport {
       },
       { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
     )
-    signal.addEventListener('abort', () => this.#gone('request aborted'), { once: true })
+    whenGone(() => this.#gone('request aborted'))
   }
 
   /** The session this stream serves (set right after attach, so drains and closes reach it). */
@@ -80,7 +81,7 @@ const PROBE_HOLD_MS = 10_000
  * A probe of the SSE line: a PONG event on a stream that stays open, so a proxy that buffers
  * until the response ends holds the PONG back and the probe fails, as the real stream would.
  */
-export function createSseProbe(signal: AbortSignal): ReadableStream<Uint8Array> {
+export function createSseProbe(whenGone: WhenGone): ReadableStream<Uint8Array> {
   let timer: ReturnType<typeof setTimeout> | undefined
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -94,7 +95,7 @@ export function createSseProbe(signal: AbortSignal): ReadableStream<Uint8Array> 
         }
       }
       timer = setTimeout(end, PROBE_HOLD_MS)
-      signal.addEventListener('abort', end, { once: true })
+      whenGone(end)
     },
     cancel() {
       clearTimeout(timer)
