@@ -54,10 +54,12 @@ async function readEvents(
       if (!down.done()) onData(event.data)
     },
   })
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+  // A TextDecoder in stream mode rather than a TextDecoderStream: one stream hop less per chunk.
+  const decoder = new TextDecoder()
+  const reader = response.body.getReader()
   for (;;) {
     const { value, done } = await reader.read()
     if (done) return
-    parser.feed(value)
+    parser.feed(decoder.decode(value, { stream: true }))
   }
 }
