@@ -447,18 +447,43 @@ describe('ClientSession replies', () => {
 })
 
 describe('ClientSession incoming data', () => {
-  it('delivers MESSAGE frames once each, in order, dropping duplicates and frames after a gap', () => {
+  it('delivers MESSAGE frames once each, in order, dropping duplicates and holding frames that come after a gap', () => {
     const { session, data, gaps } = createSession()
-    session.receive([1, 2, 2, 1, 4, 3, 3, 5].map((n) => message(n)), 0)
-    expect(data.map((f) => f[1])).toEqual([1, 2, 3])
-    expect(gaps).toEqual([
-      [4, 3],
-      [5, 4],
-    ])
-    session.receive([3, 4, 5].map((n) => message(n)), 0)
-    expect(data.map((f) => f[1])).toEqual([1, 2, 3, 4, 5])
+    session.receive([1, 2, 2, 1, 4, 6, 4].map((n) => message(n)), 0)
+    expect(data.map((f) => f[1])).toEqual([1, 2])
+    expect(session.received).toBe(2) // 4 and 6 wait for 3 (and 5): the ack does not pass the gap
+    session.receive([3, 3].map((n) => message(n)), 0)
+    expect(data.map((f) => f[1])).toEqual([1, 2, 3, 4])
+    session.receive([4, 5, 6, 7].map((n) => message(n)), 0)
+    expect(data.map((f) => f[1])).toEqual([1, 2, 3, 4, 5, 6, 7])
     expect(data[4]).toEqual([FrameType.MESSAGE, 5, 'room', { n: 5 }, 5])
-    expect(session.received).toBe(5)
+    expect(session.received).toBe(7)
+    expect(gaps).toEqual([])
+  })
+
+  it('settles a reply that came early once the frames before it arrive, in seq order', async () => {
+    const { session, data } = createSession()
+    const r = outcome(session.request(call('x')))
+    session.receive([ok(2, 1, 'done')], 0) // a POST answer overtook the poll answer carrying message 1
+    expect(session.pendingCount).toBe(1)
+    session.receive([message(1)], 0)
+    expect(data.map((f) => f[1])).toEqual([1])
+    expect(await r).toEqual({ value: 'done' })
+    expect(session.unacked).toBe(0)
+  })
+
+  it('holds at most 512 frames ahead of a gap and drops the rest (the replay fills the gap), forgetting them on reset', () => {
+    const { session, data, gaps } = createSession()
+    session.receive(range(2, 600).map((n) => message(n)), 0)
+    expect(gaps).toHaveLength(600 - 1 - 512)
+    expect(gaps[0]).toEqual([2 + 512, 1])
+    session.receive([message(1)], 0)
+    expect(session.received).toBe(513)
+    expect(data).toHaveLength(513)
+    session.receive([message(515)], 0) // held again
+    session.reset(new SwitchboardError('SESSION_LOST'))
+    session.receive([message(1)], 0)
+    expect(session.received).toBe(1) // nothing held from the old session is delivered
   })
 
   it('shares one seq space between messages and replies', async () => {

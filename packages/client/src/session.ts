@@ -34,11 +34,13 @@ export interface ClientSessionConfig {
   maxOutboxBytes: number
   /** Data frames from the server, in seq order, exactly once. */
   onData(frame: ServerDataFrame): void
-  /** Frames not in order are dropped; this lets the owner log it. */
+  /** A frame after a gap was dropped (more than MAX_EARLY_FRAMES were held); this lets the owner log it. */
   onGap?(seq: number, expected: number): void
 }
 
 const PONG = encodeFrame([FrameType.PONG])
+/** Frames held ahead of a gap at most; later ones are dropped (the server's replay fills the gap). */
+const MAX_EARLY_FRAMES = 512
 
 /**
  * The client half of a session: numbers outgoing data frames and keeps them in an outbox
@@ -59,6 +61,11 @@ export class ClientSession {
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   #nextDeadline = Infinity
   #flushQueued = false
+  /**
+   * Frames that arrived ahead of a gap, by seq, delivered once the gap fills. On long polling a POST
+   * answer and a poll answer can overtake each other; holding the later frames saves a resend.
+   */
+  #early = new Map<number, ServerDataFrame>()
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
   /** Batch limits, from the server's negotiate answer. */
@@ -185,14 +192,16 @@ export class ClientSession {
           const verdict = classifySeq(this.#inLast, f[1])
           due = true
           if (verdict === 'deliver') {
-            this.#inLast = f[1]
-            if (f[0] === FrameType.REPLY) {
-              // The server processes our frames in seq order: a reply to `ref` acks everything up to it,
-              // without waiting for an ACK frame (over SSE that comes later, with the POST's answer).
-              this.#out.ack(Math.min(f[2], this.#out.lastSeq))
-              this.#settle(f)
-            } else this.#config.onData(f)
-          } else if (verdict === 'gap') this.#config.onGap?.(f[1], this.#inLast + 1)
+            this.#take(f)
+            // Frames that came early (on another HTTP response) are next in line now.
+            for (let next = this.#early.get(this.#inLast + 1); next; next = this.#early.get(this.#inLast + 1)) {
+              this.#early.delete(next[1])
+              this.#take(next)
+            }
+          } else if (verdict === 'gap') {
+            if (this.#early.size < MAX_EARLY_FRAMES) this.#early.set(f[1], f)
+            else this.#config.onGap?.(f[1], this.#inLast + 1)
+          }
           break
         }
       }
@@ -217,6 +226,7 @@ export class ClientSession {
     this.#inAcked = 0
     this.#sent = 0
     this.#control = []
+    this.#early.clear()
     clearTimeout(this.#ackTimer)
     this.#ackTimer = undefined
     this.detach()
@@ -267,6 +277,17 @@ export class ClientSession {
     this.#sent += data.length
     this.#writable = t.send(encodeBatch(frames))
     if (this.#writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
+  }
+
+  /** Delivers the next frame in line. */
+  #take(f: ServerDataFrame): void {
+    this.#inLast = f[1]
+    if (f[0] === FrameType.REPLY) {
+      // The server processes our frames in seq order: a reply to `ref` acks everything up to it,
+      // without waiting for an ACK frame (over SSE that comes later, with the POST's answer).
+      this.#out.ack(Math.min(f[2], this.#out.lastSeq))
+      this.#settle(f)
+    } else this.#config.onData(f)
   }
 
   #settle(f: ReplyFrame): void {
