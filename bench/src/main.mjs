@@ -41,6 +41,7 @@ function parseArgs(argv) {
     else if (k === 'scale-sessions') o.scaleSessions = Number(v)
     else if (k === 'scale-all') o.scaleAll = true
     else if (k === 'profile') o.profile = true
+    else if (k === 'report') o.report = true
     else if (k === 'no-build') o.build = false
     else if (k === 'no-pin') o.pin = false
     else if (k === 'out') o.out = path.resolve(v)
@@ -58,6 +59,11 @@ function build() {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2))
+  if (o.report) {
+    // Re-render the committed results (after a change to the report code): no run, no build.
+    const out = path.join(BENCH, 'results')
+    return writeResults(JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')), out, 'latest')
+  }
   if (o.build) build()
   const pin = o.pin && (await import('node:os')).cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
   // Measure the packages as built now, whatever gets rebuilt in the shared tree during the run.
@@ -121,9 +127,13 @@ async function main() {
   const results = {}
   for (const [sid, byTarget] of Object.entries(raw)) for (const [tid, list] of Object.entries(byTarget)) (results[sid] ??= {})[tid] = { ...summarize(list), runs: list }
   const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
+  writeResults(doc, out, mode === 'full' && !partial ? 'latest' : 'results')
+}
+
+/** Writes NAME.json, NAME.md and the charts for `doc` into `out`; for `latest`, also the README block. */
+function writeResults(doc, out, name) {
   const { md, charts, goals } = renderMarkdown(doc)
   fs.mkdirSync(path.join(out, 'charts'), { recursive: true })
-  const name = mode === 'full' && !partial ? 'latest' : 'results'
   fs.writeFileSync(path.join(out, `${name}.json`), `${JSON.stringify(doc, null, 1)}\n`)
   fs.writeFileSync(path.join(out, `${name}.md`), md)
   for (const c of charts) fs.writeFileSync(path.join(out, c.file), `${c.svg}\n`)

@@ -16,6 +16,7 @@ export const GOALS = [
   g('↳ same, RSS at 10,000 sessions: ≤ 0.6× Socket.IO', 'scale', 'rssPerSessionKiB', 'sb-ws', 'sio-ws', '<=', 0.6),
   g('sse burst ≥ 1.2× SockJS xhr-streaming', 'burst-64', 'msgsPerSec', 'sb-sse', 'sockjs-xhr-streaming', '>=', 1.2),
   g('sse fan-out ≥ 1.2× SockJS xhr-streaming', 'fanout', 'deliveriesPerSec', 'sb-sse', 'sockjs-xhr-streaming', '>=', 1.2),
+  g('sse round trips/s ≥ 0.3× raw ws', 'latency', 'roundTripsPerSec', 'sb-sse', 'raw-ws', '>=', 0.3),
   g('long-polling burst ≥ 1.0× SockJS xhr-polling', 'burst-64', 'msgsPerSec', 'sb-lp', 'sockjs-xhr-polling', '>=', 1.0),
   g('long-polling fan-out ≥ 1.0× SockJS xhr-polling', 'fanout', 'deliveriesPerSec', 'sb-lp', 'sockjs-xhr-polling', '>=', 1.0),
   g('long-polling round trips/s ≥ 3× Socket.IO polling', 'latency', 'roundTripsPerSec', 'sb-lp', 'sio-polling', '>=', 3.0),

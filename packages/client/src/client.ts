@@ -90,7 +90,7 @@ export class SwitchboardClient {
     this.#ready = new Promise((resolve, reject) => {
       const off = this.#connection.on('state', ({ to }) => {
         if (to === 'open') resolve()
-        else if (to === 'closed') reject(this.#closeError)
+        else if (to === 'closed') reject(this.#closeError ?? new SwitchboardError('CLOSED'))
         if (to === 'open' || to === 'closed') off()
       })
     })
@@ -98,7 +98,8 @@ export class SwitchboardClient {
     this.#connection.on('error', (e) => (this.#closeError = e))
   }
 
-  #closeError: Error = new SwitchboardError('CLOSED')
+  /** The error that closed the client, if one did (made on demand: an Error captures a stack). */
+  #closeError: Error | undefined
 
   /** 'idle' | 'connecting' | 'open' | 'upgrading' | 'backoff' | 'closed' */
   get state(): ClientState {

@@ -129,6 +129,8 @@ describe('client types', () => {
     client.close()
     await expect(sum).rejects.toMatchObject({ code: 'CLOSED' })
     await expect(client.call('after', null)).rejects.toMatchObject({ code: 'CLOSED' })
+    // ready() of a client closed before it opened rejects with CLOSED too.
+    await expect(client.ready()).rejects.toMatchObject({ code: 'CLOSED' })
   })
 
   it('types the client events', () => {
