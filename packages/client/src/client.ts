@@ -150,7 +150,7 @@ export class SwitchboardClient {
       if (exceedsBytes(dataJson, max, byteLength)) throw new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${max} bytes`)
       return this.#connection.session.requestData(
         FrameType.CALL,
-        JSON.stringify(method),
+        this.#methodJson(method),
         dataJson,
         options.timeoutMs ?? this.#callTimeoutMs,
       ) as Promise<Res>
@@ -158,6 +158,18 @@ export class SwitchboardClient {
       return Promise.reject(e)
     }
   }
+
+  /** A method name as JSON, encoded once per name (up to 256 names; more are encoded each call). */
+  #methodJson(method: string): string {
+    let json = this.#methodNames.get(method)
+    if (json === undefined) {
+      json = JSON.stringify(method)
+      if (this.#methodNames.size < 256) this.#methodNames.set(method, json)
+    }
+    return json
+  }
+
+  #methodNames = new Map<string, string>()
 
   /** Closes the client: pending requests reject with CLOSED; it does not reconnect. */
   close(): void {
