@@ -3,6 +3,7 @@ import {
   ACK_EVERY_FRAMES,
   classifySeq,
   encodeBatch,
+  encodeAck,
   encodeFrame,
   encodeRequest,
   FrameType,
@@ -261,7 +262,7 @@ export class ClientSession {
     // Long polls carry the ack in every request: no ack frames needed on that line.
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
     if (this.#inAcked < this.#inLast && t.name !== 'long-polling') {
-      this.#control.push(encodeFrame([FrameType.ACK, this.#inLast]))
+      this.#control.push(encodeAck(this.#inLast))
       this.#inAcked = this.#inLast
     }
     // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.

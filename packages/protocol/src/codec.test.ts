@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   decodeClientBatch,
   decodeServerBatch,
+  encodeAck,
   encodeBatch,
   encodeData,
   encodeFrame,
@@ -357,6 +358,13 @@ describe('utf8Length + exceedsBytes', () => {
       expect(exceedsBytes(s, limit)).toBe(Buffer.byteLength(s, 'utf8') > limit)
     },
   )
+})
+
+describe('encodeAck', () => {
+  it.each([0, 1, 42, 2 ** 53 - 1])('matches encodeFrame for ACK %i and decodes as one', (n) => {
+    expect(encodeAck(n)).toBe(encodeFrame([FrameType.ACK, n]))
+    expect(decodeServerBatch(encodeBatch([encodeAck(n)]))).toEqual([[FrameType.ACK, n]])
+  })
 })
 
 describe('fitBatch + batchRoom', () => {

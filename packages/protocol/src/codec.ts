@@ -43,6 +43,11 @@ export function encodeRequest(type: 12 | 13, seq: number, nameJson: string, data
   return `[${type},${seq},${nameJson},${dataJson}]`
 }
 
+/** An ACK frame: built as text, it goes out with nearly every batch. */
+export function encodeAck(ack: number): string {
+  return `[2,${ack}]`
+}
+
 /** A MESSAGE frame from a pre-encoded body: only the seq is per session. */
 export function encodeMessage(seq: number, body: string): string {
   return `[20,${seq},${body}]`

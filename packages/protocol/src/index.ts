@@ -9,6 +9,7 @@ export {
   joinMessageBody,
   encodeMessageBody,
   encodeMessage,
+  encodeAck,
   encodeRequest,
   decodeClientBatch,
   decodeServerBatch,

@@ -1,4 +1,4 @@
-import { encodeBatch, encodeFrame, FrameType } from '@switchboard/protocol'
+import { encodeAck, encodeBatch, encodeFrame, FrameType } from '@switchboard/protocol'
 
 /** Data kept for a client after its session ended, at most this many bytes (more is left to channel recovery). */
 const MAX_FINAL_BYTES = 1024 * 1024
@@ -36,13 +36,13 @@ export class FinalWords {
     return encodeBatch([
       encodeFrame([FrameType.WELCOME, this.received]),
       ...this.#frames.slice(from),
-      encodeFrame([FrameType.ACK, this.received]),
+      encodeAck(this.received),
       this.closeFrame,
     ])
   }
 
   /** The answer to an upstream POST that arrived after the end: which frames were processed. */
   ackBatch(): string {
-    return encodeBatch([encodeFrame([FrameType.ACK, this.received])])
+    return encodeBatch([encodeAck(this.received)])
   }
 }

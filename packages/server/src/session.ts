@@ -3,6 +3,7 @@ import {
   ACK_EVERY_FRAMES,
   batchRoom,
   classifySeq,
+  encodeAck,
   encodeBatch,
   encodeData,
   encodeFrame,
@@ -192,7 +193,7 @@ export class Session<Identity = unknown> implements TransportHost {
    * A poll answered meanwhile may carry some of them again: the client drops duplicates.
    */
   postAnswer(): string {
-    const ack = `[2,${this.#inLast}]`
+    const ack = encodeAck(this.#inLast)
     this.#inAcked = this.#inLast
     if (!this.#polling || this.#ended) return `[${ack}]`
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
@@ -260,7 +261,7 @@ export class Session<Identity = unknown> implements TransportHost {
     const closeFrame = encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs])
     // The last batch: what the client is owed, the exact ack of its frames, then CLOSE.
     // Everything up to that ack was processed; nothing after it will be.
-    const ack = encodeFrame([FrameType.ACK, this.#inLast])
+    const ack = encodeAck(this.#inLast)
     if (t?.writable) t.send(encodeBatch([ack, ...this.#out.framesAfter(this.#sent), closeFrame]))
     const final = new FinalWords(
       this.token,
@@ -289,7 +290,7 @@ export class Session<Identity = unknown> implements TransportHost {
     // The ack timer is left to run out: it finds nothing due then, and no timer is set and
     // cleared per round trip.
     if (this.#inAcked < this.#inLast) {
-      this.#control.push(encodeFrame([FrameType.ACK, this.#inLast]))
+      this.#control.push(encodeAck(this.#inLast))
       this.#inAcked = this.#inLast
     }
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
