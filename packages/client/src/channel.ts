@@ -1,5 +1,4 @@
-import { encodeData, exceedsBytes, FrameType, SwitchboardError, type StreamPosition } from '@switchboard/protocol'
-import { byteLength } from './bytes.js'
+import { encodeData, FrameType, SwitchboardError, type StreamPosition } from '@switchboard/protocol'
 import { Emitter } from './emitter.js'
 import type { ClientSession } from './session.js'
 
@@ -31,7 +30,6 @@ export type ChannelState = 'unsubscribed' | 'subscribing' | 'subscribed'
 /** What a channel needs from its client. */
 export interface ChannelHost {
   readonly session: ClientSession
-  maxMessageBytes(): number
 }
 
 /**
@@ -93,11 +91,8 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
    * message's offset once the server has accepted it; rejects with a coded SwitchboardError.
    */
   async publish(data: Msg, options: { timeoutMs?: number } = {}): Promise<{ offset: number }> {
-    const dataJson = encodeData(data)
-    if (exceedsBytes(dataJson, this.#host.maxMessageBytes(), byteLength))
-      throw new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${this.#host.maxMessageBytes()} bytes`)
     this.#nameJson ??= JSON.stringify(this.name)
-    return (await this.#host.session.requestData(FrameType.PUBLISH, this.#nameJson, dataJson, options.timeoutMs)) as {
+    return (await this.#host.session.requestData(FrameType.PUBLISH, this.#nameJson, encodeData(data), options.timeoutMs)) as {
       offset: number
     }
   }

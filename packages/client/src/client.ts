@@ -1,8 +1,6 @@
 import {
   encodeData,
-  exceedsBytes,
   FrameType,
-  MAX_MESSAGE_BYTES,
   OUTBOX_BYTES,
   OUTBOX_FRAMES,
   TRANSPORTS,
@@ -10,7 +8,6 @@ import {
   type ServerDataFrame,
   type TransportName,
 } from '@switchboard/protocol'
-import { byteLength } from './bytes.js'
 import type { BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
 import { Connection, type ConnectionEvents } from './connection.js'
@@ -130,10 +127,7 @@ export class SwitchboardClient {
   channel<Msg = unknown>(name: string): Channel<Msg> {
     let channel = this.#channels.get(name)
     if (!channel) {
-      channel = new Channel<unknown>(name, {
-        session: this.#connection.session,
-        maxMessageBytes: () => this.#connection.info?.maxMessageBytes ?? MAX_MESSAGE_BYTES,
-      })
+      channel = new Channel<unknown>(name, { session: this.#connection.session })
       this.#channels.set(name, channel)
     }
     return channel as Channel<Msg>
@@ -145,13 +139,10 @@ export class SwitchboardClient {
    */
   call<Req = unknown, Res = unknown>(method: string, data: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
     try {
-      const dataJson = encodeData(data)
-      const max = this.#connection.info?.maxMessageBytes ?? MAX_MESSAGE_BYTES
-      if (exceedsBytes(dataJson, max, byteLength)) throw new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${max} bytes`)
       return this.#connection.session.requestData(
         FrameType.CALL,
         this.#methodJson(method),
-        dataJson,
+        encodeData(data),
         options.timeoutMs ?? this.#callTimeoutMs,
       ) as Promise<Res>
     } catch (e) {

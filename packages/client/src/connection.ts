@@ -149,9 +149,7 @@ export class Connection extends Emitter<ConnectionEvents> {
           return this.#failed(e instanceof SwitchboardError ? e : new SwitchboardError('CONNECT_FAILED', String(e)))
         }
         if (gen !== this.#generation) return
-        this.session.maxBatchFrames = this.#info.maxBatchFrames
-        this.session.maxBatchBytes = this.#info.maxBatchBytes
-        this.session.maxMessageBytes = this.#info.maxMessageBytes
+        this.session.setLimits(this.#info)
       }
       const info = this.#info
       let last: Attempt = { ok: false, reason: 'no transport offered' }

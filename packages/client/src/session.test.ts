@@ -167,6 +167,20 @@ describe('ClientSession requests', () => {
     expect(t.dataSeqs).toEqual([1, 2, 3, 4])
   })
 
+  it('throws MESSAGE_TOO_LARGE for data over maxMessageBytes (from setLimits) and queues nothing', () => {
+    const { session } = createSession()
+    session.setLimits({ maxBatchFrames: 64, maxBatchBytes: 10_000, maxMessageBytes: 12 })
+    expect(() => session.requestData(FrameType.CALL, '"m"', JSON.stringify('x'.repeat(11)))).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_TOO_LARGE', message: 'A call exceeds 12 bytes' }),
+    )
+    expect(() => session.requestData(FrameType.PUBLISH, '"room"', '"€€€€"')).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_TOO_LARGE', message: 'A message exceeds 12 bytes' }),
+    )
+    expect(session.unacked).toBe(0)
+    void session.requestData(FrameType.CALL, '"m"', JSON.stringify('x'.repeat(10))) // 12 bytes: at the limit
+    expect(session.unacked).toBe(1)
+  })
+
   it('throws OUTBOX_FULL past maxOutboxBytes', () => {
     const one = JSON.stringify(call('x', 'a'.repeat(50))(1)).length
     const { session } = createSession({ maxOutboxBytes: one * 2 })

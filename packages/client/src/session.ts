@@ -6,6 +6,7 @@ import {
   encodeAck,
   encodeFrame,
   encodeRequest,
+  exceedsBytes,
   FrameType,
   HTTP_ACK_DELAY_MS,
   MAX_BATCH_BYTES,
@@ -15,6 +16,7 @@ import {
   batchRoom,
   SwitchboardError,
   type ClientFrame,
+  type NegotiateResponse,
   type ServerDataFrame,
   type ServerFrame,
   type ReplyFrame,
@@ -69,7 +71,7 @@ export class ClientSession {
   #early = new Map<number, ServerDataFrame>()
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
-  /** Batch limits, from the server's negotiate answer. */
+  /** Limits, from the server's negotiate answer (setLimits). */
   maxBatchFrames = MAX_BATCH_FRAMES
   maxBatchBytes = MAX_BATCH_BYTES
   maxMessageBytes = MAX_MESSAGE_BYTES
@@ -77,6 +79,13 @@ export class ClientSession {
   constructor(config: ClientSessionConfig) {
     this.#config = config
     this.#out = new ReplayBuffer(config.maxOutboxFrames, config.maxOutboxBytes, byteLength)
+  }
+
+  /** Takes the server's limits from its negotiate answer. */
+  setLimits(limits: Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes'>): void {
+    this.maxBatchFrames = limits.maxBatchFrames
+    this.maxBatchBytes = limits.maxBatchBytes
+    this.maxMessageBytes = limits.maxMessageBytes
   }
 
   /** Last server seq delivered: what this client acks. */
@@ -108,8 +117,13 @@ export class ClientSession {
     return this.#enqueue(encodeFrame(build(this.#out.nextSeq)), timeoutMs)
   }
 
-  /** A PUBLISH or CALL whose name and data are already encoded: no second JSON pass on the hot path. */
+  /**
+   * A PUBLISH or CALL whose name and data are already encoded: no second JSON pass on the hot path.
+   * Throws MESSAGE_TOO_LARGE when the data is over maxMessageBytes, before anything is queued.
+   */
   requestData(type: 12 | 13, nameJson: string, dataJson: string, timeoutMs?: number): Promise<unknown> {
+    if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
+      throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === 13 ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
     return this.#enqueue(encodeRequest(type, this.#out.nextSeq, nameJson, dataJson), timeoutMs)
   }
