@@ -27,11 +27,16 @@ const post = async (s: NegotiateResponse, body: string) =>
 const poll = (s: NegotiateResponse, ack: number, attach = false) =>
   fetch(`${server.url}/poll?sid=${s.sessionId}${attach ? '&attach=1' : ''}`, { headers: { [TOKEN]: s.resumeToken, [ACK]: String(ack) } })
 
+/** A new session on long polling: attached (its WELCOME taken), with a poll held by the server. */
+async function polling(): Promise<{ s: NegotiateResponse; waiting: Promise<Response> }> {
+  const s = await negotiate()
+  expect(await (await poll(s, 0, true)).json()).toEqual([[1, 0]])
+  return { s, waiting: poll(s, 0) } // held: nothing to send yet
+}
+
 describe('POST answers', () => {
   it('on long polling, carry the replies to the calls they acked, which the waiting poll then does not repeat', async () => {
-    const s = await negotiate()
-    expect(await (await poll(s, 0, true)).json()).toEqual([[1, 0]])
-    const waiting = poll(s, 0) // held: nothing to send yet
+    const { s, waiting } = await polling()
     expect(await post(s, '[[13,1,"add",{"a":2,"b":3}],[13,2,"echo","hi"]]')).toEqual([
       [2, 2],
       [21, 1, 1, null, 5],
@@ -43,17 +48,13 @@ describe('POST answers', () => {
   })
 
   it('on long polling, carry nothing more when an async handler answers after the POST: the poll takes it', async () => {
-    const s = await negotiate()
-    await (await poll(s, 0, true)).json()
-    const waiting = poll(s, 0)
+    const { s, waiting } = await polling()
     expect(await post(s, '[[13,1,"slow",{"ms":20}]]')).toEqual([[2, 1]])
     expect(await (await waiting).json()).toEqual([[21, 1, 1, null, 'done']])
   })
 
   it('take the client ack from the POST header: replies a POST answer delivered are not kept for replay', async () => {
-    const s = await negotiate()
-    await (await poll(s, 0, true)).json()
-    const waiting = poll(s, 0)
+    const { s, waiting } = await polling()
     expect(await post(s, '[[13,1,"echo",1],[13,2,"echo",2]]')).toEqual([[2, 2], [21, 1, 1, null, 1], [21, 2, 2, null, 2]])
     const sendWithAck = (ack: string, body = '[]') =>
       fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken, [ACK]: ack }, body })

@@ -103,7 +103,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   }
   app.get(
     '/ws',
-    (c, next) => {
+    async (c, next) => {
       // Served by listen() / handleUpgrades(): the listener completes the handshake, nothing of
       // this request outlives it.
       const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
@@ -111,7 +111,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       const sid = c.req.query('sid')
       const refusal = refusalFor(c)
       accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, hub, sid, refusal))
-      return Promise.resolve(c.body(null, 200))
+      return c.body(null, 200)
     },
     // Served by serve({ websocket }) from @hono/node-server.
     upgradeWebSocket((c) => {
