@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url))
 
-/** Tests import the packages by name and get their TypeScript sources. */
+/** Tests import the packages by name and get their TypeScript sources (the client's Node entry, as Node resolves it). */
 export const alias = {
   '@switchboard/protocol': src('protocol'),
   '@switchboard/server': src('server'),
-  '@switchboard/client': src('client'),
+  '@switchboard/client': src('client', 'node'),
 }
 
 // Tests run against the TypeScript sources, so `npm test` needs no build for the unit and loopback suites.

@@ -20,13 +20,20 @@ afterAll(async () => {
 
 const TEXT = 'é€😀 naïve 日本語 \ud800 '.repeat(60)
 
-describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s, split into 1-7 byte chunks', (transport) => {
+// The HTTP transports read through node:http in Node by default, and through fetch in browsers.
+describe.each([
+  ['websocket', '', {}],
+  ['sse', '', {}],
+  ['long-polling', '', {}],
+  ['sse', ' with fetch', { fetch: globalThis.fetch }],
+  ['long-polling', ' with fetch', { fetch: globalThis.fetch }],
+] as const)('over %s%s, split into 1-7 byte chunks', (transport, via, options) => {
   it('carries multi-byte text both ways intact: a call, its reply and a published message', async () => {
-    const client = connectClient(`${proxy.url}/rt`, transport, { reconnect: false })
+    const client = connectClient(`${proxy.url}/rt`, transport, { reconnect: false, ...options })
     try {
       await client.ready()
       expect(await client.call('echo', { text: TEXT })).toEqual({ text: TEXT })
-      const room = `room:utf8-${transport}`
+      const room = `room:utf8-${transport}${via.replaceAll(' ', '-')}`
       const got = collect<string>(client, room)
       await client.channel(room).subscribe()
       await client.channel<string>(room).publish(TEXT)

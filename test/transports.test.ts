@@ -1,6 +1,6 @@
 import type { SwitchboardClient, SwitchboardError } from '@switchboard/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { collect, connectClient, startServer, type ChatMessage, type TestServer } from './helpers/fixture.js'
+import { collect, connectClient as connectTo, startServer, type ChatMessage, type TestServer } from './helpers/fixture.js'
 
 let server: TestServer
 const clients: SwitchboardClient[] = []
@@ -21,8 +21,18 @@ const codeOf = (p: Promise<unknown>) =>
     (e: SwitchboardError) => e.code,
   )
 
-// The same application code, run unchanged on each forced transport.
-describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transport) => {
+// The same application code, run unchanged on each forced transport; the HTTP transports twice in
+// Node: over node:http (Node's default) and over fetch (what browsers use, and Node with `fetch` given).
+const FETCH = { fetch: globalThis.fetch }
+describe.each([
+  ['websocket', '', {}],
+  ['sse', '', {}],
+  ['long-polling', '', {}],
+  ['sse', ' with fetch', FETCH],
+  ['long-polling', ' with fetch', FETCH],
+] as const)('over %s%s', (transport, via, options) => {
+  const label = `${transport}${via.replaceAll(' ', '-')}`
+  const connectClient = (url: string, t: typeof transport) => connectTo(url, t, options)
   const open = async () => {
     const c = connectClient(server.url, transport)
     clients.push(c)
@@ -47,7 +57,7 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
 
   it('subscribes, publishes with an ack carrying the offset, and receives its own message', async () => {
     const c = await open()
-    const room = c.channel<ChatMessage>(`room:${transport}-own`)
+    const room = c.channel<ChatMessage>(`room:${label}-own`)
     const got = collect<ChatMessage>(c, room.name)
     await room.subscribe()
     expect(room.state).toBe('subscribed')
@@ -57,7 +67,7 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
   })
 
   it('replays the latest messages to a newcomer that asks for them, then live ones, each once', async () => {
-    const name = `room:${transport}-recent`
+    const name = `room:${label}-recent`
     const early = await open()
     for (let i = 1; i <= 5; i++) await early.channel<ChatMessage>(name).publish({ user: 'early', text: `m${i}` })
     const late = await open()
@@ -69,7 +79,7 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
   })
 
   it('fans out to several clients, in publish order', async () => {
-    const name = `room:${transport}-fan`
+    const name = `room:${label}-fan`
     const subs = await Promise.all([open(), open(), open()])
     const seen = subs.map((c) => collect<ChatMessage>(c, name))
     await Promise.all(subs.map((c) => c.channel(name).subscribe()))
@@ -85,11 +95,11 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
     await c.channel('news').subscribe()
     const res = await fetch(`${server.origin}/api/announce`, {
       method: 'POST',
-      body: JSON.stringify({ channel: 'news', data: { headline: transport } }),
+      body: JSON.stringify({ channel: 'news', data: { headline: label } }),
       headers: { 'content-type': 'application/json' },
     })
     expect(res.status).toBe(200)
-    await vi.waitFor(() => expect(got).toContainEqual({ headline: transport }))
+    await vi.waitFor(() => expect(got).toContainEqual({ headline: label }))
   })
 
   it('answers an RPC with its result', async () => {
@@ -138,7 +148,7 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
 
   it('lets onPublish reshape or refuse a message', async () => {
     const c = await open()
-    const name = `checked:${transport}`
+    const name = `checked:${label}`
     const got = collect(c, name)
     await c.channel(name).subscribe()
     await expect(codeOf(c.channel(name).publish({ bad: true }))).resolves.toBe('FORBIDDEN')
@@ -149,7 +159,7 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
   it('stops delivery after unsubscribe', async () => {
     const c = await open()
     const other = await open()
-    const name = `room:${transport}-unsub`
+    const name = `room:${label}-unsub`
     const got = collect<ChatMessage>(c, name)
     await c.channel(name).subscribe()
     await other.channel<ChatMessage>(name).publish({ user: 'o', text: 'before' })
@@ -158,9 +168,9 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('over %s', (transpo
     expect(c.channel(name).state).toBe('unsubscribed')
     await other.channel<ChatMessage>(name).publish({ user: 'o', text: 'after' })
     // A marker on another channel, published later, proves the 'after' message had its chance to arrive.
-    const marker = collect(c, `room:${transport}-marker`)
-    await c.channel(`room:${transport}-marker`).subscribe()
-    await other.channel(`room:${transport}-marker`).publish({ user: 'o', text: 'marker' })
+    const marker = collect(c, `room:${label}-marker`)
+    await c.channel(`room:${label}-marker`).subscribe()
+    await other.channel(`room:${label}-marker`).publish({ user: 'o', text: 'marker' })
     await vi.waitFor(() => expect(marker).toHaveLength(1))
     expect(got).toEqual([{ user: 'o', text: 'before' }])
   })

@@ -22,10 +22,14 @@ export function snapshotSwitchboard(dir = path.join(ROOT, 'bench/results/tmp/sna
     fs.copyFileSync(path.join(from, 'package.json'), path.join(to, 'package.json'))
     fs.cpSync(path.join(from, 'dist'), path.join(to, 'dist'), { recursive: true })
   }
-  return {
-    server: pathToFileURL(path.join(base, 'server/dist/index.js')).href,
-    client: pathToFileURL(path.join(base, 'client/dist/index.js')).href,
-  }
+  return { server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }
+}
+
+/** The file Node's `import` of a package picks (its "node" condition first, as Node does), as a URL. */
+function nodeEntry(pkgDir) {
+  const exports = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).exports['.']
+  const entry = (exports.node ?? exports).import.default
+  return pathToFileURL(path.join(pkgDir, entry)).href
 }
 
 /** What a child imports for `which`: the snapshot when the orchestrator made one, else the package. */

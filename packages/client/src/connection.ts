@@ -10,6 +10,7 @@ import {
 import { attemptTransport, type Attempt } from './attempt.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
+import type { HttpClient } from './http/http.js'
 import type { ConnectionEvents } from './events.js'
 import { watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
@@ -26,9 +27,8 @@ export type { ConnectionEvents, SessionChange, TransportChange } from './events.
 export interface ConnectionConfig {
   baseUrl: string
   transports: readonly TransportName[]
-  fetch: typeof fetch
+  http: HttpClient
   WebSocket: WebSocketConstructor | undefined
-  credentials: RequestCredentials
   headers: () => Record<string, string> | Promise<Record<string, string>>
   attemptTimeoutMs: number
   reconnect: BackoffOptions | false
@@ -138,9 +138,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         try {
           const c = this.#config
           this.#info = await negotiate(c.baseUrl, {
-            fetch: c.fetch,
+            http: c.http,
             headers: await c.headers(),
-            credentials: c.credentials,
             transports: c.transports,
             timeoutMs: Math.max(c.attemptTimeoutMs, 5_000),
           })
@@ -185,9 +184,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       sessionId: info.sessionId,
       token: info.resumeToken,
       ack: () => this.session.received,
-      fetch: c.fetch,
+      http: c.http,
       WebSocket: c.WebSocket,
-      credentials: c.credentials,
       pollTimeoutMs: info.pollTimeoutMs,
       probe,
     }

@@ -5,6 +5,7 @@ import {
   type NegotiateResponse,
   type TransportName,
 } from '@switchboard/protocol'
+import { isOk, type HttpAnswer, type HttpClient } from './http/http.js'
 
 /** The server's answer to negotiate. */
 export type SessionInfo = NegotiateResponse
@@ -23,31 +24,32 @@ export const FATAL_CODES = new Set([
 /** Creates a session. Throws a SwitchboardError: the server's code, or CONNECT_FAILED when it could not be reached. */
 export async function negotiate(
   baseUrl: string,
-  init: { fetch: typeof fetch; headers: Record<string, string>; credentials: RequestCredentials; transports: readonly TransportName[]; timeoutMs: number },
+  init: { http: HttpClient; headers: Record<string, string>; transports: readonly TransportName[]; timeoutMs: number },
 ): Promise<SessionInfo> {
-  let response: Response
+  let answer: HttpAnswer
+  let text: string
+  const signal = AbortSignal.timeout(init.timeoutMs)
   try {
-    response = await init.fetch(`${baseUrl}/negotiate`, {
+    answer = await init.http(`${baseUrl}/negotiate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...init.headers },
       body: JSON.stringify({ version: PROTOCOL_VERSION, transports: init.transports }),
-      credentials: init.credentials,
-      cache: 'no-store',
-      signal: AbortSignal.timeout(init.timeoutMs),
+      signal,
     })
+    text = await answer.text()
   } catch (cause) {
     throw new SwitchboardError('CONNECT_FAILED', `negotiate failed: ${(cause as Error).message}`, { cause })
   }
   let body: unknown
   try {
-    body = await response.json()
+    body = JSON.parse(text)
   } catch (cause) {
-    throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${response.status} without JSON`, { cause })
+    throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status} without JSON`, { cause })
   }
-  const b = body as Partial<SessionInfo> & { code?: unknown; message?: unknown }
-  if (!response.ok) {
+  const b = (body ?? {}) as Partial<SessionInfo> & { code?: unknown; message?: unknown }
+  if (!isOk(answer)) {
     if (isErrorCode(b.code)) throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined)
-    throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${response.status}`)
+    throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status}`)
   }
   if (typeof b.sessionId !== 'string' || typeof b.resumeToken !== 'string' || !Array.isArray(b.transports))
     throw new SwitchboardError('PROTOCOL_MISMATCH', 'negotiate answered an unexpected body')

@@ -1,11 +1,12 @@
 import { ACK_HEADER, isErrorCode, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import { isOk, type HttpAnswer } from '../http/http.js'
 import { endpoint, type TransportContext, type TransportEvents } from './transport.js'
 
 /** Reads `{ code }` from an error answer, if the server sent one. */
-export async function errorCodeOf(response: Response): Promise<ErrorCode | undefined> {
+export async function errorCodeOf(answer: HttpAnswer): Promise<ErrorCode | undefined> {
   try {
-    const body = (await response.json()) as { code?: unknown }
-    return isErrorCode(body.code) ? body.code : undefined
+    const body = JSON.parse(await answer.text()) as { code?: unknown }
+    return isErrorCode(body?.code) ? body.code : undefined
   } catch {
     return undefined // not ours: a proxy's error page, say
   }
@@ -45,20 +46,19 @@ export class HttpSender {
   }
 
   async #post(batch: string): Promise<void> {
-    const response = await this.#ctx.fetch(endpoint(this.#ctx, 'send'), {
+    const answer = await this.#ctx.http(endpoint(this.#ctx, 'send'), {
       method: 'POST',
       // The ack rides along: on long polling, replies come back in POST answers and the server
       // would otherwise hear of their delivery only at the next poll.
       headers: { 'content-type': 'text/plain;charset=UTF-8', [TOKEN_HEADER]: this.#ctx.token, [ACK_HEADER]: String(this.#ctx.ack()) },
       body: batch,
-      credentials: this.#ctx.credentials,
       signal: this.#abort.signal,
     })
-    if (!response.ok) {
-      const code = await errorCodeOf(response)
-      throw Object.assign(new Error(`HTTP ${response.status}`), { code })
+    if (!isOk(answer)) {
+      const code = await errorCodeOf(answer)
+      throw Object.assign(new Error(`HTTP ${answer.status}`), { code })
     }
-    const text = await response.text()
+    const text = await answer.text()
     if (!this.#closed) this.#events.onBatch(text)
   }
 

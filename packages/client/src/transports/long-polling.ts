@@ -1,4 +1,5 @@
 import { ACK_HEADER, TOKEN_HEADER } from '@switchboard/protocol'
+import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport } from './http-transport.js'
 import { endpoint, type TransportFactory } from './transport.js'
@@ -11,16 +12,14 @@ import { endpoint, type TransportFactory } from './transport.js'
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
   createHttpTransport('long-polling', ctx, events, async (down) => {
     for (let first = true; !down.done() && !down.paused(); first = false) {
-      const response = await ctx.fetch(endpoint(ctx, 'poll', first ? '&attach=1' : ''), {
+      const answer = await ctx.http(endpoint(ctx, 'poll', first ? '&attach=1' : ''), {
         headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
-        credentials: ctx.credentials,
-        cache: 'no-store',
         // A poll that hangs past the server's poll timeout is caught by the connection's liveness
         // watch (pollTimeoutMs + heartbeatMs without a batch): no timer or combined signal per poll.
         signal: down.signal,
       })
-      if (!response.ok) return down.finish(`poll refused: HTTP ${response.status}`, await errorCodeOf(response))
-      const text = await response.text()
+      if (!isOk(answer)) return down.finish(`poll refused: HTTP ${answer.status}`, await errorCodeOf(answer))
+      const text = await answer.text()
       if (down.done()) return
       events.onBatch(text)
     }

@@ -1,11 +1,12 @@
 import { ACK_HEADER, TOKEN_HEADER } from '@switchboard/protocol'
 import { createParser } from 'eventsource-parser'
+import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport, type Downstream } from './http-transport.js'
 import { endpoint, type TransportContext, type TransportFactory } from './transport.js'
 
 /**
- * Server-Sent Events down, POST up. Read with fetch + eventsource-parser rather than
+ * Server-Sent Events down, POST up. Read with ctx.http + eventsource-parser rather than
  * EventSource, so the token travels in a header and a stalled (buffering) proxy shows up
  * as a missing first event instead of a silent wait.
  */
@@ -42,24 +43,15 @@ async function readEvents(
   signal: AbortSignal,
   onData: (data: string) => void,
 ): Promise<void> {
-  const response = await ctx.fetch(endpoint(ctx, 'sse', query), {
+  const answer = await ctx.http(endpoint(ctx, 'sse', query), {
     headers: { accept: 'text/event-stream', [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
-    credentials: ctx.credentials,
-    cache: 'no-store',
     signal,
   })
-  if (!response.ok || !response.body) return down.finish(`SSE refused: HTTP ${response.status}`, await errorCodeOf(response))
+  if (!isOk(answer)) return down.finish(`SSE refused: HTTP ${answer.status}`, await errorCodeOf(answer))
   const parser = createParser({
     onEvent: (event) => {
       if (!down.done()) onData(event.data)
     },
   })
-  // A TextDecoder in stream mode rather than a TextDecoderStream: one stream hop less per chunk.
-  const decoder = new TextDecoder()
-  const reader = response.body.getReader()
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) return
-    parser.feed(decoder.decode(value, { stream: true }))
-  }
+  await answer.read((text) => parser.feed(text))
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode, TransportName } from '@switchboard/protocol'
+import type { HttpClient } from '../http/http.js'
 
 /** The part of the WebSocket API the client uses; the browser's and `ws`'s both fit. */
 export interface WebSocketLike {
@@ -21,9 +22,8 @@ export interface TransportContext {
   token: string
   /** The last server seq this client holds, sent on every attach (and every poll). */
   ack(): number
-  fetch: typeof fetch
+  http: HttpClient
   WebSocket: WebSocketConstructor | undefined
-  credentials: RequestCredentials
   pollTimeoutMs: number
   /** Open as a probe: prove the line (ping/pong) and report `onProbe`; attach only on `attach()`. */
   probe: boolean
