@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from './helpers/fixture.js'
 
 /**
- * The HTTP transports on the wire, driven raw with fetch: what a POST answer carries. On long
- * polling it carries the replies the POST's own calls produced (one HTTP exchange per call, not a
- * POST and then the next poll); on SSE only the ack (the stream carries the rest).
+ * The HTTP transports on the wire, driven raw with fetch: what a POST answer carries. On SSE and
+ * long polling it carries the replies the POST's own calls produced (one HTTP exchange per call,
+ * not a POST and then an event or the next poll); the stream or the next poll carries the rest.
  */
 let server: TestServer
 const TOKEN = 'x-switchboard-token'
@@ -68,7 +68,7 @@ describe('POST answers', () => {
     expect(await (await sendWithAck('99', '[[13,3,"echo",3]]')).json()).toEqual([[2, 3], [21, 3, 3, null, 3]])
   })
 
-  it('on SSE, carry only the ack: the stream carries the reply', async () => {
+  it('on SSE too, carry the replies ready when they answer; the stream carries what comes later', async () => {
     const s = await negotiate()
     const abort = new AbortController()
     const stream = await fetch(`${server.url}/sse?sid=${s.sessionId}`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, signal: abort.signal })
@@ -78,8 +78,11 @@ describe('POST answers', () => {
       while (!text.includes(part)) text += (await reader.read()).value ?? ''
     }
     await until('[[1,0]]')
-    expect(await post(s, '[[13,1,"add",{"a":2,"b":3}]]')).toEqual([[2, 1]])
-    await until('[21,1,1,null,5]')
+    expect(await post(s, '[[13,1,"add",{"a":2,"b":3}]]')).toEqual([[2, 1], [21, 1, 1, null, 5]])
+    expect(await post(s, '[[13,2,"slow",{"ms":20}]]')).toEqual([[2, 2]])
+    await until('[21,2,2,null,"done"]')
+    // The stream never carried the reply the first POST answer delivered.
+    expect(text).not.toContain('[21,1,1,')
     abort.abort()
   })
 })

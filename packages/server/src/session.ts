@@ -80,8 +80,8 @@ export class Session<Identity = unknown> implements TransportHost {
   /** Data frames waiting while an async dispatch runs, to keep per-session order. */
   #backlog: ClientDataFrame[] = []
   #busy = false
-  /** The client's line is long polling (between polls too): POST answers carry frames. */
-  #polling = false
+  /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
+  #overHttp = false
 
   constructor(id: string, token: string, identity: Identity, config: SessionConfig) {
     this.id = id
@@ -120,7 +120,7 @@ export class Session<Identity = unknown> implements TransportHost {
       throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${this.#out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
-    this.#polling = transport.name === 'long-polling'
+    this.#overHttp = transport.name !== 'websocket'
     if (old && old !== transport) old.close('SUPERSEDED')
     // An ack older than one already received (a poll that left before an ACK frame) must not resend twice.
     this.#sent = Math.max(clientAck, this.#out.ackedSeq)
@@ -188,14 +188,16 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /**
    * The answer to a POST of client frames (SSE and long polling): the ack of what it carried,
-   * and on long polling also the frames waiting to go out, typically the replies to the POST's
-   * own calls, so a call is answered in one HTTP exchange instead of waiting for the next poll.
-   * A poll answered meanwhile may carry some of them again: the client drops duplicates.
+   * then the frames waiting to go out, typically the replies to the POST's own calls, so a call
+   * is answered in one HTTP exchange instead of a POST and an event (or the next poll). A poll or
+   * event sent meanwhile may carry some of them again or overtake them: the client drops
+   * duplicates and holds early frames. Should the line change first, the next attach replays
+   * from the client's ack, so frames the client drops from an old line are not lost.
    */
   postAnswer(): string {
     const ack = encodeAck(this.#inLast)
     this.#inAcked = this.#inLast
-    if (!this.#polling || this.#ended) return `[${ack}]`
+    if (!this.#overHttp || this.#ended) return `[${ack}]`
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
     const data = this.#out.framesAfter(this.#sent, this.#config.maxBatchFrames - 1, this.#config.maxBatchBytes - ack.length - 1)
     if (data.length === 0) return `[${ack}]`
