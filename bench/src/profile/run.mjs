@@ -13,6 +13,8 @@ const PROFILED = [
   ['latency', 'sb-ws'],
   // The floor, for reference: how much of a round trip is ws and the kernel.
   ['latency', 'raw-ws'],
+  ['latency', 'sb-sse'],
+  ['latency', 'sb-lp'],
   ['burst-64', 'sb-ws'],
   ['burst-4k', 'sb-ws'],
   ['burst-64k', 'sb-ws'],

@@ -268,6 +268,28 @@ describe('ClientSession attach and acks', () => {
     expect(t.batches.at(-1)).toEqual([[FrameType.ACK, 2 + ACK_EVERY_FRAMES]])
   })
 
+  it('on SSE, lets the next POST carry the ack (header): no ACK-only POST when the line drains, none when the timer finds it carried', async () => {
+    vi.useFakeTimers()
+    const { session } = createSession()
+    const t = new FakeTransport('sse')
+    t.accept = false // a POST is in flight
+    session.attach(t, 0)
+    const first = outcome(session.request(call('x')))
+    await vi.advanceTimersByTimeAsync(0)
+    // Its answer carries the reply; then the POST ends and the line drains before the next call.
+    session.receive([ok(1, 1, 'one')], 0)
+    expect(await first).toEqual({ value: 'one' })
+    t.accept = true
+    session.drain()
+    expect(t.batches).toHaveLength(1) // no POST for the ack alone
+    void session.request(call('y')).catch(() => {})
+    await vi.advanceTimersByTimeAsync(0)
+    expect(t.batches).toHaveLength(2)
+    expect(t.batches[1]!.map((f) => f[0])).toEqual([FrameType.CALL]) // no ACK frame: the header has it
+    vi.advanceTimersByTime(HTTP_ACK_DELAY_MS * 2)
+    expect(t.batches).toHaveLength(2)
+  })
+
   it('acks within ACK_DELAY_MS with real timers too', async () => {
     const { session } = createSession()
     const t = new FakeTransport()

@@ -61,6 +61,8 @@ export class ClientSession {
   #writable = false
   #pending = new Map<number, Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** An SSE line owes a standalone ack (see flush). */
+  #ackOverdue = false
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   #nextDeadline = Infinity
   #flushQueued = false
@@ -174,6 +176,7 @@ export class ClientSession {
     // The attach request told the server our ack as of when it left; frames may have arrived since
     // (from a paused old line during a switch), so ack once more on this line.
     this.#inAcked = 0
+    this.#ackOverdue = this.#inLast > 0
     this.#control = []
     this.flush()
   }
@@ -239,6 +242,7 @@ export class ClientSession {
     this.#out = new ReplayBuffer(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes, byteLength)
     this.#inLast = 0
     this.#inAcked = 0
+    this.#ackOverdue = false
     this.#sent = 0
     this.#control = []
     this.#early.clear()
@@ -273,9 +277,11 @@ export class ClientSession {
     this.#flushQueued = false
     const t = this.#transport
     if (!t || !this.#writable) return
-    // Long polls carry the ack in every request: no ack frames needed on that line.
+    // How the ack travels: WebSocket in ACK frames; long polls and POSTs in a header of every
+    // request, so an SSE line sends an ACK-only POST only once the ack is overdue (its timer ran
+    // out, or ACK_EVERY_FRAMES are unacked), and long polling never does.
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
-    if (this.#inAcked < this.#inLast && t.name !== 'long-polling') {
+    if (this.#inAcked < this.#inLast && (t.name === 'websocket' || (t.name === 'sse' && this.#ackOverdue))) {
       this.#control.push(encodeAck(this.#inLast))
       this.#inAcked = this.#inLast
     }
@@ -290,6 +296,10 @@ export class ClientSession {
     const frames = this.#control.length === 0 ? data : this.#control.concat(data)
     this.#control = []
     this.#sent += data.length
+    if (t.name === 'sse') {
+      this.#inAcked = this.#inLast // the POST's header carries it
+      this.#ackOverdue = false
+    }
     this.#writable = t.send(encodeBatch(frames))
     if (this.#writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
   }
@@ -314,12 +324,16 @@ export class ClientSession {
   }
 
   #scheduleAck(): void {
-    if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
-    else
+    if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) {
+      this.#ackOverdue = true
+      this.#queueFlush()
+    } else
       this.#ackTimer ??= setTimeout(
         () => {
           this.#ackTimer = undefined
-          if (this.#inAcked < this.#inLast) this.flush()
+          if (this.#inAcked >= this.#inLast) return
+          this.#ackOverdue = true
+          this.flush()
         },
         this.#transport?.name === 'sse' ? HTTP_ACK_DELAY_MS : ACK_DELAY_MS,
       )
