@@ -326,12 +326,14 @@ describe('ClientSession attach and acks', () => {
     expect(t.batches).toHaveLength(1)
   })
 
-  it('sends no ACK frames on long polling, where every poll carries the ack', async () => {
+  it('sends no ACK frames on long polling, where every poll carries the ack, and sets no ack timer', async () => {
     vi.useFakeTimers()
     const { session } = createSession()
     const t = new FakeTransport('long-polling')
     session.attach(t, 0)
-    session.receive(range(1, ACK_EVERY_FRAMES + 5).map((n) => message(n)), 0)
+    session.receive([message(1), message(2)], 0)
+    expect(vi.getTimerCount()).toBe(0)
+    session.receive(range(3, ACK_EVERY_FRAMES + 5).map((n) => message(n)), 0)
     await Promise.resolve()
     vi.advanceTimersByTime(ACK_DELAY_MS * 10)
     void session.request(call('a'))

@@ -324,6 +324,8 @@ export class ClientSession {
   }
 
   #scheduleAck(): void {
+    // Every poll carries the ack, and the next one leaves as soon as a poll is answered.
+    if (this.#transport?.name === 'long-polling') return
     if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) {
       this.#ackOverdue = true
       this.#queueFlush()
