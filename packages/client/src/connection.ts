@@ -80,7 +80,13 @@ export class Connection extends Emitter<ConnectionEvents> {
       maxOutboxFrames: config.maxOutboxFrames,
       maxOutboxBytes: config.maxOutboxBytes,
       onData: config.onData,
-      onGap: (seq, expected) => this.#log('session', `dropped server frame ${seq} (expected ${expected})`),
+      // Too much arrived ahead of a gap: drop the line and reattach, so the server resends
+      // everything after our ack (the gap first) instead of waiting on a frame that may never come.
+      onGap: (seq, expected) => {
+        const reason = `dropped server frame ${seq}: too much held ahead of the gap at ${expected}`
+        this.#log('session', reason)
+        if (this.#transport) this.#lost(this.#transport, { reason })
+      },
     })
   }
 

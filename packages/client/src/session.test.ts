@@ -524,6 +524,22 @@ describe('ClientSession incoming data', () => {
     expect(session.received).toBe(1) // nothing held from the old session is delivered
   })
 
+  it('holds at most 4 MiB (in characters) of frames ahead of a gap, counting a frame that comes twice once', () => {
+    const { session, data, gaps } = createSession()
+    const big = (n: number): ServerDataFrame => [FrameType.MESSAGE, n, 'room', 'x'.repeat(300_000), n]
+    session.receive([big(2), big(2), big(3)], 0)
+    expect(gaps).toEqual([])
+    session.receive(range(4, 20).map(big), 0)
+    // 13 frames of ~300,000 characters fit in 4 MiB (4,194,304), the 14th does not.
+    expect(gaps[0]).toEqual([15, 1])
+    expect(gaps).toHaveLength(20 - 14)
+    session.receive([message(1)], 0)
+    expect(data.map((f) => f[1])).toEqual(range(1, 14))
+    // Delivered frames free their room: a new gap holds as many again.
+    session.receive(range(16, 28).map(big), 0)
+    expect(gaps).toHaveLength(20 - 14)
+  })
+
   it('shares one seq space between messages and replies', async () => {
     const { session, data } = createSession()
     const r = outcome(session.request(call('x')))

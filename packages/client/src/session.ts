@@ -37,13 +37,17 @@ export interface ClientSessionConfig {
   maxOutboxBytes: number
   /** Data frames from the server, in seq order, exactly once. */
   onData(frame: ServerDataFrame): void
-  /** A frame after a gap was dropped (more than MAX_EARLY_FRAMES were held); this lets the owner log it. */
+  /**
+   * A frame after a gap was dropped (the frames held ahead of the gap reached MAX_EARLY_FRAMES or
+   * MAX_EARLY_CHARS): the owner must have the server resend from our ack (a reattach does).
+   */
   onGap?(seq: number, expected: number): void
 }
 
 const PONG = encodeFrame([FrameType.PONG])
-/** Frames held ahead of a gap at most; later ones are dropped (the server's replay fills the gap). */
+/** Frames held ahead of a gap at most, and their size in characters; later ones are dropped (see onGap). */
 const MAX_EARLY_FRAMES = 512
+const MAX_EARLY_CHARS = 4 * 1024 * 1024
 
 /**
  * The client half of a session: numbers outgoing data frames and keeps them in an outbox
@@ -67,10 +71,11 @@ export class ClientSession {
   #nextDeadline = Infinity
   #flushQueued = false
   /**
-   * Frames that arrived ahead of a gap, by seq, delivered once the gap fills. On long polling a POST
-   * answer and a poll answer can overtake each other; holding the later frames saves a resend.
+   * Frames that arrived ahead of a gap, by seq, delivered once the gap fills. A POST answer and a
+   * poll answer (or an SSE event) can overtake each other; holding the later frames saves a resend.
    */
-  #early = new Map<number, ServerDataFrame>()
+  #early = new Map<number, { frame: ServerDataFrame; chars: number }>()
+  #earlyChars = 0
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
   /** Limits, from the server's negotiate answer (setLimits). */
@@ -213,12 +218,17 @@ export class ClientSession {
             this.#take(f)
             // Frames that came early (on another HTTP response) are next in line now.
             for (let next = this.#early.get(this.#inLast + 1); next; next = this.#early.get(this.#inLast + 1)) {
-              this.#early.delete(next[1])
-              this.#take(next)
+              this.#early.delete(next.frame[1])
+              this.#earlyChars -= next.chars
+              this.#take(next.frame)
             }
-          } else if (verdict === 'gap') {
-            if (this.#early.size < MAX_EARLY_FRAMES) this.#early.set(f[1], f)
-            else this.#config.onGap?.(f[1], this.#inLast + 1)
+          } else if (verdict === 'gap' && !this.#early.has(f[1])) {
+            // Measured only here: frames rarely arrive ahead of a gap.
+            const chars = JSON.stringify(f).length
+            if (this.#early.size < MAX_EARLY_FRAMES && this.#earlyChars + chars <= MAX_EARLY_CHARS) {
+              this.#early.set(f[1], { frame: f, chars })
+              this.#earlyChars += chars
+            } else this.#config.onGap?.(f[1], this.#inLast + 1)
           }
           break
         }
@@ -246,6 +256,7 @@ export class ClientSession {
     this.#sent = 0
     this.#control = []
     this.#early.clear()
+    this.#earlyChars = 0
     clearTimeout(this.#ackTimer)
     this.#ackTimer = undefined
     this.detach()
