@@ -20,6 +20,7 @@ import {
   type ServerDataFrame,
   type ServerFrame,
   type ReplyFrame,
+  type TransportName,
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
 import type { ClientTransport } from './transports/transport.js'
@@ -45,6 +46,25 @@ export interface ClientSessionConfig {
 }
 
 const PONG = encodeFrame([FrameType.PONG])
+
+/**
+ * How each line carries this client's ack (the only place that says it):
+ * - websocket: an ACK frame in every batch that leaves, or alone after ACK_DELAY_MS;
+ * - sse: the header of every POST; an ACK-only POST only once the ack is overdue (HTTP_ACK_DELAY_MS);
+ * - long-polling: every poll, and the next poll leaves as soon as one is answered: nothing more.
+ * Past ACK_EVERY_FRAMES unacked frames an ack is overdue at once.
+ */
+interface AckCarriage {
+  frames: 'every-batch' | 'when-overdue' | 'never'
+  /** Each request that leaves carries the ack in a header. */
+  inHeader: boolean
+  delayMs: number
+}
+const ACK_CARRIAGE: Record<TransportName, AckCarriage> = {
+  websocket: { frames: 'every-batch', inHeader: false, delayMs: ACK_DELAY_MS },
+  sse: { frames: 'when-overdue', inHeader: true, delayMs: HTTP_ACK_DELAY_MS },
+  'long-polling': { frames: 'never', inHeader: true, delayMs: 0 },
+}
 /** Frames held ahead of a gap at most, and their size in characters; later ones are dropped (see onGap). */
 const MAX_EARLY_FRAMES = 512
 const MAX_EARLY_CHARS = 4 * 1024 * 1024
@@ -65,7 +85,9 @@ export class ClientSession {
   #writable = false
   #pending = new Map<number, Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
-  /** An SSE line owes a standalone ack (see flush). */
+  /** How the attached line carries the ack. */
+  #ackBy: AckCarriage = ACK_CARRIAGE.websocket
+  /** The ack is overdue: send it even alone (lines that ack `when-overdue`). */
   #ackOverdue = false
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   #nextDeadline = Infinity
@@ -176,6 +198,7 @@ export class ClientSession {
   attach(transport: ClientTransport, serverAck: number): void {
     if (!this.#out.ack(serverAck)) throw new SwitchboardError('MALFORMED_FRAME', `Server acked ${serverAck}, beyond ${this.#out.lastSeq}`)
     this.#transport = transport
+    this.#ackBy = ACK_CARRIAGE[transport.name]
     this.#writable = true
     this.#sent = serverAck
     // The attach request told the server our ack as of when it left; frames may have arrived since
@@ -288,11 +311,9 @@ export class ClientSession {
     this.#flushQueued = false
     const t = this.#transport
     if (!t || !this.#writable) return
-    // How the ack travels: WebSocket in ACK frames; long polls and POSTs in a header of every
-    // request, so an SSE line sends an ACK-only POST only once the ack is overdue (its timer ran
-    // out, or ACK_EVERY_FRAMES are unacked), and long polling never does.
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
-    if (this.#inAcked < this.#inLast && (t.name === 'websocket' || (t.name === 'sse' && this.#ackOverdue))) {
+    const ackBy = this.#ackBy
+    if (this.#inAcked < this.#inLast && (ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue))) {
       this.#control.push(encodeAck(this.#inLast))
       this.#inAcked = this.#inLast
     }
@@ -307,8 +328,8 @@ export class ClientSession {
     const frames = this.#control.length === 0 ? data : this.#control.concat(data)
     this.#control = []
     this.#sent += data.length
-    if (t.name === 'sse') {
-      this.#inAcked = this.#inLast // the POST's header carries it
+    if (ackBy.inHeader) {
+      this.#inAcked = this.#inLast
       this.#ackOverdue = false
     }
     this.#writable = t.send(encodeBatch(frames))
@@ -335,8 +356,7 @@ export class ClientSession {
   }
 
   #scheduleAck(): void {
-    // Every poll carries the ack, and the next one leaves as soon as a poll is answered.
-    if (this.#transport?.name === 'long-polling') return
+    if (this.#ackBy.frames === 'never') return
     if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) {
       this.#ackOverdue = true
       this.#queueFlush()
@@ -348,7 +368,7 @@ export class ClientSession {
           this.#ackOverdue = true
           this.flush()
         },
-        this.#transport?.name === 'sse' ? HTTP_ACK_DELAY_MS : ACK_DELAY_MS,
+        this.#ackBy.delayMs,
       )
   }
 

@@ -9,7 +9,8 @@ const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Age
 /** The HTTP client over node:http / node:https: what the client uses in Node unless given `fetch`. */
 export const nodeHttp: HttpClient = (url, request) => send(url, request, true)
 
-function send(url: string, { method = 'GET', headers, body, signal }: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
+function send(url: string, init: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
+  const { method = 'GET', headers, body, signal } = init
   return new Promise((resolve, reject) => {
     const secure = url.startsWith('https:')
     let answered = false
@@ -31,7 +32,7 @@ function send(url: string, { method = 'GET', headers, body, signal }: HttpReques
       // A pooled socket the server closed just as it was picked (its keep-alive timeout): sent once
       // more on a new socket, as browsers do. Safe for every request here: the server drops frames
       // by seq it already has, and polls and streams carry the ack.
-      if (mayRetry && request.reusedSocket && e.code === 'ECONNRESET') resolve(send(url, { method, headers, body, signal }, false))
+      if (mayRetry && request.reusedSocket && e.code === 'ECONNRESET') resolve(send(url, init, false))
       else reject(e)
     })
     request.end(body)
