@@ -50,6 +50,14 @@ function createSession(overrides: Partial<ClientSessionConfig> = {}) {
   return { session, data, gaps }
 }
 
+/** A session attached (server ack 0) to a fake line named `name`. */
+function attached(name: TransportName = 'websocket', overrides: Partial<ClientSessionConfig> = {}) {
+  const created = createSession(overrides)
+  const t = new FakeTransport(name)
+  created.session.attach(t, 0)
+  return { ...created, t }
+}
+
 const call = (method: string, payload: unknown = null) => (seq: number): ClientFrame => [FrameType.CALL, seq, method, payload]
 const message = (seq: number, offset = seq): ServerFrame => [FrameType.MESSAGE, seq, 'room', { n: offset }, offset]
 const ok = (seq: number, ref: number, result: unknown): ServerFrame => [FrameType.REPLY, seq, ref, null, result]
@@ -65,9 +73,7 @@ afterEach(() => {
 
 describe('ClientSession requests', () => {
   it('numbers requests 1..n and sends one batch per microtask', async () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     void session.request(call('a'))
     void session.request((seq) => [FrameType.PUBLISH, seq, 'room', { text: 'hi' }])
     void session.request((seq) => [FrameType.SUBSCRIBE, seq, 'room', null])
@@ -146,9 +152,7 @@ describe('ClientSession requests', () => {
   })
 
   it('throws OUTBOX_FULL past maxOutboxFrames, and takes requests again once acked', async () => {
-    const { session } = createSession({ maxOutboxFrames: 3 })
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached('websocket', { maxOutboxFrames: 3 })
     for (let i = 0; i < 3; i++) void session.request(call('x'))
     let error: unknown
     try {
@@ -225,9 +229,7 @@ describe('ClientSession attach and acks', () => {
   })
 
   it('trims the outbox on server ACK frames', async () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     for (let i = 0; i < 4; i++) void session.request(call('x'))
     await microtasks()
     session.receive([[FrameType.ACK, 2]], 0)
@@ -241,9 +243,7 @@ describe('ClientSession attach and acks', () => {
 
   it('acks received data frames after ACK_DELAY_MS', () => {
     vi.useFakeTimers()
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     session.receive([message(1), message(2)], 0)
     vi.advanceTimersByTime(ACK_DELAY_MS - 1)
     expect(t.batches).toEqual([])
@@ -255,9 +255,7 @@ describe('ClientSession attach and acks', () => {
 
   it('waits HTTP_ACK_DELAY_MS on SSE, where a standalone ack is a POST, and acks at once after ACK_EVERY_FRAMES', async () => {
     vi.useFakeTimers()
-    const { session } = createSession()
-    const t = new FakeTransport('sse')
-    session.attach(t, 0)
+    const { session, t } = attached('sse')
     session.receive([message(1), message(2)], 0)
     vi.advanceTimersByTime(HTTP_ACK_DELAY_MS - 1)
     expect(t.batches).toEqual([])
@@ -291,18 +289,14 @@ describe('ClientSession attach and acks', () => {
   })
 
   it('acks within ACK_DELAY_MS with real timers too', async () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     session.receive([message(1)], 0)
     await vi.waitFor(() => expect(t.frames).toEqual([[FrameType.ACK, 1]]), { timeout: 1_000, interval: 2 })
   })
 
   it('acks at once when ACK_EVERY_FRAMES frames are unacked', async () => {
     vi.useFakeTimers()
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     session.receive(range(1, ACK_EVERY_FRAMES).map((n) => message(n)), 0)
     await Promise.resolve()
     expect(t.batches).toEqual([[[FrameType.ACK, ACK_EVERY_FRAMES]]])
@@ -310,9 +304,7 @@ describe('ClientSession attach and acks', () => {
 
   it('puts a due ack in front of the next request batch, and sends no second one', async () => {
     vi.useFakeTimers()
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     session.receive([message(1)], 0)
     void session.request(call('a'))
     await Promise.resolve()
@@ -328,9 +320,7 @@ describe('ClientSession attach and acks', () => {
 
   it('sends no ACK frames on long polling, where every poll carries the ack, and sets no ack timer', async () => {
     vi.useFakeTimers()
-    const { session } = createSession()
-    const t = new FakeTransport('long-polling')
-    session.attach(t, 0)
+    const { session, t } = attached('long-polling')
     session.receive([message(1), message(2)], 0)
     expect(vi.getTimerCount()).toBe(0)
     session.receive(range(3, ACK_EVERY_FRAMES + 5).map((n) => message(n)), 0)
@@ -351,16 +341,12 @@ describe('ClientSession attach and acks', () => {
   })
 
   it('sends no ack on attach when it holds nothing', () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     expect(t.batches).toEqual([])
   })
 
   it('answers a PING with a PONG', async () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     session.receive([[FrameType.PING]], 0)
     await Promise.resolve()
     expect(t.frames).toEqual([[FrameType.PONG]])
@@ -369,9 +355,7 @@ describe('ClientSession attach and acks', () => {
 
 describe('ClientSession replies', () => {
   it('resolves and rejects the request each reply names', async () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     const r1 = outcome(session.request(call('one')))
     const r2 = outcome(session.request(call('two')))
     const r3 = outcome(session.request(call('three')))
@@ -395,9 +379,7 @@ describe('ClientSession replies', () => {
 
   it('rejects with TIMEOUT when no reply comes in time, and ignores a late reply', async () => {
     vi.useFakeTimers()
-    const { session, data } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, data, t } = attached()
     const slow = outcome(session.request(call('slow'), 100))
     const other = outcome(session.request(call('other'), 1_000))
     vi.advanceTimersByTime(99)
@@ -444,9 +426,7 @@ describe('ClientSession replies', () => {
   })
 
   it('takes a reply to request n as the ack of n and everything before it (room in the outbox before any ACK frame)', async () => {
-    const { session } = createSession({ maxOutboxFrames: 3 })
-    const t = new FakeTransport('sse')
-    session.attach(t, 0)
+    const { session, t } = attached('sse', { maxOutboxFrames: 3 })
     const pending = [1, 2, 3].map(() => outcome(session.request(call('x'))))
     await microtasks()
     expect(() => session.request(call('x'))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
@@ -571,9 +551,7 @@ describe('ClientSession incoming data', () => {
 
 describe('ClientSession reset', () => {
   it('rejects every pending request with the error and starts over', async () => {
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     const r1 = outcome(session.request(call('a')))
     const r2 = outcome(session.request(call('b'), 10_000))
     await microtasks()
@@ -606,9 +584,7 @@ describe('ClientSession reset', () => {
 
   it('sends no ack for frames received before the reset', () => {
     vi.useFakeTimers()
-    const { session } = createSession()
-    const t = new FakeTransport()
-    session.attach(t, 0)
+    const { session, t } = attached()
     session.receive([message(1)], 0)
     session.reset(new SwitchboardError('SESSION_LOST'))
     session.attach(t, 0)
