@@ -86,3 +86,42 @@ describe('POST answers', () => {
     abort.abort()
   })
 })
+
+describe('POST answer headers', () => {
+  const sendRaw = (base: string, s: NegotiateResponse, headers: Record<string, string> = {}) =>
+    fetch(`${base}/send?sid=${s.sessionId}`, {
+      method: 'POST',
+      headers: { [TOKEN]: s.resumeToken, ...headers },
+      body: '[[13,1,"echo","hi"]]',
+    })
+  const negotiateAt = async (base: string, headers: Record<string, string> = {}) =>
+    (await (await fetch(`${base}/negotiate`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' })).json()) as NegotiateResponse
+
+  it('are JSON, never cached, with the exact length of the batch', async () => {
+    const s = await negotiateAt(server.url)
+    const r = await sendRaw(server.url, s)
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(r.headers.get('cache-control')).toBe('no-cache, no-store, no-transform')
+    const body = await r.text()
+    expect(r.headers.get('content-length')).toBe(String(Buffer.byteLength(body)))
+    expect(JSON.parse(body)).toEqual([[2, 1]])
+  })
+
+  it('carry the CORS headers to an allowed origin, along with the batch', async () => {
+    const cors = await startServer({ origins: ['http://app.example'] })
+    try {
+      const origin = { origin: 'http://app.example' }
+      const s = await negotiateAt(cors.url, origin)
+      const r = await sendRaw(cors.url, s, origin)
+      expect(r.status).toBe(200)
+      expect(r.headers.get('access-control-allow-origin')).toBe('http://app.example')
+      expect(r.headers.get('access-control-allow-credentials')).toBe('true')
+      expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(r.headers.get('cache-control')).toBe('no-cache, no-store, no-transform')
+      expect(await r.json()).toEqual([[2, 1]])
+    } finally {
+      await cors.close()
+    }
+  })
+})

@@ -171,7 +171,9 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))
     hub.receive(session, text, Buffer.byteLength(text), true)
-    return c.body(session.postAnswer(), 200, POLL_HEADERS)
+    // A Response with plain-object headers: @hono/node-server writes it without building a web
+    // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
+    return new Response(session.postAnswer(), { headers: POLL_HEADERS })
   })
 
   return app
