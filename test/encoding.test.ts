@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const TEXT = 'é€😀 naïve 日本語 \ud800 '.repeat(60)
 
-// The HTTP transports read through node:http in Node by default, and through fetch in browsers.
+// The HTTP transports read through undici in Node by default, and through fetch in browsers.
 describe.each([
   ['websocket', '', {}],
   ['sse', '', {}],

@@ -1,11 +1,13 @@
+import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { startServer } from './helpers/fixture.js'
 
 /**
  * The client package as its users get it (the built files, resolved through package.json's
- * "exports", not the sources the other tests import): Node picks the node:http build, browsers
+ * "exports", not the sources the other tests import): Node picks the undici build, browsers
  * and their bundlers the fetch build, which must not import any Node module.
  */
 const dist = fileURLToPath(new URL('../packages/client/dist/', import.meta.url))
@@ -20,7 +22,7 @@ function built(file: string): string {
 }
 
 describe('the client package', () => {
-  it('resolves in Node to its Node build, whose client makes HTTP requests over node:http', async () => {
+  it('resolves in Node to its Node build, whose client makes HTTP requests over undici', async () => {
     expect(require.resolve('@switchboard/client')).toBe(dist + 'node.cjs')
     built('node.js')
     const node = (await import(pathToFileURL(dist + 'node.js').href)) as typeof import('@switchboard/client')
@@ -39,6 +41,29 @@ describe('the client package', () => {
       // The one-file browser build inlines its dependencies; the ESM build for bundlers imports only these.
       expect(outside, file).toEqual(file === 'switchboard.browser.js' ? [] : outside.filter((s) => s === '@switchboard/protocol' || s === 'eventsource-parser'))
     }
-    expect(specifiers(built('node.js'))).toEqual(expect.arrayContaining([expect.stringMatching(/^(node:)?http$/), expect.stringMatching(/^(node:)?https$/)]))
+    expect(specifiers(built('node.js'))).toContain('undici')
+  })
+
+  it.each(['sse', 'long-polling'])('lets a Node process exit once its client is closed (%s): pooled connections hold nothing', async (transport) => {
+    const server = await startServer()
+    try {
+      // A script of its own: the test runner's process would not show a handle left open. Should
+      // anything keep its event loop alive after close() (a pooled connection waits 4 s to expire),
+      // the unref'd timer says what and exits 2.
+      const script = `
+        const { connect } = await import(${JSON.stringify(pathToFileURL(dist + 'node.js').href)})
+        const client = connect(${JSON.stringify(server.url)}, { transports: [${JSON.stringify(transport)}], reconnect: false })
+        console.log(await client.call('echo', 'ok'))
+        client.close()
+        setTimeout(() => { console.log('held by', process.getActiveResourcesInfo().join(' ')); process.exit(2) }, 2000).unref()`
+      const output = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000 }, (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
+        ),
+      )
+      expect(output.trim()).toBe('ok')
+    } finally {
+      await server.close()
+    }
   })
 })

@@ -22,7 +22,7 @@ const codeOf = (p: Promise<unknown>) =>
   )
 
 // The same application code, run unchanged on each forced transport; the HTTP transports twice in
-// Node: over node:http (Node's default) and over fetch (what browsers use, and Node with `fetch` given).
+// Node: over undici (Node's default) and over fetch (what browsers use, and Node with `fetch` given).
 const FETCH = { fetch: globalThis.fetch }
 describe.each([
   ['websocket', '', {}],

@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup'
 
 export default defineConfig([
   {
-    // index: browsers and their bundlers; node: the same API with HTTP over node:http (the "node" condition).
+    // index: browsers and their bundlers; node: the same API with HTTP over undici (the "node" condition).
     entry: ['src/index.ts', 'src/node.ts'],
     format: ['esm', 'cjs'],
     dts: true,

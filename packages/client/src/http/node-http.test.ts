@@ -21,6 +21,14 @@ async function startServer(handle: (req: http.IncomingMessage, res: http.ServerR
   }
 }
 
+const idle = () => new Promise((resolve) => setTimeout(resolve, 20))
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i > 200) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 let close: (() => Promise<void>) | undefined
 afterEach(async () => {
   await close?.()
@@ -35,20 +43,21 @@ const bodyOf = (req: http.IncomingMessage) =>
   })
 
 describe('nodeHttp', () => {
-  it('POSTs a body with its byte length and reads the answer, reusing one kept-alive connection', async () => {
+  it('POSTs a body with its byte length and reads the answer over kept-alive connections', async () => {
     const seen: string[] = []
     const server = await startServer(async (req, res) => {
       seen.push(`${req.method} ${req.headers['content-length']} ${req.headers['x-token']} ${await bodyOf(req)}`)
       res.end('[[1,"é"]]')
     })
     close = server.close
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 6; i++) {
       const answer = await nodeHttp(server.url, { method: 'POST', headers: { 'x-token': 't' }, body: 'naïve €' })
       expect(answer.status).toBe(200)
       expect(await answer.text()).toBe('[[1,"é"]]')
     }
-    expect(seen).toEqual(Array(3).fill('POST 10 t naïve €'))
-    expect(server.connections()).toBe(1)
+    expect(seen).toEqual(Array(6).fill('POST 10 t naïve €'))
+    // Back to back, a request can leave before the previous connection is back in the pool: two at most.
+    expect(server.connections()).toBeLessThanOrEqual(2)
   })
 
   it('hands a streamed body over piece by piece, a character cut between two writes kept whole', async () => {
@@ -70,19 +79,33 @@ describe('nodeHttp', () => {
     // connection finds it reset.
     const server = await startServer((req, res, nth) => {
       if (nth === 2) return req.socket.resetAndDestroy()
-      void bodyOf(req).then((body) => res.end(`got ${body}`))
+      void bodyOf(req).then((body) => res.end(`got ${body} (request ${nth} on its connection)`))
     })
     close = server.close
-    expect(await (await nodeHttp(server.url, { method: 'POST', headers: {}, body: '1' })).text()).toBe('got 1')
-    expect(await (await nodeHttp(server.url, { method: 'POST', headers: {}, body: '2' })).text()).toBe('got 2')
+    expect(await (await nodeHttp(server.url, { method: 'POST', headers: {}, body: '1' })).text()).toBe('got 1 (request 1 on its connection)')
+    await idle() // the connection is back in the pool: the next request takes it
+    expect(await (await nodeHttp(server.url, { method: 'POST', headers: {}, body: '2' })).text()).toBe('got 2 (request 1 on its connection)')
     expect(server.connections()).toBe(2)
   })
 
-  it('rejects a reset on a new connection: nothing to blame on a stale socket', async () => {
+  it('rejects when the new connection is reset too: one retry, not more', async () => {
     const server = await startServer((req) => req.socket.resetAndDestroy())
     close = server.close
     await expect(nodeHttp(server.url, { headers: {} })).rejects.toMatchObject({ code: 'ECONNRESET' })
-    expect(server.connections()).toBe(1)
+    expect(server.connections()).toBe(2)
+  })
+
+  it('does not send again a request its signal aborted', async () => {
+    let requests = 0
+    const server = await startServer(() => requests++)
+    close = server.close
+    const abort = new AbortController()
+    const pending = nodeHttp(server.url, { method: 'POST', headers: {}, body: 'x', signal: abort.signal })
+    await until(() => requests === 1)
+    abort.abort()
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' })
+    await idle()
+    expect(requests).toBe(1)
   })
 
   it('rejects the body read when the connection is reset mid-body', async () => {

@@ -1,59 +1,67 @@
-import http from 'node:http'
-import https from 'node:https'
+import { Pool, type Dispatcher } from 'undici'
 import type { HttpAnswer, HttpClient, HttpRequest } from './http.js'
 
-// One keep-alive pool per scheme for every client in the process, as fetch has one dispatcher.
-// Idle pooled sockets do not keep the process alive.
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) }
+/**
+ * HTTP in Node over undici (Node's own HTTP client, the one under its fetch), without the fetch
+ * layer: one POST at a time over loopback costs ~110 µs of CPU, against ~170 µs over node:http
+ * and ~670 µs over fetch. One keep-alive pool per origin for every client in the process;
+ * idle pooled connections do not keep the process alive.
+ */
+const pools = new Map<string, Pool>()
+/** Parsed request targets by URL: a client asks for the same few URLs again and again. */
+const targets = new Map<string, { pool: Pool; path: string }>()
+const MAX_TARGETS = 256
 
-/** The HTTP client over node:http / node:https: what the client uses in Node unless given `fetch`. */
-export const nodeHttp: HttpClient = (url, request) => send(url, request, true)
-
-function send(url: string, init: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
-  const { method = 'GET', headers, body, signal } = init
-  return new Promise((resolve, reject) => {
-    const secure = url.startsWith('https:')
-    let answered = false
-    const request = (secure ? https : http).request(
-      url,
-      {
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        agent: secure ? agents.https : agents.http,
-        signal,
-      },
-      (response) => {
-        answered = true
-        resolve(answerOf(response))
-      },
-    )
-    request.on('error', (e: NodeJS.ErrnoException) => {
-      if (answered) return // the answer's own reader reports it
-      // A pooled socket the server closed just as it was picked (its keep-alive timeout): sent once
-      // more on a new socket, as browsers do. Safe for every request here: the server drops frames
-      // by seq it already has, and polls and streams carry the ack.
-      if (mayRetry && request.reusedSocket && e.code === 'ECONNRESET') resolve(send(url, init, false))
-      else reject(e)
-    })
-    request.end(body)
-  })
+function targetOf(url: string): { pool: Pool; path: string } {
+  let target = targets.get(url)
+  if (target) return target
+  const parsed = new URL(url)
+  let pool = pools.get(parsed.origin)
+  if (!pool) {
+    // No connection limit (a held poll or stream must never queue a POST behind it), no pipelining.
+    pool = new Pool(parsed.origin)
+    pools.set(parsed.origin, pool)
+  }
+  target = { pool, path: `${parsed.pathname}${parsed.search}` }
+  if (targets.size < MAX_TARGETS) targets.set(url, target)
+  return target
 }
 
-function answerOf(response: http.IncomingMessage): HttpAnswer {
-  // setEncoding keeps a multi-byte character cut between two TCP reads whole.
-  response.setEncoding('utf8')
+/** A connection that failed before any answer: the server's side of a keep-alive timeout, say. */
+const RETRIED = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])
+
+/** The HTTP client in Node: what the client uses there unless given `fetch`. */
+export const nodeHttp: HttpClient = (url, request) => send(url, request, true)
+
+async function send(url: string, init: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
+  const { pool, path } = targetOf(url)
+  const { method = 'GET', headers, body, signal } = init
+  let response: Dispatcher.ResponseData
+  try {
+    response = await pool.request({ path, method, headers, body, signal })
+  } catch (e) {
+    // A pooled connection the server closed just as it was picked (its keep-alive timeout): sent
+    // once more on a new connection, as browsers do. Safe for every request here: the server drops
+    // frames by seq it already has, and polls and streams carry the ack.
+    if (mayRetry && RETRIED.has((e as { code?: string }).code ?? '')) return send(url, init, false)
+    throw e
+  }
+  return answerOf(response)
+}
+
+function answerOf(response: Dispatcher.ResponseData): HttpAnswer {
+  const stream = response.body
   const read = (onText: (text: string) => void) =>
     new Promise<void>((resolve, reject) => {
-      response.on('data', onText)
-      response.on('end', resolve)
-      response.on('error', reject)
-      // A reset or an abort mid-body: 'close' without the body complete (and no 'end').
-      response.on('close', () => {
-        if (!response.complete) reject(new Error('connection closed before the answer ended'))
-      })
+      // setEncoding keeps a multi-byte character cut between two reads whole.
+      stream.setEncoding('utf8')
+      stream.on('data', onText)
+      stream.on('end', resolve)
+      // A reset or an abort mid-body errors the stream.
+      stream.on('error', reject)
     })
   return {
-    status: response.statusCode ?? 0,
+    status: response.statusCode,
     read,
     async text() {
       let text = ''
