@@ -63,10 +63,7 @@ function answerOf(response: Dispatcher.ResponseData): HttpAnswer {
   return {
     status: response.statusCode,
     read,
-    async text() {
-      let text = ''
-      await read((piece) => (text += piece))
-      return text
-    },
+    // undici decodes the whole body once (and rejects on a reset or an abort mid-body).
+    text: () => stream.text(),
   }
 }

@@ -20,6 +20,8 @@ export async function errorCodeOf(answer: HttpAnswer): Promise<ErrorCode | undef
 export class HttpSender {
   #ctx: TransportContext
   #events: TransportEvents
+  /** Where every POST goes: built once. */
+  #url: string
   #inFlight = false
   #abort = new AbortController()
   #closed = false
@@ -27,6 +29,7 @@ export class HttpSender {
   constructor(ctx: TransportContext, events: TransportEvents) {
     this.#ctx = ctx
     this.#events = events
+    this.#url = endpoint(ctx, 'send')
   }
 
   send(batch: string, onFail: (reason: string, code?: ErrorCode) => void): boolean {
@@ -46,7 +49,7 @@ export class HttpSender {
   }
 
   async #post(batch: string): Promise<void> {
-    const answer = await this.#ctx.http(endpoint(this.#ctx, 'send'), {
+    const answer = await this.#ctx.http(this.#url, {
       method: 'POST',
       // The ack rides along: on long polling, replies come back in POST answers and the server
       // would otherwise hear of their delivery only at the next poll.
