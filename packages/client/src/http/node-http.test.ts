@@ -77,14 +77,17 @@ describe('nodeHttp', () => {
   it('sends a request again, once, on a new connection when the kept-alive one is reset before any answer', async () => {
     // The server's side of a keep-alive timeout racing a new request: the second request on a
     // connection finds it reset.
+    let resets = 0
     const server = await startServer((req, res, nth) => {
-      if (nth === 2) return req.socket.resetAndDestroy()
+      if (nth === 2) return resets++, req.socket.resetAndDestroy()
       void bodyOf(req).then((body) => res.end(`got ${body} (request ${nth} on its connection)`))
     })
     close = server.close
     expect(await (await nodeHttp(server.url, { method: 'POST', headers: {}, body: '1' })).text()).toBe('got 1 (request 1 on its connection)')
     await idle() // the connection is back in the pool: the next request takes it
     expect(await (await nodeHttp(server.url, { method: 'POST', headers: {}, body: '2' })).text()).toBe('got 2 (request 1 on its connection)')
+    // It did meet the reset (the test proves the retry only then), and went on over a new connection.
+    expect(resets).toBe(1)
     expect(server.connections()).toBe(2)
   })
 

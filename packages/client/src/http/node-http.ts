@@ -8,9 +8,12 @@ import type { HttpAnswer, HttpClient, HttpRequest } from './http.js'
  * idle pooled connections do not keep the process alive.
  */
 const pools = new Map<string, Pool>()
-/** Parsed request targets by URL: a client asks for the same few URLs again and again. */
+/**
+ * Parsed request targets by URL: a client asks for the same few URLs again and again (each
+ * session has its own). Emptied when full, so it always holds the sessions of the moment.
+ */
 const targets = new Map<string, { pool: Pool; path: string }>()
-const MAX_TARGETS = 256
+const MAX_TARGETS = 1024
 
 function targetOf(url: string): { pool: Pool; path: string } {
   let target = targets.get(url)
@@ -23,7 +26,8 @@ function targetOf(url: string): { pool: Pool; path: string } {
     pools.set(parsed.origin, pool)
   }
   target = { pool, path: `${parsed.pathname}${parsed.search}` }
-  if (targets.size < MAX_TARGETS) targets.set(url, target)
+  if (targets.size >= MAX_TARGETS) targets.clear()
+  targets.set(url, target)
   return target
 }
 
