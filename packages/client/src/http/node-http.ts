@@ -21,8 +21,11 @@ function targetOf(url: string): { pool: Pool; path: string } {
   const parsed = new URL(url)
   let pool = pools.get(parsed.origin)
   if (!pool) {
-    // No connection limit (a held poll or stream must never queue a POST behind it), no pipelining.
-    pool = new Pool(parsed.origin)
+    // No connection limit (a held poll or stream must never queue a POST behind it), no pipelining,
+    // and none of undici's own timeouts (300 s for headers, and between body pieces): a poll is
+    // held pollTimeoutMs and a stream is quiet for heartbeatMs, both the server's to set, and the
+    // client's liveness watch is what decides that a line is dead, on every transport.
+    pool = new Pool(parsed.origin, { headersTimeout: 0, bodyTimeout: 0 })
     pools.set(parsed.origin, pool)
   }
   target = { pool, path: `${parsed.pathname}${parsed.search}` }
