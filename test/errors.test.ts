@@ -42,6 +42,7 @@ const send = (s: Pick<NegotiateResponse, 'sessionId' | 'resumeToken'>, body: str
 /** An ended session answers a returning client with its final words: WELCOME, ACK, CLOSE with the code. */
 async function expectEnded(s: Pick<NegotiateResponse, 'sessionId' | 'resumeToken'>, code: string) {
   const post = await send(s, '[[13,1,"add",{"a":1,"b":1}]]')
+  expect(post.headers.get('content-type')).toBe('application/json; charset=utf-8')
   expect(await post.json()).toEqual([[2, 0]]) // nothing after the end is processed
   const poll = await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
   expect(await poll.json()).toEqual([[1, 0], [2, 0], [5, code, expect.any(String), null]])

@@ -161,7 +161,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   const proveSession: MiddlewareHandler = async (c, next) => {
     // Frames that arrive after the end are not processed: the answer says which ones were.
     const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    if (ended) return c.body(ended.ackBatch(), 200, POLL_HEADERS)
+    if (ended) return new Response(ended.ackBatch(), { headers: POLL_HEADERS })
     hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     await next()
   }
