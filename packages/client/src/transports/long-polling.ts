@@ -11,8 +11,11 @@ import { endpoint, type TransportFactory } from './transport.js'
  */
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
   createHttpTransport('long-polling', ctx, events, async (down) => {
+    // Built once, as the POST's: every poll after the first goes to the same URL.
+    const attach = endpoint(ctx, 'poll', '&attach=1')
+    const poll = endpoint(ctx, 'poll')
     for (let first = true; !down.done() && !down.paused(); first = false) {
-      const answer = await ctx.http(endpoint(ctx, 'poll', first ? '&attach=1' : ''), {
+      const answer = await ctx.http(first ? attach : poll, {
         headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
         // A poll that hangs past the server's poll timeout is caught by the connection's liveness
         // watch (pollTimeoutMs + heartbeatMs without a batch): no timer or combined signal per poll.
