@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js'
-import { collect, connectClient, startServer, type TestServer } from './helpers/fixture.js'
+import { collect, connectClient, startServer, TRANSPORT_CASES, type TestServer } from './helpers/fixture.js'
 
 /**
  * Text that is not ASCII (2-, 3- and 4-byte UTF-8, a lone surrogate escaped by JSON) through a
@@ -20,14 +20,7 @@ afterAll(async () => {
 
 const TEXT = 'é€😀 naïve 日本語 \ud800 '.repeat(60)
 
-// The HTTP transports read through undici in Node by default, and through fetch in browsers.
-describe.each([
-  ['websocket', '', {}],
-  ['sse', '', {}],
-  ['long-polling', '', {}],
-  ['sse', ' with fetch', { fetch: globalThis.fetch }],
-  ['long-polling', ' with fetch', { fetch: globalThis.fetch }],
-] as const)('over %s%s, split into 1-7 byte chunks', (transport, via, options) => {
+describe.each(TRANSPORT_CASES)('over %s%s, split into 1-7 byte chunks', (transport, via, options) => {
   it('carries multi-byte text both ways intact: a call, its reply and a published message', async () => {
     const client = connectClient(`${proxy.url}/rt`, transport, { reconnect: false, ...options })
     try {

@@ -1,6 +1,6 @@
 import type { SwitchboardClient, SwitchboardError } from '@switchboard/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { collect, connectClient as connectTo, startServer, type ChatMessage, type TestServer } from './helpers/fixture.js'
+import { collect, connectClient as connectTo, startServer, TRANSPORT_CASES, type ChatMessage, type TestServer } from './helpers/fixture.js'
 
 let server: TestServer
 const clients: SwitchboardClient[] = []
@@ -21,16 +21,8 @@ const codeOf = (p: Promise<unknown>) =>
     (e: SwitchboardError) => e.code,
   )
 
-// The same application code, run unchanged on each forced transport; the HTTP transports twice in
-// Node: over undici (Node's default) and over fetch (what browsers use, and Node with `fetch` given).
-const FETCH = { fetch: globalThis.fetch }
-describe.each([
-  ['websocket', '', {}],
-  ['sse', '', {}],
-  ['long-polling', '', {}],
-  ['sse', ' with fetch', FETCH],
-  ['long-polling', ' with fetch', FETCH],
-] as const)('over %s%s', (transport, via, options) => {
+// The same application code, run unchanged on each forced transport (the HTTP ones over undici and fetch).
+describe.each(TRANSPORT_CASES)('over %s%s', (transport, via, options) => {
   const label = `${transport}${via.replaceAll(' ', '-')}`
   const connectClient = (url: string, t: typeof transport) => connectTo(url, t, options)
   const open = async () => {

@@ -91,3 +91,16 @@ export function collect<T>(client: SwitchboardClient, channel: string): T[] {
   client.channel<T>(channel).on('message', (m) => seen.push(m.data))
   return seen
 }
+
+/**
+ * Every transport, and the HTTP ones a second time over fetch: in Node the client's HTTP goes over
+ * undici by default; fetch is what browsers use (and Node with `fetch` given).
+ * Each case: [transport, label suffix, client options].
+ */
+export const TRANSPORT_CASES = [
+  ['websocket', '', {}],
+  ['sse', '', {}],
+  ['long-polling', '', {}],
+  ['sse', ' with fetch', { fetch: globalThis.fetch }],
+  ['long-polling', ' with fetch', { fetch: globalThis.fetch }],
+] as const satisfies readonly (readonly [TransportName, string, ClientOptions])[]
