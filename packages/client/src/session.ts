@@ -2,7 +2,7 @@ import {
   ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
   classifySeq,
-  encodeBatch,
+  encodeBatchOf,
   encodeAck,
   encodeFrame,
   encodeRequest,
@@ -325,14 +325,14 @@ export class ClientSession {
     const maxBytes = t.name === 'websocket' ? Math.min(this.maxBatchBytes, this.maxMessageBytes) : this.maxBatchBytes
     const data = this.#out.framesAfter(this.#sent, room, batchRoom(maxBytes, this.#control))
     if (data.length === 0 && this.#control.length === 0) return
-    const frames = this.#control.length === 0 ? data : this.#control.concat(data)
+    const control = this.#control
     this.#control = []
     this.#sent += data.length
     if (ackBy.inHeader) {
       this.#inAcked = this.#inLast
       this.#ackOverdue = false
     }
-    this.#writable = t.send(encodeBatch(frames))
+    this.#writable = t.send(encodeBatchOf(control, data))
     if (this.#writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
   }
 

@@ -6,6 +6,7 @@ import {
   decodeServerBatch,
   encodeAck,
   encodeBatch,
+  encodeBatchOf,
   encodeData,
   encodeFrame,
   encodeMessage,
@@ -200,6 +201,30 @@ describe('encodeBatch', () => {
     const frames = values.map((v) => JSON.stringify(v))
     expect(encodeBatch(frames)).toBe(JSON.stringify(values))
   })
+})
+
+describe('encodeBatchOf', () => {
+  it('puts control frames first, then data frames, in one batch', () => {
+    expect(encodeBatchOf(['[2,7]'], ['[21,3,5,null,1]'])).toBe('[[2,7],[21,3,5,null,1]]')
+    expect(encodeBatchOf(['[1,0]', '[2,7]'], ['[20,1,"a",1,1]', '[20,2,"a",2,2]'])).toBe(
+      '[[1,0],[2,7],[20,1,"a",1,1],[20,2,"a",2,2]]',
+    )
+  })
+
+  it('is encodeBatch of either side alone, and [] of neither', () => {
+    expect(encodeBatchOf([], ['[3]', '[4]'])).toBe('[[3],[4]]')
+    expect(encodeBatchOf(['[3]'], [])).toBe('[[3]]')
+    expect(encodeBatchOf([], [])).toBe('[]')
+  })
+
+  itProp.prop([fc.array(fc.jsonValue(), { maxLength: 6 }), fc.array(fc.jsonValue(), { maxLength: 6 })])(
+    'matches encodeBatch of the two lists joined',
+    (control, data) => {
+      const c = control.map((v) => JSON.stringify(v))
+      const d = data.map((v) => JSON.stringify(v))
+      expect(encodeBatchOf(c, d)).toBe(encodeBatch([...c, ...d]))
+    },
+  )
 })
 
 describe('encodeMessageBody + encodeMessage', () => {

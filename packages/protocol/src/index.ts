@@ -5,6 +5,7 @@ export type { NegotiateResponse } from './negotiate.js'
 export {
   encodeFrame,
   encodeBatch,
+  encodeBatchOf,
   encodeData,
   joinMessageBody,
   encodeMessageBody,

@@ -5,6 +5,7 @@ import {
   classifySeq,
   encodeAck,
   encodeBatch,
+  encodeBatchOf,
   encodeData,
   encodeFrame,
   encodeMessage,
@@ -299,10 +300,10 @@ export class Session<Identity = unknown> implements TransportHost {
     const room = Math.max(1, this.#config.maxBatchFrames - this.#control.length)
     const data = this.#out.framesAfter(this.#sent, room, batchRoom(this.#config.maxBatchBytes, this.#control))
     if (data.length === 0 && this.#control.length === 0) return
-    const frames = this.#control.length === 0 ? data : this.#control.concat(data)
+    const control = this.#control
     this.#control = []
     this.#sent += data.length
-    const writable = t.send(encodeBatch(frames))
+    const writable = t.send(encodeBatchOf(control, data))
     if (writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
   }
 
