@@ -23,6 +23,7 @@ import {
   type TransportName,
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
+import { microtask } from './microtask.js'
 import type { ClientTransport } from './transports/transport.js'
 
 interface Pending {
@@ -375,6 +376,8 @@ export class ClientSession {
   #queueFlush(): void {
     if (this.#flushQueued) return
     this.#flushQueued = true
-    queueMicrotask(() => this.flush())
+    microtask(this.#flushNow)
   }
+
+  #flushNow = () => this.flush()
 }
