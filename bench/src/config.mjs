@@ -28,7 +28,7 @@ export function scenarios({ quick, scaleSessions, scaleAll }) {
     ...extra,
   })
   return [
-    { id: 'latency', title: 'Sequential echo round trip, 64 B', kind: 'latency', params: { size: 64, count: q(3000, 40), warmup: q(300, 5), maxMs: q(15_000, 2_000) }, deadlineMs },
+    { id: 'latency', title: 'Sequential echo round trip, 64 B', kind: 'latency', params: { size: 64, count: q(10_000, 40), warmup: q(3_000, 5), warmupMs: q(1_000, 0), warmupMaxMs: q(5_000, 1_000), cold: q(1_000, 5), maxMs: q(15_000, 2_000) }, deadlineMs },
     burst('burst-64', 64, q(50_000, 3_000)),
     burst('burst-4k', 4 * KiB, q(10_000, 300)),
     burst('burst-64k', 64 * KiB, q(500, 30)),

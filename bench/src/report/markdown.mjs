@@ -11,7 +11,7 @@ function describe(s) {
   const p = s.params
   switch (s.kind) {
     case 'latency':
-      return `${p.count} sequential round trips of ${size(p.size)} messages (one in flight) after ${p.warmup} warm-up ones, or as many as fit in ${p.maxMs / 1000} s (the slow HTTP transports stop there).`
+      return `${p.count.toLocaleString('en-US')} sequential round trips of ${size(p.size)} messages (one in flight), or as many as fit in ${p.maxMs / 1000} s (the slow HTTP transports stop there), once the round trip is steady: after a warm-up of at least ${p.warmup.toLocaleString('en-US')} round trips and ${p.warmupMs / 1000} s (at most ${p.warmupMaxMs / 1000} s). "First round trips/s" times the first ${p.cold.toLocaleString('en-US')} of the warm-up on their own: a new process pair, code not yet optimized.`
     case 'burst':
       return `${p.count.toLocaleString('en-US')} messages of ${size(p.size)}, at most ${p.window} in flight, after ${p.warmup} warm-up ones; every echo is checked (index once, payload intact).${s.server?.deflate ? ' Servers offer permessage-deflate; clients accept it.' : ''}`
     case 'fanout':
