@@ -137,6 +137,9 @@ function writeResults(doc, out, name) {
   fs.writeFileSync(path.join(out, `${name}.json`), `${JSON.stringify(doc, null, 1)}\n`)
   fs.writeFileSync(path.join(out, `${name}.md`), md)
   for (const c of charts) fs.writeFileSync(path.join(out, c.file), `${c.svg}\n`)
+  // A chart this report no longer draws (a scenario or series renamed) would linger beside the new ones.
+  const drawn = new Set(charts.map((c) => path.basename(c.file)))
+  for (const f of fs.readdirSync(path.join(out, 'charts'))) if (f.endsWith('.svg') && !drawn.has(f)) fs.rmSync(path.join(out, 'charts', f))
   if (name === 'latest' && updateReadme(path.join(BENCH, 'README.md'), doc, goals, charts.map((c) => c.file))) console.log('updated the results block of bench/README.md')
   console.log(`\n${md.split('\n## ').slice(0, 3).join('\n## ')}\n`)
   console.log(`wrote ${path.join(out, `${name}.md`)}, ${name}.json and ${charts.length} charts in ${Math.round(doc.durationSec)} s`)
