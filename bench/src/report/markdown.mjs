@@ -13,9 +13,9 @@ function describe(s) {
     case 'latency':
       return `${p.count.toLocaleString('en-US')} sequential round trips of ${size(p.size)} messages (one in flight), or as many as fit in ${p.maxMs / 1000} s (the slow HTTP transports stop there), once the round trip is steady: after a warm-up of at least ${p.warmup.toLocaleString('en-US')} round trips and ${p.warmupMs / 1000} s (at most ${p.warmupMaxMs / 1000} s). "First round trips/s" times the first ${p.cold.toLocaleString('en-US')} of the warm-up on their own: a new process pair, code not yet optimized.`
     case 'burst':
-      return `${p.count.toLocaleString('en-US')} messages of ${size(p.size)}, at most ${p.window} in flight, after ${p.warmup} warm-up ones; every echo is checked (index once, payload intact).${s.server?.deflate ? ' Servers offer permessage-deflate; clients accept it.' : ''}`
+      return `${p.count.toLocaleString('en-US')} messages of ${size(p.size)}, at most ${p.window} in flight, once the pipeline is steady: after warm-up bursts of ${p.warmup.toLocaleString('en-US')} for at least ${p.warmupMs / 1000} s (at most ${p.warmupMaxMs / 1000} s); "first burst" times the first warm-up burst on its own (a new process pair). Every echo is checked (index once, payload intact).${s.server?.deflate ? ' Servers offer permessage-deflate; clients accept it.' : ''}`
     case 'fanout':
-      return `${p.clients} clients receive; one of them broadcasts ${p.broadcasts} messages of ${size(p.size)} at once; all ${(p.clients * p.broadcasts).toLocaleString('en-US')} deliveries are checked (once, in order).`
+      return `${p.clients} clients receive; one of them broadcasts ${p.broadcasts} messages of ${size(p.size)} at once; all ${(p.clients * p.broadcasts).toLocaleString('en-US')} deliveries are checked (once, in order). Timed once steady: after warm-up rounds for at least ${p.warmupMs / 1000} s (at most ${p.warmupMaxMs / 1000} s); "first round" times the first of them (a new process pair).`
     case 'idle':
       return `${p.warm} connections, then ${p.clients} more; memory per connection = (server memory after − before the ${p.clients}) / ${p.clients}, each measured after two full GCs (--expose-gc) once V8 has returned the heap it grew for the handshakes' garbage (heap slack back within 2 MiB of the fresh server's, at most 15 s after the last connect).`
     case 'scale':
