@@ -23,7 +23,7 @@ export function scenarios({ quick, scaleSessions, scaleAll }) {
     id,
     title: `Pipelined echo burst, ${size >= KiB ? `${size / KiB} KiB` : `${size} B`} messages${extra.server?.deflate ? ', permessage-deflate on' : ''}`,
     kind: 'burst',
-    params: { size, count, window: Math.min(500, Math.floor((512 * KiB) / size)), warmup: q(Math.min(count, 10_000), 100), warmupMs: q(2_000, 0), warmupMaxMs: q(5_000, 1_000) },
+    params: { size, count, window: Math.min(500, Math.floor((512 * KiB) / size)), warmup: q(Math.min(count, 10_000), 100), warmupMs: q(2_000, 0) },
     deadlineMs,
     ...extra,
   })
@@ -33,7 +33,7 @@ export function scenarios({ quick, scaleSessions, scaleAll }) {
     burst('burst-4k', 4 * KiB, q(10_000, 300)),
     burst('burst-64k', 64 * KiB, q(500, 30)),
     burst('deflate-4k', 4 * KiB, q(10_000, 300), { only: (t) => t.deflate, server: { deflate: true } }),
-    { id: 'fanout', title: 'Fan-out: one client broadcasts, every client receives', kind: 'fanout', params: { size: 64, clients: q(200, 30), broadcasts: q(200, 30), warmupMs: q(2_000, 0), warmupMaxMs: q(5_000, 1_000) }, deadlineMs },
+    { id: 'fanout', title: 'Fan-out: one client broadcasts, every client receives', kind: 'fanout', params: { size: 64, clients: q(200, 30), broadcasts: q(200, 30), warmupMs: q(2_000, 0) }, deadlineMs },
     { id: 'idle', title: 'Memory per idle connection', kind: 'idle', params: { warm: q(100, 10), clients: q(1000, 50), concurrency: 50, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0) }, deadlineMs },
     {
       id: 'scale',

@@ -39,3 +39,22 @@ export async function until(check, ms, what) {
     await sleep(5)
   }
 }
+
+/**
+ * Warms a pipeline up until it is steady: runs `round(k)` (k = 0, 1, ...; it resolves with
+ * `{ complete, note, delivered, elapsedMs }`) at least once and until `minMs` has passed. A new
+ * process pair runs its first seconds of load at about half speed whatever the library (V8
+ * optimizing on the pinned core), so bursts and fan-out are timed after this. Returns how many
+ * rounds ran and the rate of the first: the cost of a cold start, reported beside.
+ */
+export async function warmUp(round, minMs) {
+  const start = now()
+  let rounds = 0
+  let coldPerSec
+  do {
+    const r = await round(rounds++)
+    if (!r.complete) throw new Error(`warm-up failed: ${r.note}`)
+    coldPerSec ??= r.delivered / (r.elapsedMs / 1000)
+  } while (now() - start < minMs)
+  return { rounds, coldPerSec }
+}

@@ -2,7 +2,7 @@
 // (index seen once, payload shape intact) and the run is complete only when all came back.
 import { bytesBetween, serverStats } from '../ipc.mjs'
 import { makePool, messageBytes, shapeOf } from '../payload.mjs'
-import { monoUs, now } from '../pool.mjs'
+import { monoUs, now, warmUp } from '../pool.mjs'
 
 /** Sends messages `base .. base+count-1` with at most `window` unanswered; resolves with what came back. */
 export function pipeline(conn, payloads, count, window, base, deadlineMs) {
@@ -53,19 +53,9 @@ export function pipeline(conn, payloads, count, window, base, deadlineMs) {
 export async function burst({ open, params, deadlineMs }) {
   const conn = await open()
   const payloads = makePool(params.size)
-  // Warm-up until the pipeline is steady, as in the latency scenario: a new process pair runs
-  // its first ~100,000 small messages at about half the speed of the next (V8 optimizing on the
-  // pinned core). Pipelines of `warmup` messages until `warmupMs` has passed (at most
-  // `warmupMaxMs`); the first of them is timed on its own: the cost of a new process.
-  const warmStart = now()
-  let base = 0
-  let cold
-  do {
-    const warm = await pipeline(conn, payloads, params.warmup, params.window, base, deadlineMs)
-    if (!warm.complete) throw new Error(`warm-up failed: ${warm.note}`)
-    cold ??= warm.delivered / (warm.elapsedMs / 1000)
-    base += params.warmup
-  } while (now() - warmStart < params.warmupMs && now() - warmStart < params.warmupMaxMs)
+  // Pipelines of `warmup` messages for at least `warmupMs` (see warmUp).
+  const warm = await warmUp((k) => pipeline(conn, payloads, params.warmup, params.window, k * params.warmup, deadlineMs), params.warmupMs)
+  const base = warm.rounds * params.warmup
   const before = await serverStats()
   const startUs = monoUs()
   const r = await pipeline(conn, payloads, params.count, params.window, base, deadlineMs)
@@ -73,19 +63,20 @@ export async function burst({ open, params, deadlineMs }) {
   const after = await serverStats()
   conn.close()
   const complete = r.complete && r.duplicates === 0 && r.corrupt === 0
+  const bytes = messageBytes(base, payloads.at(base))
   return {
     complete,
     note: r.note ?? (complete ? undefined : `${r.duplicates} duplicates, ${r.corrupt} corrupt`),
     messages: params.count,
-    messageBytes: messageBytes(base, payloads.at(base)),
+    messageBytes: bytes,
     window: params.window,
     delivered: r.delivered,
     duplicates: r.duplicates,
     corrupt: r.corrupt,
     reordered: r.reordered,
     msgsPerSec: r.delivered / (r.elapsedMs / 1000),
-    coldMsgsPerSec: cold,
-    mibPerSec: (r.delivered * messageBytes(base, payloads.at(base))) / (r.elapsedMs / 1000) / 1048576,
+    coldMsgsPerSec: warm.coldPerSec,
+    mibPerSec: (r.delivered * bytes) / (r.elapsedMs / 1000) / 1048576,
     wireBytesPerMsg: bytesBetween(before, after) / Math.max(1, r.delivered),
     phase,
   }

@@ -2,7 +2,7 @@
 // all at once. Each client must get every message once and in order.
 import { bytesBetween, serverStats } from '../ipc.mjs'
 import { makePool, shapeOf } from '../payload.mjs'
-import { monoUs, now, openMany } from '../pool.mjs'
+import { monoUs, now, openMany, warmUp } from '../pool.mjs'
 
 function round(conns, payloads, count, base, deadlineMs) {
   const expected = conns.length * count
@@ -43,17 +43,10 @@ export async function fanout({ open, params, deadlineMs }) {
   const conns = await openMany(open, params.clients, 50)
   await Promise.all(conns.map((c) => c.join()))
   const payloads = makePool(params.size)
-  // Warm-up rounds (the first proves every receiver is attached) until `warmupMs` has passed, at
-  // most `warmupMaxMs`: fan-out is timed once steady, as the latency and burst scenarios are.
-  const warmStart = now()
-  let base = 0
-  let cold
-  do {
-    const warm = await round(conns, payloads, params.broadcasts, base, deadlineMs)
-    if (!warm.complete) throw new Error(`warm-up failed: ${warm.note}`)
-    cold ??= warm.delivered / (warm.elapsedMs / 1000)
-    base += params.broadcasts
-  } while (now() - warmStart < params.warmupMs && now() - warmStart < params.warmupMaxMs)
+  // Rounds of `broadcasts` for at least `warmupMs` (see warmUp); the first also proves every
+  // receiver is attached before the clock starts.
+  const warm = await warmUp((k) => round(conns, payloads, params.broadcasts, k * params.broadcasts, deadlineMs), params.warmupMs)
+  const base = warm.rounds * params.broadcasts
   const before = await serverStats()
   const startUs = monoUs()
   const r = await round(conns, payloads, params.broadcasts, base, deadlineMs)
@@ -71,7 +64,7 @@ export async function fanout({ open, params, deadlineMs }) {
     expected,
     reordered: r.reordered,
     deliveriesPerSec: r.delivered / (r.elapsedMs / 1000),
-    coldDeliveriesPerSec: cold,
+    coldDeliveriesPerSec: warm.coldPerSec,
     wireBytesPerDelivery: bytesBetween(before, after) / Math.max(1, r.delivered),
     phase,
   }

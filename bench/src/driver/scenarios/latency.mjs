@@ -29,14 +29,15 @@ export async function latency({ open, params, deadlineMs }) {
   // `warmupMaxMs`. The first `cold` are timed on their own: the cost of a new process.
   const warmStart = now()
   const warmEnd = warmStart + params.warmupMaxMs
-  let coldMs = 0
+  let coldMs
   let i = 0
   for (; (i < params.warmup || now() - warmStart < params.warmupMs) && now() < warmEnd; i++) {
     await once(i)
     if (i + 1 === params.cold) coldMs = now() - warmStart
   }
-  const coldRoundTrips = coldMs > 0 ? params.cold : i
-  if (coldMs === 0) coldMs = now() - warmStart
+  // A warm-up cut short by warmupMaxMs times what it did.
+  const coldRoundTrips = Math.min(i, params.cold)
+  coldMs ??= now() - warmStart
   const before = await serverStats()
   // Slow transports stop at maxMs: their round trips are few but each is timed the same way.
   const samples = []
