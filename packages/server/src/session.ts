@@ -38,8 +38,9 @@ export interface SessionConfig {
 const PING = encodeFrame([FrameType.PING])
 const PONG = encodeFrame([FrameType.PONG])
 
-/** Sessions with frames to write, flushed together once per turn of the event loop. */
+/** Sessions with frames to write, flushed together once the current callback is done. */
 let dirty: Session[] = []
+const resolved = Promise.resolve()
 let flushScheduled = false
 function flushDirty(): void {
   flushScheduled = false
@@ -361,7 +362,7 @@ export class Session<Identity = unknown> implements TransportHost {
     dirty.push(this)
     if (!flushScheduled) {
       flushScheduled = true
-      setImmediate(flushDirty)
+      void resolved.then(flushDirty)
     }
   }
 
