@@ -24,6 +24,7 @@ import {
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
 import { microtask } from './microtask.js'
+import { PendingRequests } from './pending.js'
 import type { ClientTransport } from './transports/transport.js'
 
 interface Pending {
@@ -84,7 +85,7 @@ export class ClientSession {
   #control: string[] = []
   #transport: ClientTransport | null = null
   #writable = false
-  #pending = new Map<number, Pending>()
+  #pending = new PendingRequests<Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   /** How the attached line carries the ack. */
   #ackBy: AckCarriage = ACK_CARRIAGE.websocket
@@ -164,7 +165,7 @@ export class ClientSession {
     const seq = this.#out.append(frame)
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
     const promise = new Promise<unknown>((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
+      this.#pending.add(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
     })
     if (deadline < this.#nextDeadline) this.#armTimeouts(deadline)
     this.#queueFlush()
@@ -186,9 +187,9 @@ export class ClientSession {
     this.#nextDeadline = Infinity
     const now = Date.now()
     let next = Infinity
-    for (const [seq, p] of this.#pending) {
+    for (const [seq, p] of this.#pending.entries()) {
       if (p.deadline <= now) {
-        this.#pending.delete(seq)
+        this.#pending.take(seq)
         p.reject(new SwitchboardError('TIMEOUT', `No reply within ${p.timeoutMs} ms`))
       } else if (p.deadline < next) next = p.deadline
     }
@@ -267,7 +268,7 @@ export class ClientSession {
    */
   reset(error: SwitchboardError, final = false): void {
     if (final) this.#closedWith = error
-    for (const [, p] of this.#pending) p.reject(error)
+    for (const [, p] of this.#pending.entries()) p.reject(error)
     this.#pending.clear()
     clearTimeout(this.#timeoutTimer)
     this.#timeoutTimer = undefined
@@ -294,8 +295,7 @@ export class ClientSession {
   carryOver(error: SwitchboardError): void {
     const keep = this.#out.framesAfter(this.#out.ackedSeq).map((text) => {
       const frame = JSON.parse(text) as ClientFrame & [number, number]
-      const pending = this.#pending.get(frame[1])
-      this.#pending.delete(frame[1])
+      const pending = this.#pending.take(frame[1])
       return { frame, pending }
     })
     this.reset(error)
@@ -303,7 +303,7 @@ export class ClientSession {
       frame[1] = this.#out.nextSeq
       const seq = this.#out.append(encodeFrame(frame))
       if (!pending) continue
-      this.#pending.set(seq, pending)
+      this.#pending.add(seq, pending)
       if (pending.deadline < this.#nextDeadline) this.#armTimeouts(pending.deadline)
     }
   }
@@ -349,9 +349,8 @@ export class ClientSession {
   }
 
   #settle(f: ReplyFrame): void {
-    const pending = this.#pending.get(f[2])
+    const pending = this.#pending.take(f[2])
     if (!pending) return // timed out already
-    this.#pending.delete(f[2])
     if (f[3] === null) pending.resolve(f[4])
     else pending.reject(new SwitchboardError(f[3], f[4], f.length > 5 ? { data: f[5] } : undefined))
   }
