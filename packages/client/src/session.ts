@@ -2,7 +2,7 @@ import {
   ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
   classifySeq,
-  encodeBatchOf,
+  wrapBatch,
   encodeAck,
   encodeFrame,
   encodeRequest,
@@ -313,27 +313,33 @@ export class ClientSession {
     const t = this.#transport
     if (!t || !this.#writable) return
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
+    // Control frames other than the ack (PONGs) are rare: no list is built for the ack alone.
     const ackBy = this.#ackBy
+    const queued = this.#control.length
+    let control = queued === 0 ? '' : this.#control.join(',')
+    let controlCount = queued
     if (this.#inAcked < this.#inLast && (ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue))) {
-      this.#control.push(encodeAck(this.#inLast))
+      const ack = encodeAck(this.#inLast)
+      control = control === '' ? ack : `${control},${ack}`
+      controlCount++
       this.#inAcked = this.#inLast
     }
     // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const room = Math.max(1, this.maxBatchFrames - this.#control.length)
+    const room = Math.max(1, this.maxBatchFrames - controlCount)
     // WebSocket messages are cheap: keep them within maxMessageBytes too, so the server never has
     // to measure the frames of a batch one by one (it does for batches larger than that).
     const maxBytes = t.name === 'websocket' ? Math.min(this.maxBatchBytes, this.maxMessageBytes) : this.maxBatchBytes
-    const data = this.#out.framesAfter(this.#sent, room, batchRoom(maxBytes, this.#control))
-    if (data.length === 0 && this.#control.length === 0) return
-    const control = this.#control
-    this.#control = []
-    this.#sent += data.length
+    const count = this.#out.countAfter(this.#sent, room, batchRoom(maxBytes, control))
+    if (count === 0 && control === '') return
+    if (queued > 0) this.#control = []
+    const data = this.#out.joinAfter(this.#sent, count)
+    this.#sent += count
     if (ackBy.inHeader) {
       this.#inAcked = this.#inLast
       this.#ackOverdue = false
     }
-    this.#writable = t.send(encodeBatchOf(control, data))
+    this.#writable = t.send(wrapBatch(control, data))
     if (this.#writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
   }
 

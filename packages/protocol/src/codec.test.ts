@@ -6,7 +6,7 @@ import {
   decodeServerBatch,
   encodeAck,
   encodeBatch,
-  encodeBatchOf,
+  wrapBatch,
   encodeData,
   encodeFrame,
   encodeMessage,
@@ -203,18 +203,16 @@ describe('encodeBatch', () => {
   })
 })
 
-describe('encodeBatchOf', () => {
-  it('puts control frames first, then data frames, in one batch', () => {
-    expect(encodeBatchOf(['[2,7]'], ['[21,3,5,null,1]'])).toBe('[[2,7],[21,3,5,null,1]]')
-    expect(encodeBatchOf(['[1,0]', '[2,7]'], ['[20,1,"a",1,1]', '[20,2,"a",2,2]'])).toBe(
-      '[[1,0],[2,7],[20,1,"a",1,1],[20,2,"a",2,2]]',
-    )
+describe('wrapBatch', () => {
+  it('puts the control frames first, then the data frames, in one batch', () => {
+    expect(wrapBatch('[2,7]', '[21,3,5,null,1]')).toBe('[[2,7],[21,3,5,null,1]]')
+    expect(wrapBatch('[1,0],[2,7]', '[20,1,"a",1,1],[20,2,"a",2,2]')).toBe('[[1,0],[2,7],[20,1,"a",1,1],[20,2,"a",2,2]]')
   })
 
-  it('is encodeBatch of either side alone, and [] of neither', () => {
-    expect(encodeBatchOf([], ['[3]', '[4]'])).toBe('[[3],[4]]')
-    expect(encodeBatchOf(['[3]'], [])).toBe('[[3]]')
-    expect(encodeBatchOf([], [])).toBe('[]')
+  it('is the batch of either side alone, and [] of neither', () => {
+    expect(wrapBatch('', '[3],[4]')).toBe('[[3],[4]]')
+    expect(wrapBatch('[3]', '')).toBe('[[3]]')
+    expect(wrapBatch('', '')).toBe('[]')
   })
 
   itProp.prop([fc.array(fc.jsonValue(), { maxLength: 6 }), fc.array(fc.jsonValue(), { maxLength: 6 })])(
@@ -222,7 +220,7 @@ describe('encodeBatchOf', () => {
     (control, data) => {
       const c = control.map((v) => JSON.stringify(v))
       const d = data.map((v) => JSON.stringify(v))
-      expect(encodeBatchOf(c, d)).toBe(encodeBatch([...c, ...d]))
+      expect(wrapBatch(c.join(','), d.join(','))).toBe(encodeBatch([...c, ...d]))
     },
   )
 })
@@ -425,9 +423,10 @@ describe('fitBatch + batchRoom', () => {
 
   it('leaves room for the control frames already in the batch', () => {
     const control = ['[2,17]', '[4]'] // 6 + 3 bytes, plus a comma each
-    expect(batchRoom(100, control)).toBe(100 - 7 - 4)
+    expect(batchRoom(100, control.join(','))).toBe(100 - 7 - 4)
+    expect(batchRoom(100, '')).toBe(100)
     const data = ['"aaaa"', '"bbbb"']
-    const cut = fitBatch(data, 0, 2, batchRoom(20, control))
+    const cut = fitBatch(data, 0, 2, batchRoom(20, control.join(',')))
     expect(bytesOf([...control, ...data.slice(0, cut)])).toBeLessThanOrEqual(20)
     expect(bytesOf([...control, ...data.slice(0, cut + 1)])).toBeGreaterThan(20)
   })

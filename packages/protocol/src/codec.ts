@@ -20,13 +20,13 @@ export function encodeBatch(frames: readonly string[]): string {
 }
 
 /**
- * One batch of `control` frames (unsequenced: WELCOME, ACK, PING, PONG) then `data` frames,
- * without building a joined array first (Array concat is a slow path in V8).
+ * One batch of control frames (unsequenced: WELCOME, ACK, PING, PONG) then data frames, each side
+ * already joined with commas (see ReplayBuffer.joinAfter), either side possibly empty.
  */
-export function encodeBatchOf(control: readonly string[], data: readonly string[]): string {
-  if (control.length === 0) return encodeBatch(data)
-  if (data.length === 0) return encodeBatch(control)
-  return `[${control.length === 1 ? control[0] : control.join(',')},${data.length === 1 ? data[0] : data.join(',')}]`
+export function wrapBatch(control: string, data: string): string {
+  if (control === '') return `[${data}]`
+  if (data === '') return `[${control}]`
+  return `[${control},${data}]`
 }
 
 /** Encodes message data; `undefined` travels as null. Done once per publish. */
@@ -110,11 +110,9 @@ export function exceedsBytes(s: string, limit: number, byteLength: (s: string) =
   return byteLength(s) > limit
 }
 
-/** Bytes left for data frames in a batch of `maxBytes` that already holds `control` frames (ASCII: WELCOME, ACK, PING, PONG). */
-export function batchRoom(maxBytes: number, control: readonly string[]): number {
-  let room = maxBytes
-  for (let i = 0; i < control.length; i++) room -= control[i]!.length + 1
-  return room
+/** Bytes left for data frames in a batch of `maxBytes` that already holds `control` (joined control frames, ASCII). */
+export function batchRoom(maxBytes: number, control: string): number {
+  return control === '' ? maxBytes : maxBytes - control.length - 1
 }
 
 /**

@@ -5,7 +5,7 @@ export type { NegotiateResponse } from './negotiate.js'
 export {
   encodeFrame,
   encodeBatch,
-  encodeBatchOf,
+  wrapBatch,
   encodeData,
   joinMessageBody,
   encodeMessageBody,

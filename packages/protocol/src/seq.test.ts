@@ -238,6 +238,37 @@ describe('ReplayBuffer', () => {
     })
   })
 
+  describe('countAfter + joinAfter', () => {
+    it('count and join what framesAfter returns, for every start, limit and byte bound', () => {
+      const size = frameFor(1).length + 1
+      for (const acked of [0, 2]) {
+        const buffer = new ReplayBuffer(10, 1000)
+        fill(buffer, 5)
+        buffer.ack(acked)
+        for (const after of [-1, 0, 1, 2, 3, 4, 5, 7]) {
+          for (const limit of [0, 1, 2, 99]) {
+            for (const maxBytes of [undefined, 1, 2 * size, 1 + 3 * size, 10_000]) {
+              const frames = buffer.framesAfter(after, limit, maxBytes)
+              const count = buffer.countAfter(after, limit, maxBytes)
+              expect(count).toBe(frames.length)
+              expect(buffer.joinAfter(after, count)).toBe(frames.join(','))
+            }
+          }
+        }
+      }
+    })
+
+    it('returns a single frame as it is held, and nothing past the end', () => {
+      const buffer = new ReplayBuffer(10, 1000)
+      fill(buffer, 3)
+      expect(buffer.joinAfter(2, 1)).toBe(frameFor(3))
+      expect(buffer.joinAfter(2, 5)).toBe(frameFor(3))
+      expect(buffer.joinAfter(3, 1)).toBe('')
+      expect(buffer.joinAfter(0, 0)).toBe('')
+      expect(buffer.countAfter(3)).toBe(0)
+    })
+  })
+
   describe('hasRoom', () => {
     it('says no once maxFrames frames are held, and yes again after an ack', () => {
       const buffer = new ReplayBuffer(3, 1_000_000)

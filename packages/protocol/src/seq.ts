@@ -112,6 +112,28 @@ export class ReplayBuffer {
     return this.#frames.slice(from, end)
   }
 
+  /**
+   * How many frames framesAfter(after, limit, maxBytes) would return, without building the list:
+   * the flush takes them with joinAfter.
+   */
+  countAfter(after: number, limit = Number.MAX_SAFE_INTEGER, maxBytes?: number): number {
+    const from = this.#head + Math.max(0, after - this.ackedSeq)
+    let end = Math.min(this.#frames.length, from + limit)
+    if (maxBytes !== undefined && end > from) end = fitBatch(this.#frames, from, end, maxBytes, this.#byteLength)
+    return Math.max(0, end - from)
+  }
+
+  /**
+   * The first `count` frames with seq > `after`, joined with commas: the inside of a batch. One
+   * frame (a round trip's) is returned as it is held, with no list built.
+   */
+  joinAfter(after: number, count: number): string {
+    const from = this.#head + Math.max(0, after - this.ackedSeq)
+    const end = Math.min(this.#frames.length, from + count)
+    if (end <= from) return ''
+    return end - from === 1 ? this.#frames[from]! : this.#frames.slice(from, end).join(',')
+  }
+
   /** Forgets every frame (the session is over). */
   clear(): void {
     this.#headSeq = this.nextSeq

@@ -5,7 +5,7 @@ import {
   classifySeq,
   encodeAck,
   encodeBatch,
-  encodeBatchOf,
+  wrapBatch,
   encodeData,
   encodeFrame,
   encodeMessage,
@@ -292,19 +292,25 @@ export class Session<Identity = unknown> implements TransportHost {
     const t = this.#transport
     if (!t || !t.writable || this.#ended) return
     // The ack timer is left to run out: it finds nothing due then, and no timer is set and
-    // cleared per round trip.
+    // cleared per round trip. Other control frames (WELCOME, PING, PONG) are rare: no list is
+    // built for the ack alone.
+    const queued = this.#control.length
+    let control = queued === 0 ? '' : this.#control.join(',')
+    let controlCount = queued
     if (this.#inAcked < this.#inLast) {
-      this.#control.push(encodeAck(this.#inLast))
+      const ack = encodeAck(this.#inLast)
+      control = control === '' ? ack : `${control},${ack}`
+      controlCount++
       this.#inAcked = this.#inLast
     }
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const room = Math.max(1, this.#config.maxBatchFrames - this.#control.length)
-    const data = this.#out.framesAfter(this.#sent, room, batchRoom(this.#config.maxBatchBytes, this.#control))
-    if (data.length === 0 && this.#control.length === 0) return
-    const control = this.#control
-    this.#control = []
-    this.#sent += data.length
-    const writable = t.send(encodeBatchOf(control, data))
+    const room = Math.max(1, this.#config.maxBatchFrames - controlCount)
+    const count = this.#out.countAfter(this.#sent, room, batchRoom(this.#config.maxBatchBytes, control))
+    if (count === 0 && control === '') return
+    if (queued > 0) this.#control = []
+    const data = this.#out.joinAfter(this.#sent, count)
+    this.#sent += count
+    const writable = t.send(wrapBatch(control, data))
     if (writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
   }
 
