@@ -26,7 +26,7 @@ export function snapshotSwitchboard(dir = path.join(ROOT, 'bench/results/tmp/sna
 }
 
 /** The file Node's `import` of a package picks (its "node" condition first, as Node does), as a URL. */
-function nodeEntry(pkgDir) {
+export function nodeEntry(pkgDir) {
   const exports = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).exports['.']
   const entry = (exports.node ?? exports).import.default
   return pathToFileURL(path.join(pkgDir, entry)).href

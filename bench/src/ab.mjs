@@ -1,0 +1,130 @@
+// A/B of sequential round trips between builds, for changes worth a few percent: the full bench
+// compares libraries run after run, and this VM's speed moves 20% between runs; here the builds
+// take turns round by round in the same minute, and each is reported as the median of its
+// per-round ratios to the first one. Servers are the bench's own (pinned to CPU 0), the client
+// this process (pinned to CPU 1); CPU per round trip is reported for each side.
+//
+//   node src/ab.mjs save NAME              copy the built packages (build first) to results/tmp/ab/NAME
+//   node src/ab.mjs run raw NAME [NAME..]  alternate rounds; `raw` is a bare ws server and client
+//     --rounds=60 --n=1000 --warmup=4000 --transport=websocket|sse|long-polling
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { WebSocket } from 'ws'
+import { launch, post, stop } from './children.mjs'
+import { nodeEntry, snapshotSwitchboard } from './snapshot.mjs'
+import { median, quantile } from './stats.mjs'
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url))
+const AB_DIR = here('../results/tmp/ab')
+const [command, ...rest] = process.argv.slice(2)
+const args = rest.filter((a) => !a.startsWith('--'))
+const option = (name, fallback) => {
+  const hit = rest.find((a) => a.startsWith(`--${name}=`))
+  return hit ? hit.slice(name.length + 3) : fallback
+}
+
+if (command === 'save' && args.length === 1) {
+  snapshotSwitchboard(path.join(AB_DIR, args[0]))
+  console.log(`saved the built packages as ${args[0]}`)
+} else if (command === 'run' && args.length >= 1) {
+  if (!process.env.AB_PINNED) {
+    // The client runs on CPU 1, away from the servers on CPU 0.
+    const r = spawnSync('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, AB_PINNED: '1' } })
+    process.exit(r.status ?? 1)
+  }
+  await run(args, { rounds: Number(option('rounds', 60)), n: Number(option('n', 1000)), warmup: Number(option('warmup', 4000)), transport: option('transport', 'websocket') })
+  process.exit(0)
+} else {
+  console.error('usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket]')
+  process.exit(2)
+}
+
+/** The server's CPU time so far (us), over the bench servers' IPC. */
+function serverCpu(server) {
+  return new Promise((resolve) => {
+    const id = Math.random()
+    const onMessage = (m) => {
+      if (m?.type !== 'reply' || m.id !== id) return
+      server.off('message', onMessage)
+      resolve(m.data.cpu)
+    }
+    server.on('message', onMessage)
+    post(server, { type: 'request', id, what: 'stats' })
+  })
+}
+
+async function start(name, transport) {
+  const raw = name === 'raw'
+  const snapshot = raw ? null : snapshotUrls(name)
+  const server = launch(here(`./servers/${raw ? 'raw-ws' : 'switchboard'}.mjs`), {
+    env: snapshot ? { BENCH_SWITCHBOARD: JSON.stringify(snapshot) } : {},
+    cpu: 0,
+  })
+  const { port } = await new Promise((resolve, reject) => {
+    server.on('message', (m) => m?.type === 'ready' && resolve(m))
+    server.once('exit', () => reject(new Error(`${name}: server exited`)))
+  })
+  const origin = `http://127.0.0.1:${port}`
+  let echo
+  if (raw) {
+    const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}/ws`)
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
+    let answer
+    ws.on('message', (data) => answer(JSON.parse(data.toString().slice(1))))
+    echo = (msg) => new Promise((resolve) => ((answer = resolve), ws.send(`e${JSON.stringify(msg)}`)))
+  } else {
+    const { connect } = await import(snapshot.client)
+    const client = connect(`${origin}/rt`, { WebSocket, transports: [transport], reconnect: false })
+    await client.ready()
+    echo = (msg) => client.call('echo', msg)
+  }
+  return { name, server, echo, perSec: [], samples: [], serverUs: { user: 0, system: 0 }, clientUs: { user: 0, system: 0 }, count: 0 }
+}
+
+/** The entry points of a build saved by `save`. */
+function snapshotUrls(name) {
+  const base = path.join(AB_DIR, name, 'node_modules/@switchboard')
+  return { server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }
+}
+
+async function run(names, { rounds, n, warmup, transport }) {
+  const targets = []
+  for (const name of names) targets.push(await start(name, transport))
+  const payload = { i: 0, d: 'x'.repeat(40) }
+  for (const t of targets) for (let i = 0; i < warmup; i++) await t.echo(payload)
+  for (let r = 0; r < rounds; r++) {
+    for (const t of targets) {
+      const s0 = await serverCpu(t.server)
+      const c0 = process.cpuUsage()
+      const t0 = performance.now()
+      for (let i = 0; i < n; i++) {
+        const a = performance.now()
+        payload.i = i
+        await t.echo(payload)
+        t.samples.push(performance.now() - a)
+      }
+      t.perSec.push(n / ((performance.now() - t0) / 1000))
+      const c = process.cpuUsage(c0)
+      const s1 = await serverCpu(t.server)
+      t.clientUs.user += c.user
+      t.clientUs.system += c.system
+      t.serverUs.user += s1.user - s0.user
+      t.serverUs.system += s1.system - s0.system
+      t.count += n
+    }
+  }
+  const base = targets[0]
+  console.log(`${rounds} alternated rounds of ${n} sequential round trips (${transport}), after ${warmup} each`)
+  for (const t of targets) {
+    const paired = median(t.perSec.map((x, i) => x / base.perSec[i]))
+    const us = (v) => (v / t.count).toFixed(1)
+    console.log(
+      `${t.name.padEnd(12)} ${Math.round(median(t.perSec)).toLocaleString('en-US').padStart(7)} rt/s` +
+        ` (${Math.round(Math.min(...t.perSec))}-${Math.round(Math.max(...t.perSec))})  ${paired.toFixed(3)}x ${base.name}` +
+        `  p50 ${(quantile(t.samples, 0.5) * 1000).toFixed(0)} us p99 ${(quantile(t.samples, 0.99) * 1000).toFixed(0)} us` +
+        `  CPU/rt server ${us(t.serverUs.user)}+${us(t.serverUs.system)} us, client ${us(t.clientUs.user)}+${us(t.clientUs.system)} us (user+sys)`,
+    )
+  }
+  await Promise.all(targets.map((t) => stop(t.server)))
+}
