@@ -74,6 +74,20 @@ describe('PendingRequests', () => {
     expect(p.take(5_001)).toBe(5_001)
   })
 
+  it('keeps the waiting ones right when the array is cut under them', () => {
+    const p = new PendingRequests<number>()
+    // Ten in flight, answered oldest first: the head passes 1,024 with nine still waiting.
+    for (let seq = 1; seq <= 10; seq++) p.add(seq, seq)
+    for (let seq = 11; seq <= 5_000; seq++) {
+      expect(p.take(seq - 10)).toBe(seq - 10)
+      p.add(seq, seq)
+    }
+    expect(p.size).toBe(10)
+    expect(p.entries().map(([seq]) => seq)).toEqual([4_991, 4_992, 4_993, 4_994, 4_995, 4_996, 4_997, 4_998, 4_999, 5_000])
+    for (let seq = 5_000; seq > 4_990; seq--) expect(p.take(seq)).toBe(seq)
+    expect(p.size).toBe(0)
+  })
+
   it('clear forgets everything', () => {
     const p = new PendingRequests<number>()
     p.add(1, 1)

@@ -5,11 +5,12 @@
  * measured tenth of the client's own CPU per call.
  */
 export class PendingRequests<T> {
-  /** Slot i holds seq #headSeq + i - #head; settled slots are undefined. */
+  /** Settled slots are undefined. */
   #items: (T | undefined)[] = []
   /** Index of the oldest slot that may still be waiting. */
   #head = 0
-  #headSeq = 0
+  /** The seq of slot 0: slot i holds seq #base + i. */
+  #base = 0
   #size = 0
 
   /** Requests waiting. */
@@ -22,9 +23,9 @@ export class PendingRequests<T> {
     if (this.#size === 0) {
       // Empty: the array is reused from its end (no allocation per request).
       this.#head = this.#items.length
-      this.#headSeq = seq
+      this.#base = seq - this.#head
     }
-    const at = this.#head + seq - this.#headSeq
+    const at = seq - this.#base
     if (at < this.#items.length) throw new RangeError(`seq ${seq} is not after the last one added`)
     this.#items[at] = item
     this.#size++
@@ -32,19 +33,17 @@ export class PendingRequests<T> {
 
   /** Removes the request `seq` and returns it, or undefined when it is not waiting. */
   take(seq: number): T | undefined {
-    const at = this.#head + seq - this.#headSeq
+    const at = seq - this.#base
     if (at < this.#head || at >= this.#items.length) return undefined
     const item = this.#items[at]
     if (item === undefined) return undefined
     this.#items[at] = undefined
     this.#size--
     // Move the head past settled slots; the array is cut once mostly settled slots.
-    while (this.#head < this.#items.length && this.#items[this.#head] === undefined) {
-      this.#head++
-      this.#headSeq++
-    }
+    while (this.#head < this.#items.length && this.#items[this.#head] === undefined) this.#head++
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head)
+      this.#base += this.#head
       this.#head = 0
     }
     return item
@@ -55,7 +54,7 @@ export class PendingRequests<T> {
     const list: [number, T][] = []
     for (let at = this.#head; at < this.#items.length; at++) {
       const item = this.#items[at]
-      if (item !== undefined) list.push([this.#headSeq + at - this.#head, item])
+      if (item !== undefined) list.push([this.#base + at, item])
     }
     return list
   }
