@@ -3,6 +3,7 @@ import {
   ACK_EVERY_FRAMES,
   classifySeq,
   wrapBatch,
+  joinControl,
   encodeAck,
   encodeFrame,
   encodeRequest,
@@ -313,26 +314,21 @@ export class ClientSession {
     const t = this.#transport
     if (!t || !this.#writable) return
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
-    // Control frames other than the ack (PONGs) are rare: no list is built for the ack alone.
     const ackBy = this.#ackBy
-    const queued = this.#control.length
-    let control = queued === 0 ? '' : this.#control.join(',')
-    let controlCount = queued
-    if (this.#inAcked < this.#inLast && (ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue))) {
-      const ack = encodeAck(this.#inLast)
-      control = control === '' ? ack : `${control},${ack}`
-      controlCount++
-      this.#inAcked = this.#inLast
-    }
+    const due = this.#inAcked < this.#inLast && (ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue))
+    const ack = due ? encodeAck(this.#inLast) : ''
+    if (due) this.#inAcked = this.#inLast
+    const queued = this.#control
+    const control = joinControl(queued, ack)
     // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const room = Math.max(1, this.maxBatchFrames - controlCount)
+    const room = Math.max(1, this.maxBatchFrames - queued.length - (due ? 1 : 0))
     // WebSocket messages are cheap: keep them within maxMessageBytes too, so the server never has
     // to measure the frames of a batch one by one (it does for batches larger than that).
     const maxBytes = t.name === 'websocket' ? Math.min(this.maxBatchBytes, this.maxMessageBytes) : this.maxBatchBytes
     const count = this.#out.countAfter(this.#sent, room, batchRoom(maxBytes, control))
     if (count === 0 && control === '') return
-    if (queued > 0) this.#control = []
+    if (queued.length > 0) this.#control = []
     const data = this.#out.joinAfter(this.#sent, count)
     this.#sent += count
     if (ackBy.inHeader) {

@@ -7,6 +7,7 @@ import {
   encodeAck,
   encodeBatch,
   wrapBatch,
+  joinControl,
   encodeData,
   encodeFrame,
   encodeMessage,
@@ -200,6 +201,21 @@ describe('encodeBatch', () => {
   itProp.prop([fc.array(fc.jsonValue(), { maxLength: 20 })])('matches JSON.stringify of the decoded frames', (values) => {
     const frames = values.map((v) => JSON.stringify(v))
     expect(encodeBatch(frames)).toBe(JSON.stringify(values))
+  })
+})
+
+describe('joinControl', () => {
+  it('is the ack alone, as it is, when nothing else is queued', () => {
+    const ack = encodeAck(7)
+    expect(joinControl([], ack)).toBe(ack)
+    expect(joinControl([], '')).toBe('')
+  })
+
+  it('puts the queued control frames first, then the ack', () => {
+    expect(joinControl(['[1,0]'], '[2,7]')).toBe('[1,0],[2,7]')
+    expect(joinControl(['[1,0]', '[4]'], '[2,7]')).toBe('[1,0],[4],[2,7]')
+    expect(joinControl(['[3]'], '')).toBe('[3]')
+    expect(wrapBatch(joinControl(['[3]', '[4]'], '[2,1]'), '')).toBe(encodeBatch(['[3]', '[4]', '[2,1]']))
   })
 })
 

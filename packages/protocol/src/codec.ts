@@ -20,6 +20,17 @@ export function encodeBatch(frames: readonly string[]): string {
 }
 
 /**
+ * The control part of a batch: the `queued` control frames (WELCOME, PING, PONG: rare), then
+ * `ack` (an ACK frame, or '' for none), joined with commas; '' when there are neither. The ack
+ * alone, the usual case, is returned as it is.
+ */
+export function joinControl(queued: readonly string[], ack: string): string {
+  if (queued.length === 0) return ack
+  const head = queued.length === 1 ? queued[0]! : queued.join(',')
+  return ack === '' ? head : `${head},${ack}`
+}
+
+/**
  * One batch of control frames (unsequenced: WELCOME, ACK, PING, PONG) then data frames, each side
  * already joined with commas (see ReplayBuffer.joinAfter), either side possibly empty.
  */

@@ -6,6 +6,7 @@ export {
   encodeFrame,
   encodeBatch,
   wrapBatch,
+  joinControl,
   encodeData,
   joinMessageBody,
   encodeMessageBody,

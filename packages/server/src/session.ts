@@ -6,6 +6,7 @@ import {
   encodeAck,
   encodeBatch,
   wrapBatch,
+  joinControl,
   encodeData,
   encodeFrame,
   encodeMessage,
@@ -292,22 +293,17 @@ export class Session<Identity = unknown> implements TransportHost {
     const t = this.#transport
     if (!t || !t.writable || this.#ended) return
     // The ack timer is left to run out: it finds nothing due then, and no timer is set and
-    // cleared per round trip. Other control frames (WELCOME, PING, PONG) are rare: no list is
-    // built for the ack alone.
-    const queued = this.#control.length
-    let control = queued === 0 ? '' : this.#control.join(',')
-    let controlCount = queued
-    if (this.#inAcked < this.#inLast) {
-      const ack = encodeAck(this.#inLast)
-      control = control === '' ? ack : `${control},${ack}`
-      controlCount++
-      this.#inAcked = this.#inLast
-    }
+    // cleared per round trip.
+    const due = this.#inAcked < this.#inLast
+    const ack = due ? encodeAck(this.#inLast) : ''
+    if (due) this.#inAcked = this.#inLast
+    const queued = this.#control
+    const control = joinControl(queued, ack)
     if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const room = Math.max(1, this.#config.maxBatchFrames - controlCount)
+    const room = Math.max(1, this.#config.maxBatchFrames - queued.length - (due ? 1 : 0))
     const count = this.#out.countAfter(this.#sent, room, batchRoom(this.#config.maxBatchBytes, control))
     if (count === 0 && control === '') return
-    if (queued > 0) this.#control = []
+    if (queued.length > 0) this.#control = []
     const data = this.#out.joinAfter(this.#sent, count)
     this.#sent += count
     const writable = t.send(wrapBatch(control, data))
