@@ -12,6 +12,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { launch, post, stop } from './children.mjs'
+import { open as openRawWs } from './clients/raw-ws.mjs'
+import { waitFor } from './run-one.mjs'
 import { nodeEntry, snapshotSwitchboard } from './snapshot.mjs'
 import { median, quantile } from './stats.mjs'
 
@@ -61,18 +63,12 @@ async function start(name, transport) {
     env: snapshot ? { BENCH_SWITCHBOARD: JSON.stringify(snapshot) } : {},
     cpu: 0,
   })
-  const { port } = await new Promise((resolve, reject) => {
-    server.on('message', (m) => m?.type === 'ready' && resolve(m))
-    server.once('exit', () => reject(new Error(`${name}: server exited`)))
-  })
+  const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
   const origin = `http://127.0.0.1:${port}`
   let echo
   if (raw) {
-    const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}/ws`)
-    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
-    let answer
-    ws.on('message', (data) => answer(JSON.parse(data.toString().slice(1))))
-    echo = (msg) => new Promise((resolve) => ((answer = resolve), ws.send(`e${JSON.stringify(msg)}`)))
+    const conn = await openRawWs(origin, { timeoutMs: 10_000 })
+    echo = (msg) => new Promise((resolve) => ((conn.onEcho = resolve), conn.echo(msg)))
   } else {
     const { connect } = await import(snapshot.client)
     const client = connect(`${origin}/rt`, { WebSocket, transports: [transport], reconnect: false })

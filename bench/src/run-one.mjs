@@ -7,7 +7,8 @@ import { launch, post, stop } from './children.mjs'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 
-function waitFor(child, type, ms, what) {
+/** The first IPC message of `type` from `child`; rejects when it exits first or after `ms`. */
+export function waitFor(child, type, ms, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(reject, new Error(`${what}: nothing within ${ms} ms`)), ms)
     const onMessage = (m) => m?.type === type && done(resolve, m)
