@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { ChannelRegistry, compilePattern } from './channels.js'
+import { describe, expect, it, vi } from 'vitest'
+import type { HistoryPage } from './adapters/adapter.js'
+import { ChannelRegistry, compilePattern, type ChannelInterest } from './channels.js'
 import { Session, type SessionConfig } from './session.js'
 
 const config: SessionConfig = {
@@ -17,6 +18,19 @@ const config: SessionConfig = {
 let nextId = 0
 /** A real Session with no transport: the registry only touches `subscriptions` and `sendMessage`. */
 const newSession = () => new Session(`s${++nextId}`, 'token', null, config)
+
+/** An adapter's interest half that writes down what it was told: `+channel`, `-channel`. */
+function recordInterest(): ChannelInterest & { calls: string[] } {
+  const calls: string[] = []
+  return { calls, subscribe: (channel) => void calls.push(`+${channel}`), unsubscribe: (channel) => void calls.push(`-${channel}`) }
+}
+const newRegistry = (interest: ChannelInterest = recordInterest()) => new ChannelRegistry(interest)
+
+const EMPTY: HistoryPage = { offset: 0, epoch: 'e1', messages: [] }
+/** Joins and opens at once, as a subscribe with nothing to catch up on does. */
+function subscribe(registry: ChannelRegistry, channel: string, session: Session, page = EMPTY) {
+  return registry.join(channel, session).open(null, page)
+}
 
 describe('compilePattern', () => {
   it.each([
@@ -71,20 +85,20 @@ describe('compilePattern', () => {
 
 describe('ChannelRegistry.define', () => {
   it('refuses the same pattern twice', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     registry.define('room:*', {})
     expect(() => registry.define('room:*', { historySize: 5 })).toThrow(TypeError)
     expect(() => registry.define('room:*', {})).toThrow('defined twice')
   })
 
   it('refuses an empty pattern', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     expect(() => registry.define('', {})).toThrow(TypeError)
     expect(registry.match('')).toBeUndefined()
   })
 
   it('keeps the options it was given', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     const options = { historySize: 7, clientPublish: false }
     registry.define('room:*', options)
     expect(registry.match('room:a')).toMatchObject({ pattern: 'room:*', options })
@@ -93,7 +107,7 @@ describe('ChannelRegistry.define', () => {
 
 describe('ChannelRegistry.match', () => {
   it('returns the first definition, in declaration order, that matches', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     registry.define('room:vip', { historySize: 1 })
     registry.define('room:*', { historySize: 2 })
     registry.define('room:lobby', { historySize: 3 })
@@ -104,7 +118,7 @@ describe('ChannelRegistry.match', () => {
   })
 
   it('returns undefined when nothing matches', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     registry.define('room:*', {})
     expect(registry.match('chat:a')).toBeUndefined()
     expect(registry.match('room:a:b')).toBeUndefined()
@@ -112,66 +126,66 @@ describe('ChannelRegistry.match', () => {
 })
 
 describe('ChannelRegistry subscriptions', () => {
-  it('add records the subscriber on both sides', () => {
-    const registry = new ChannelRegistry()
+  it('join records the subscriber on both sides', () => {
+    const registry = newRegistry()
     const s = newSession()
-    registry.add('room:a', s)
+    subscribe(registry, 'room:a', s)
     expect(registry.subscriberCount('room:a')).toBe(1)
     expect([...s.subscriptions]).toEqual(['room:a'])
   })
 
-  it('adding the same session twice counts it once', () => {
-    const registry = new ChannelRegistry()
+  it('joining the same session twice counts it once', () => {
+    const registry = newRegistry()
     const s = newSession()
-    registry.add('room:a', s)
-    registry.add('room:a', s)
+    subscribe(registry, 'room:a', s)
+    subscribe(registry, 'room:a', s)
     expect(registry.subscriberCount('room:a')).toBe(1)
     expect(s.subscriptions.size).toBe(1)
   })
 
   it('counts subscribers per channel', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     const [a, b, c] = [newSession(), newSession(), newSession()]
-    registry.add('room:1', a)
-    registry.add('room:1', b)
-    registry.add('room:2', c)
-    registry.add('room:2', a)
+    subscribe(registry, 'room:1', a)
+    subscribe(registry, 'room:1', b)
+    subscribe(registry, 'room:2', c)
+    subscribe(registry, 'room:2', a)
     expect(registry.subscriberCount('room:1')).toBe(2)
     expect(registry.subscriberCount('room:2')).toBe(2)
     expect(registry.subscriberCount('room:3')).toBe(0)
     expect([...a.subscriptions].sort()).toEqual(['room:1', 'room:2'])
   })
 
-  it('remove takes the channel off the session and the count', () => {
-    const registry = new ChannelRegistry()
+  it('leave takes the channel off the session and the count', () => {
+    const registry = newRegistry()
     const [a, b] = [newSession(), newSession()]
-    registry.add('room:1', a)
-    registry.add('room:1', b)
-    registry.add('room:2', a)
-    registry.remove('room:1', a)
+    subscribe(registry, 'room:1', a)
+    subscribe(registry, 'room:1', b)
+    subscribe(registry, 'room:2', a)
+    registry.leave('room:1', a)
     expect(registry.subscriberCount('room:1')).toBe(1)
     expect([...a.subscriptions]).toEqual(['room:2'])
     expect([...b.subscriptions]).toEqual(['room:1'])
-    registry.remove('room:1', b)
+    registry.leave('room:1', b)
     expect(registry.subscriberCount('room:1')).toBe(0)
     expect(b.subscriptions.size).toBe(0)
   })
 
-  it('remove of something never added changes nothing', () => {
-    const registry = new ChannelRegistry()
+  it('leave of something never joined changes nothing', () => {
+    const registry = newRegistry()
     const [a, b] = [newSession(), newSession()]
-    registry.add('room:1', a)
-    registry.remove('room:1', b)
-    registry.remove('room:9', a)
+    subscribe(registry, 'room:1', a)
+    registry.leave('room:1', b)
+    registry.leave('room:9', a)
     expect(registry.subscriberCount('room:1')).toBe(1)
     expect([...a.subscriptions]).toEqual(['room:1'])
   })
 
   it('removeAll drops every subscription of one session and no other', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     const [a, b] = [newSession(), newSession()]
-    for (const ch of ['room:1', 'room:2', 'room:3']) registry.add(ch, a)
-    registry.add('room:2', b)
+    for (const ch of ['room:1', 'room:2', 'room:3']) subscribe(registry, ch, a)
+    subscribe(registry, 'room:2', b)
     registry.removeAll(a)
     expect(a.subscriptions.size).toBe(0)
     expect(registry.subscriberCount('room:1')).toBe(0)
@@ -181,24 +195,136 @@ describe('ChannelRegistry subscriptions', () => {
   })
 
   it('a channel can be subscribed again after its last subscriber left', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     const a = newSession()
-    registry.add('room:1', a)
+    subscribe(registry, 'room:1', a)
     registry.removeAll(a)
-    registry.add('room:1', a)
+    subscribe(registry, 'room:1', a)
     expect(registry.subscriberCount('room:1')).toBe(1)
     expect([...a.subscriptions]).toEqual(['room:1'])
   })
 
   it('deliver hands the body to the subscribers of that channel only', () => {
-    const registry = new ChannelRegistry()
+    const registry = newRegistry()
     const [a, b, c] = [newSession(), newSession(), newSession()]
-    registry.add('room:1', a)
-    registry.add('room:1', b)
-    registry.add('room:2', c)
-    registry.deliver('room:1', '"room:1",{"n":1},1')
-    registry.deliver('room:9', '"room:9",{"n":1},1')
+    subscribe(registry, 'room:1', a)
+    subscribe(registry, 'room:1', b)
+    subscribe(registry, 'room:2', c)
+    registry.deliver('room:1', 1, 'e1', '"room:1",{"n":1},1')
+    registry.deliver('room:9', 1, 'e1', '"room:9",{"n":1},1')
     // Each session buffers the frame until its client acks it.
     expect([a.unacked, b.unacked, c.unacked]).toEqual([1, 1, 0])
+  })
+})
+
+describe('ChannelRegistry interest', () => {
+  it("tells the adapter of a channel's first subscriber and of its last leaving, once each", () => {
+    const interest = recordInterest()
+    const registry = newRegistry(interest)
+    const [a, b] = [newSession(), newSession()]
+    subscribe(registry, 'room:1', a)
+    subscribe(registry, 'room:1', b)
+    subscribe(registry, 'room:2', a)
+    registry.leave('room:1', a)
+    expect(interest.calls).toEqual(['+room:1', '+room:2'])
+    registry.removeAll(b)
+    registry.removeAll(a)
+    subscribe(registry, 'room:1', a)
+    expect(interest.calls).toEqual(['+room:1', '+room:2', '-room:1', '-room:2', '+room:1'])
+  })
+
+  it('makes joiners wait for an asynchronous subscribe, and forgets it once settled', async () => {
+    let settle = () => {}
+    const registry = newRegistry({ subscribe: () => new Promise<void>((resolve) => (settle = resolve)), unsubscribe: () => {} })
+    registry.join('room:1', newSession())
+    registry.join('room:1', newSession())
+    const ready = registry.ready('room:1')
+    expect(ready).toBeInstanceOf(Promise)
+    settle()
+    await ready
+    expect(registry.ready('room:1')).toBeUndefined()
+  })
+
+  it('fails every joiner of a channel whose subscribe failed, until the channel empties and is tried again', async () => {
+    const attempts: string[] = []
+    const registry = newRegistry({
+      subscribe: (channel) => {
+        attempts.push(channel)
+        if (attempts.length === 1) return Promise.reject(new Error('broker down'))
+        return Promise.resolve()
+      },
+      unsubscribe: () => {},
+    })
+    const [a, b] = [newSession(), newSession()]
+    registry.join('room:1', a)
+    await expect(registry.ready('room:1')).rejects.toThrow('broker down')
+    registry.join('room:1', b)
+    await expect(registry.ready('room:1')).rejects.toThrow('broker down')
+    registry.leave('room:1', a)
+    registry.leave('room:1', b)
+    registry.join('room:1', a)
+    await expect(registry.ready('room:1')).resolves.toBeUndefined()
+    expect(attempts).toEqual(['room:1', 'room:1'])
+  })
+
+  it('logs an unsubscribe that fails, synchronously or not, and throws nothing', async () => {
+    const logger = vi.fn()
+    let calls = 0
+    const registry = new ChannelRegistry(
+      {
+        subscribe: () => {},
+        unsubscribe: () => {
+          if (++calls === 1) throw new Error('sync failure')
+          return Promise.reject(new Error('async failure'))
+        },
+      },
+      logger,
+    )
+    const a = newSession()
+    for (let i = 0; i < 2; i++) {
+      subscribe(registry, 'room:1', a)
+      expect(() => registry.leave('room:1', a)).not.toThrow()
+    }
+    await vi.waitFor(() => expect(logger).toHaveBeenCalledTimes(2))
+    expect(logger.mock.calls.map(([e]) => [e.kind, (e.data as Error).message])).toEqual([
+      ['channel', 'sync failure'],
+      ['channel', 'async failure'],
+    ])
+  })
+})
+
+describe('Subscription', () => {
+  const body = (n: number) => `"room:1",${n},${n}`
+
+  it('holds live messages until it opens, then sends those past the catch-up, once, in order', () => {
+    const registry = newRegistry()
+    const a = newSession()
+    const subscription = registry.join('room:1', a)
+    registry.deliver('room:1', 3, 'e1', body(3))
+    registry.deliver('room:1', 4, 'e1', body(4))
+    expect(a.unacked).toBe(0)
+    const result = subscription.open(null, { offset: 3, epoch: 'e1', messages: [] })
+    expect(result).toEqual({ offset: 4, epoch: 'e1', recovered: true })
+    expect(a.unacked).toBe(1) // 3 was before the subscription began
+  })
+
+  it('drops a live message the catch-up already sent, and takes one of a new epoch', () => {
+    const registry = newRegistry()
+    const a = newSession()
+    registry.join('room:1', a).open(null, { offset: 5, epoch: 'e1', messages: [{ offset: 5, body: body(5) }] })
+    expect(a.unacked).toBe(1)
+    registry.deliver('room:1', 5, 'e1', body(5)) // late: history already had it
+    expect(a.unacked).toBe(1)
+    registry.deliver('room:1', 6, 'e1', body(6))
+    registry.deliver('room:1', 1, 'e2', body(1)) // history lost: offsets restart
+    expect(a.unacked).toBe(3)
+  })
+
+  it('tells its subscribe that the session left meanwhile', () => {
+    const registry = newRegistry()
+    const a = newSession()
+    const subscription = registry.join('room:1', a)
+    registry.removeAll(a)
+    expect(subscription.closed).toBe(true)
   })
 })

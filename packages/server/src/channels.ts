@@ -1,4 +1,7 @@
+import type { Adapter } from './adapters/adapter.js'
+import type { Logger } from './log.js'
 import type { Session } from './session.js'
+import { Subscription } from './subscription.js'
 
 /** Who is asking, about which channel, to do what. */
 export interface ChannelContext<Identity = unknown> {
@@ -38,10 +41,26 @@ export function compilePattern(pattern: string): RegExp {
   return new RegExp(`^${source}$`)
 }
 
-/** Declared channel families and who subscribes to what on this node. */
+/** The part of the adapter that learns which channels this node has subscribers for. */
+export type ChannelInterest = Pick<Adapter, 'subscribe' | 'unsubscribe'>
+
+/**
+ * Declared channel families and who subscribes to what on this node. The adapter hears of a
+ * channel when it gets its first local subscriber and when it loses its last, so a broker
+ * carries to this node only the channels someone here listens to.
+ */
 export class ChannelRegistry {
   #definitions: ChannelDefinition[] = []
-  #subscribers = new Map<string, Set<Session>>()
+  #subscriptions = new Map<string, Map<Session, Subscription>>()
+  /** `interest.subscribe` calls in flight, or failed, by channel: joiners wait for them. */
+  #pending = new Map<string, Promise<void>>()
+  #interest: ChannelInterest
+  #logger: Logger | undefined
+
+  constructor(interest: ChannelInterest, logger?: Logger) {
+    this.#interest = interest
+    this.#logger = logger
+  }
 
   define(pattern: string, options: ChannelOptions<unknown, unknown>): void {
     if (pattern.length === 0) throw new TypeError('A channel pattern cannot be empty')
@@ -58,34 +77,80 @@ export class ChannelRegistry {
     return undefined
   }
 
-  add(channel: string, session: Session): void {
-    let set = this.#subscribers.get(channel)
-    if (!set) this.#subscribers.set(channel, (set = new Set()))
-    set.add(session)
-    session.subscriptions.add(channel)
+  /**
+   * Subscribes `session` (again, if it already is): its live messages are held until the
+   * subscription opens. The channel's first subscriber registers this node's interest.
+   */
+  join(channel: string, session: Session): Subscription {
+    let subscriptions = this.#subscriptions.get(channel)
+    if (subscriptions === undefined) {
+      this.#subscriptions.set(channel, (subscriptions = new Map()))
+      this.#register(channel)
+    }
+    let subscription = subscriptions.get(session)
+    if (subscription !== undefined) subscription.hold()
+    else {
+      subscriptions.set(session, (subscription = new Subscription(session)))
+      session.subscriptions.add(channel)
+    }
+    return subscription
   }
 
-  remove(channel: string, session: Session): void {
+  /** Settles once the adapter delivers `channel` here; undefined when it already does. Rejects if it cannot. */
+  ready(channel: string): Promise<void> | undefined {
+    return this.#pending.get(channel)
+  }
+
+  leave(channel: string, session: Session): void {
     session.subscriptions.delete(channel)
-    const set = this.#subscribers.get(channel)
-    if (!set) return
-    set.delete(session)
-    if (set.size === 0) this.#subscribers.delete(channel)
+    const subscriptions = this.#subscriptions.get(channel)
+    const subscription = subscriptions?.get(session)
+    if (subscriptions === undefined || subscription === undefined) return
+    subscription.close()
+    subscriptions.delete(session)
+    if (subscriptions.size > 0) return
+    this.#subscriptions.delete(channel)
+    this.#pending.delete(channel)
+    this.#call('unsubscribe', channel)
   }
 
   removeAll(session: Session): void {
-    for (const channel of session.subscriptions) this.remove(channel, session)
+    for (const channel of session.subscriptions) this.leave(channel, session)
   }
 
-  /** Local subscribers of `channel`. */
+  /** Local subscribers of `channel`, those whose subscribe is being served included. */
   subscriberCount(channel: string): number {
-    return this.#subscribers.get(channel)?.size ?? 0
+    return this.#subscriptions.get(channel)?.size ?? 0
   }
 
   /** Fans a message out to this node's subscribers: the body was encoded once, each session adds its seq. */
-  deliver(channel: string, body: string): void {
-    const set = this.#subscribers.get(channel)
-    if (!set) return
-    for (const session of set) session.sendMessage(body)
+  deliver(channel: string, offset: number, epoch: string, body: string): void {
+    const subscriptions = this.#subscriptions.get(channel)
+    if (subscriptions === undefined) return
+    for (const subscription of subscriptions.values()) subscription.deliver(offset, epoch, body)
+  }
+
+  #register(channel: string): void {
+    const pending = this.#call('subscribe', channel)
+    if (pending === undefined) return
+    // A failed subscribe stays pending, so later joiners fail too, until the channel empties.
+    const settled: Promise<void> = pending.then(() => {
+      if (this.#pending.get(channel) === settled) this.#pending.delete(channel)
+    })
+    this.#pending.set(channel, settled)
+  }
+
+  /** Calls the adapter; a synchronous throw becomes a rejection, an unsubscribe's failure is logged. */
+  #call(method: 'subscribe' | 'unsubscribe', channel: string): Promise<void> | undefined {
+    let answer: void | Promise<void>
+    try {
+      answer = this.#interest[method](channel)
+    } catch (e) {
+      answer = Promise.reject(e)
+    }
+    if (!(answer instanceof Promise)) return undefined
+    if (method === 'subscribe') return answer
+    answer.catch((e: unknown) => this.#logger?.({ kind: 'channel', message: `unsubscribe from ${channel} failed`, data: e }))
+    return undefined
   }
 }

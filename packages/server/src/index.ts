@@ -1,9 +1,19 @@
-export { createSwitchboard, type Switchboard, type SubscribeResult } from './switchboard.js'
+export { createSwitchboard, type Switchboard, type SubscribeResult, type MissingMessages, type PublishOptions } from './switchboard.js'
 export type { SwitchboardOptions } from './options.js'
 export type { ChannelOptions, ChannelContext } from './channels.js'
 export type { RpcHandler, RpcContext } from './rpc.js'
-export type { Adapter, ChannelPosition, StoredMessage } from './adapters/adapter.js'
-export { createMemoryAdapter } from './adapters/memory.js'
+export type {
+  Adapter,
+  AdapterEvents,
+  ChannelPosition,
+  HistoryPage,
+  PresenceMember,
+  PresenceStore,
+  SessionDirectory,
+  SessionLease,
+  StoredMessage,
+} from './adapters/adapter.js'
+export { createMemoryAdapter, type MemoryAdapterOptions } from './adapters/memory.js'
 export type { LogEvent, Logger } from './log.js'
 export { listen, type ListenOptions, type Listening } from './listen.js'
 export { handleUpgrades, type UpgradeOptions, type WebSocketUpgrades } from './upgrade.js'

@@ -8,19 +8,24 @@ import {
 } from '@switchboard/protocol'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
+import { readCatchUp } from './catch-up.js'
 import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
 import { toSwitchboardError } from './http.js'
 import { Hub, OVERSIZED } from './hub.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import type { Session } from './session.js'
+import type { Subscription } from './subscription.js'
 
-/** What `subscribe` answers: where the channel stands, and whether `since` was fully replayed. */
-export interface SubscribeResult {
-  offset: number
-  epoch: string
-  /** True when every message after `since` was replayed from history (or no `since` was given). */
-  recovered: boolean
+export type { MissingMessages, SubscribeResult } from './catch-up.js'
+
+/** Options of `publish`. */
+export interface PublishOptions {
+  /**
+   * Publishes once per key and channel: a repeat within the adapter's window (2 minutes by
+   * default) resolves to the first publish's offset and reaches no one twice.
+   */
+  idempotencyKey?: string
 }
 
 /** A Switchboard server: mount `app` in a Hono app, declare channels and RPC methods, publish from anywhere. */
@@ -30,7 +35,7 @@ export interface Switchboard<Identity = unknown> {
   /** Declares a family of channels clients may subscribe to (`*` matches one or more characters other than `:`). */
   channel<Msg = unknown>(pattern: string, options?: ChannelOptions<Msg, Identity>): Switchboard<Identity>
   /** Publishes to every subscriber of `channel`, on every node. Resolves to the message's offset. */
-  publish<Msg = unknown>(channel: string, data: Msg): Promise<number>
+  publish<Msg = unknown>(channel: string, data: Msg, options?: PublishOptions): Promise<number>
   /** Declares a request/response method. */
   rpc<Req = unknown, Res = unknown>(method: string, handler: RpcHandler<Req, Res, Identity>): Switchboard<Identity>
   /** Live sessions on this node. */
@@ -51,10 +56,10 @@ export interface Switchboard<Identity = unknown> {
  */
 export function createSwitchboard<Identity = null>(options: SwitchboardOptions<Identity> = {}): Switchboard<Identity> {
   const o = resolveOptions(options)
-  const channels = new ChannelRegistry()
-  const rpcs = new Map<string, RpcHandler<unknown, unknown, Identity>>()
   const adapter = o.adapter
   const log = o.logger
+  const channels = new ChannelRegistry(adapter, log)
+  const rpcs = new Map<string, RpcHandler<unknown, unknown, Identity>>()
 
   const context = (session: Session, channel: string, action: 'subscribe' | 'publish'): ChannelContext<Identity> => ({
     channel,
@@ -77,23 +82,18 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   ): Promise<void> {
     const def = channels.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
+    let subscription: Subscription | undefined
     try {
       await authorize(def, context(session, channel, 'subscribe'))
+      await ready
       if (session.ended) return
-      const position = await adapter.position(channel)
-      let recovered = true
-      if (since !== null) {
-        // Offsets from another epoch (history lost since) mean nothing here.
-        const missed = since[1] === position.epoch ? await adapter.history(channel, since[0]) : null
-        if (missed === null) recovered = false
-        else for (const m of missed) session.sendMessage(m.body)
-      } else if (recent > 0) {
-        for (const m of await adapter.recent(channel, recent)) session.sendMessage(m.body)
-      }
-      channels.add(channel, session)
-      const result: SubscribeResult = { offset: position.offset, epoch: position.epoch, recovered }
-      session.reply(ref, result)
+      // Live messages are held from here on, so none published while history is read is lost.
+      subscription = channels.join(channel, session)
+      await channels.ready(channel)
+      const page = await readCatchUp(adapter, channel, since, recent)
+      if (!subscription.closed) session.reply(ref, subscription.open(since, page))
     } catch (e) {
+      if (subscription && !subscription.closed) channels.leave(channel, session)
       session.replyError(ref, toSwitchboardError(e, 'INTERNAL'))
     }
   }
@@ -135,7 +135,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   }
 
   function unsubscribe(session: Session, ref: number, channel: string): void {
-    channels.remove(channel, session)
+    channels.leave(channel, session)
     session.reply(ref, null)
   }
 
@@ -192,7 +192,9 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     if (identity === false) throw new SwitchboardError('UNAUTHORIZED')
     return identity
   }
-  const started = adapter.start((channel, _offset, body) => channels.deliver(channel, body))
+  const started = adapter.start({
+    onMessage: (channel, offset, epoch, body) => channels.deliver(channel, offset, epoch, body),
+  })
   const ready = Promise.resolve(started)
 
   const sb: Switchboard<Identity> = {
@@ -201,10 +203,10 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
       channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
       return sb
     },
-    async publish(channel, data) {
+    async publish(channel, data, publishOptions) {
       await ready
       const def = channels.match(channel)
-      return adapter.publish(channel, encodeData(data), def?.options.historySize ?? 0)
+      return adapter.publish(channel, encodeData(data), def?.options.historySize ?? 0, publishOptions?.idempotencyKey)
     },
     rpc(method, handler) {
       if (rpcs.has(method)) throw new TypeError(`RPC method "${method}" is defined twice`)
