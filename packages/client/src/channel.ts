@@ -16,6 +16,12 @@ export interface Subscribed {
   epoch: string
   /** False when a resubscribe could not replay every missed message: resync from your own source. */
   recovered: boolean
+  /**
+   * With `recovered: false`, the offsets that could not be replayed, inclusive. `from` is null
+   * when the channel's history was lost (a new epoch): older messages are unknown, and `to` is
+   * the last missing offset of the new epoch (0 when it was replayed whole).
+   */
+  missing?: { from: number | null; to: number }
 }
 
 export interface ChannelEvents<Msg> {
@@ -45,6 +51,8 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   #subscribing: Promise<void> | null = null
   #nameJson: string | undefined
   #recent = 0
+  /** Highest offset the subscribe in flight delivered: after a lost history, its replay restarts below #position. */
+  #replayed = 0
 
   constructor(name: string, host: ChannelHost) {
     super()
@@ -101,7 +109,9 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   deliver(data: unknown, offset: number): void {
     if (this.#state === 'unsubscribed') return
     const position = this.#position
-    if (position && offset <= position[0]) return
+    const subscribing = this.#state === 'subscribing'
+    if (offset <= (subscribing ? this.#replayed : (position?.[0] ?? 0))) return
+    if (subscribing) this.#replayed = offset
     this.#position = [offset, position?.[1] ?? '']
     this.emit('message', { channel: this.name, data: data as Msg, offset })
   }
@@ -116,6 +126,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
 
   async #request(): Promise<void> {
     const since = this.#position && this.#position[1] ? this.#position : null
+    this.#replayed = 0
     let result: Subscribed
     try {
       const recent = since === null && this.#recent > 0 ? this.#recent : 0

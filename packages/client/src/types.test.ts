@@ -9,7 +9,9 @@ import {
   type Listening,
   type LogEvent as ServerLogEvent,
   type Logger,
+  type MissingMessages,
   type NegotiateResponse,
+  type PublishOptions,
   type RpcContext,
   type RpcHandler,
   type StoredMessage,
@@ -289,6 +291,10 @@ describe('server types', () => {
     expectTypeOf<AnyPaths<ChannelPosition>>().toBeNever()
     expectTypeOf<AnyPaths<StoredMessage>>().toBeNever()
     expectTypeOf<AnyPaths<SubscribeResult>>().toBeNever()
+    expectTypeOf<AnyPaths<PublishOptions>>().toBeNever()
+    // The server's answer is what the client's `subscribed` event carries.
+    expectTypeOf<SubscribeResult['missing']>().toEqualTypeOf<MissingMessages | undefined>()
+    expectTypeOf<Subscribed['missing']>().toEqualTypeOf<MissingMessages | undefined>()
     expectTypeOf<AnyPaths<ServerLogEvent>>().toBeNever()
     expectTypeOf<AnyPaths<Logger>>().toBeNever()
     expectTypeOf<AnyPaths<NegotiateResponse>>().toBeNever()
