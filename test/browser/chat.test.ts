@@ -16,6 +16,7 @@ const TRANSPORTS = ['websocket', 'sse', 'long-polling'] as const
 interface PageChat {
   received: ChatMessage[]
   sent: ChatMessage[]
+  missed: { from: number | null; to: number }[]
   errors: { code: string; message: string }[]
 }
 /** Reads `window.chat[key]` from the page. */
@@ -57,12 +58,12 @@ afterAll(async () => {
 })
 
 /** Opens the chat in a fresh browser context and waits until it is open and in its room. */
-async function openChat(query: Record<string, string>): Promise<Page> {
+async function openChat(query: Record<string, string>, origin = server.url): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 900, height: 620 } })
   contexts.add(context)
   const page = await context.newPage()
   page.on('pageerror', (e) => console.error(`page error (${query.name}): ${e.message}`))
-  await page.goto(`${server.url}/?${new URLSearchParams(query)}`)
+  await page.goto(`${origin}/?${new URLSearchParams(query)}`)
   await page.waitForFunction(() => document.body.dataset.state === 'open')
   await page.waitForFunction((room) => document.body.dataset.joined === room, query.room ?? 'lobby')
   return page
@@ -81,6 +82,23 @@ async function shownTransport(page: Page): Promise<{ text: string | null; datase
     text: await page.locator('#transport').textContent(),
     dataset: await page.evaluate(() => document.body.dataset.transport),
   }
+}
+
+/** Publishes `text` as the server, to `room`, through the chat's REST route. */
+async function announce(origin: string, room: string, text: string): Promise<void> {
+  const response = await fetch(`${origin}/api/announce`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ room, text }),
+  })
+  expect(response.status).toBe(200)
+}
+
+/** Joins `room` through the page's form. */
+async function joinRoom(page: Page, room: string): Promise<void> {
+  await page.locator('#room').fill(room)
+  await page.locator('#join button').click()
+  await page.waitForFunction((r) => document.body.dataset.joined === r, room)
 }
 
 /** Types `text` and clicks Send. */
@@ -182,6 +200,33 @@ describe('chat without ?transport=', () => {
       expect(await received(page)).toEqual([])
     } finally {
       await closeChat(page)
+    }
+  })
+})
+
+describe('chat after a gap longer than the room’s history', () => {
+  it('replays what the room kept and shows that some messages were missed', async () => {
+    const small = createChatApp({ historySize: 3 })
+    const smallServer = await listen(small.app)
+    const page = await openChat({ name: 'G', room: 'gap' }, smallServer.url)
+    try {
+      await announce(smallServer.url, 'gap', 'm1')
+      await seen(page, 'server', 'm1')
+      await joinRoom(page, 'elsewhere')
+      for (const n of [2, 3, 4, 5, 6]) await announce(smallServer.url, 'gap', `m${n}`)
+      // Back in the room: it resubscribes from m1; the room kept m4..m6.
+      await joinRoom(page, 'gap')
+      await page.locator('#messages li.missed').waitFor()
+      expect(await page.locator('#messages li.missed').textContent()).toBe('some messages were missed')
+      expect(await readChat(page, 'missed')).toEqual([{ from: 2, to: 3 }])
+      expect(await received(page)).toEqual(['server: m4', 'server: m5', 'server: m6'])
+      // Where the gap is: before the messages the room still had.
+      expect(await page.locator('#messages li').first().getAttribute('class')).toBe('missed')
+      await page.screenshot({ path: `${SCREENSHOTS}chat-missed.png` })
+    } finally {
+      await closeChat(page)
+      await small.sb.close()
+      await smallServer.close()
     }
   })
 })

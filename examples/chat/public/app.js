@@ -10,7 +10,7 @@ const forced = params.get('transport')
 const client = connect('/rt', TRANSPORTS.includes(forced) ? { transports: [forced] } : {})
 
 /** State tests and the console can read: `chat.received` holds the current room's messages. */
-const chat = { client, room: null, channel: null, sent: [], received: [], errors: [] }
+const chat = { client, room: null, channel: null, sent: [], received: [], missed: [], errors: [] }
 window.chat = chat
 
 // ---- status bar: every `state` and `transport` event ----
@@ -63,6 +63,13 @@ function hideError() {
 const list = $('messages')
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 
+/** Appends an item to the list, following it down if the reader was at the bottom. */
+function append(item) {
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+  list.append(item)
+  if (atBottom) list.scrollTop = list.scrollHeight
+}
+
 function render({ name, text, at }) {
   const item = document.createElement('li')
   if (name === 'server') item.classList.add('server')
@@ -78,22 +85,35 @@ function render({ name, text, at }) {
   what.className = 'text'
   what.textContent = text
   item.append(who, when, what)
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
-  list.append(item)
-  if (atBottom) list.scrollTop = list.scrollHeight
+  append(item)
+  return item
+}
+
+/**
+ * A (re)subscribe could not replay everything it missed: the room's history was too short for
+ * the gap, or the server restarted. `missing` says which offsets; the page says so where the gap
+ * is, before the first message the subscribe replayed.
+ */
+function renderMissed(missing, firstReplayed) {
+  chat.missed.push(missing)
+  const item = document.createElement('li')
+  item.className = 'missed'
+  item.textContent = 'some messages were missed'
+  if (firstReplayed) list.insertBefore(item, firstReplayed)
+  else append(item)
 }
 
 // ---- rooms ----
 
-let offMessage = () => {}
+let offChannel = () => {}
 
 async function join(room) {
   if (room === chat.room) return
   const previous = chat.channel
-  offMessage()
+  offChannel()
   if (previous) previous.unsubscribe().catch(showError)
   const channel = client.channel(`room:${room}`)
-  Object.assign(chat, { room, channel, received: [] })
+  Object.assign(chat, { room, channel, received: [], missed: [] })
   delete body.dataset.joined
   list.replaceChildren()
   $('room').value = room
@@ -103,10 +123,19 @@ async function join(room) {
   const url = new URL(location.href)
   url.searchParams.set('room', room)
   history.replaceState(null, '', url)
-  offMessage = channel.on('message', ({ data }) => {
+  // Messages that come while the channel is subscribing are replayed ones: a gap lies before them.
+  let firstReplayed = null
+  const offMessage = channel.on('message', ({ data }) => {
     chat.received.push(data)
-    render(data)
+    const item = render(data)
+    if (channel.state === 'subscribing') firstReplayed ??= item
   })
+  // Also after a lost session: the channel resubscribes on its own and reports what it missed.
+  const offSubscribed = channel.on('subscribed', ({ missing }) => {
+    if (missing) renderMissed(missing, firstReplayed)
+    firstReplayed = null
+  })
+  offChannel = () => (offMessage(), offSubscribed())
   try {
     await channel.subscribe({ recent: 50 }) // a newcomer sees the conversation so far
     if (chat.channel === channel) body.dataset.joined = room

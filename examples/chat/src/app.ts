@@ -16,6 +16,11 @@ export interface ChatMessage {
 export interface ChatAppOptions extends SwitchboardOptions<null> {
   /** The browser bundle served at `/switchboard.js`. Default: `@switchboard/client/browser`. */
   clientBundle?: string
+  /**
+   * Messages kept per room, for newcomers and for a page that comes back after a gap; past it
+   * the page shows that some messages were missed. Default: 50.
+   */
+  historySize?: number
 }
 
 const PUBLIC = new URL('../public/', import.meta.url)
@@ -48,11 +53,11 @@ async function sendFile(c: Context, path: string | undefined, type: string): Pro
  * `POST /api/announce` (a server publish from an ordinary route) and the page at `/`.
  */
 export function createChatApp(options: ChatAppOptions = {}): { app: Hono; sb: Switchboard<null> } {
-  const { clientBundle = resolveClientBundle(), ...switchboardOptions } = options
+  const { clientBundle = resolveClientBundle(), historySize = 50, ...switchboardOptions } = options
   const sb = createSwitchboard(switchboardOptions)
 
   sb.channel<ChatMessage>('room:*', {
-    historySize: 50,
+    historySize,
     onPublish: (data) => {
       const { name, text } = (data ?? {}) as { name?: unknown; text?: unknown }
       return { name: checkText(name, 'name', 32), text: checkText(text, 'text', 500), at: Date.now() }
