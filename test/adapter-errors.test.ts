@@ -1,5 +1,5 @@
 import type { SwitchboardError } from '@switchboard/client'
-import { createMemoryAdapter, type Adapter } from '@switchboard/server'
+import { createMemoryAdapter, type Adapter, type LogEvent } from '@switchboard/server'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startBystander, type Bystander } from './helpers/bystander.js'
 import { collect, connectClient, startServer, TRANSPORT_CASES, type TestServer } from './helpers/fixture.js'
@@ -27,10 +27,12 @@ const adapter: Adapter = {
   },
 }
 
+const logged: LogEvent[] = []
+
 let server: TestServer
 let bystander: Bystander
 beforeAll(async () => {
-  server = await startServer({ adapter })
+  server = await startServer({ adapter, logger: (e) => logged.push(e) })
   bystander = await startBystander(server)
 })
 afterAll(async () => {
@@ -50,6 +52,10 @@ describe.each(TRANSPORT_CASES)('an adapter that fails, over %s%s', (transport, l
       const room = client.channel<number>(channel)
       await expect(room.subscribe().catch(codeOf)).resolves.toBe('INTERNAL')
       expect(room.state).toBe('unsubscribed')
+      // The client hears only INTERNAL; the cause goes to the logger.
+      expect(logged.filter((e) => e.message === `subscribe to ${channel} failed`).map((e) => (e.data as Error).message)).toEqual([
+        'broker down',
+      ])
       await bystander.stillWorks()
 
       failing.subscribe = false

@@ -44,7 +44,7 @@ export function slowAdapter(inner: Adapter, { latencyMs, deliveryLatencyMs = 0 }
           if (deliveryLatencyMs === 0) return events.onMessage(channel, offset, epoch, body)
           setTimeout(() => closed || events.onMessage(channel, offset, epoch, body), deliveryLatencyMs)
         },
-        ...(events.onForward ? { onForward: events.onForward } : {}),
+        ...(events.onForward ? { onForward: (request: string) => events.onForward!(request) } : {}),
       }),
     ),
     subscribe: slow((channel) => inner.subscribe(channel)),

@@ -30,7 +30,7 @@ export interface SwitchboardOptions<Identity = unknown> {
    * Requests without an Origin header (non-browser clients) are always allowed.
    */
   origins?: '*' | readonly string[] | ((origin: string) => boolean)
-  /** Channel fan-out, offsets and history. Default: in-memory (one node). */
+  /** Channel fan-out, offsets, history, presence and the session directory. Default: createMemoryAdapter() (one node). */
   adapter?: Adapter
   heartbeatMs?: number
   recoveryMs?: number

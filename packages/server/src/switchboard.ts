@@ -94,6 +94,8 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
       if (!subscription.closed) session.reply(ref, subscription.open(since, page))
     } catch (e) {
       if (subscription && !subscription.closed) channels.leave(channel, session)
+      // A refusal is the app's answer; anything else is the adapter failing, worth a log line.
+      if (!(e instanceof SwitchboardError)) log?.({ kind: 'channel', message: `subscribe to ${channel} failed`, sessionId: session.id, data: e })
       session.replyError(ref, toSwitchboardError(e, 'INTERNAL'))
     }
   }

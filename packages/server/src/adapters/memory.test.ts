@@ -67,6 +67,16 @@ describe('createMemoryAdapter', () => {
     expect(epochs.size).toBe(20)
   })
 
+  it('starts a new epoch when closed, since its offsets start again', async () => {
+    const adapter = createMemoryAdapter()
+    publish(adapter, 'a', 1)
+    const before = sync(adapter.position('a')).epoch
+    await adapter.close()
+    const after = sync(adapter.position('a'))
+    expect(after.offset).toBe(0)
+    expect(after.epoch).not.toBe(before)
+  })
+
   it('refuses an idempotency window that is not a positive number', () => {
     for (const idempotencyWindowMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
       expect(() => createMemoryAdapter({ idempotencyWindowMs })).toThrow(TypeError)

@@ -35,7 +35,7 @@ interface ChannelLog {
 export function createMemoryAdapter(options: MemoryAdapterOptions = {}): Adapter {
   const windowMs = options.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS
   if (!Number.isFinite(windowMs) || windowMs <= 0) throw new TypeError('idempotencyWindowMs must be a positive number')
-  const epoch = randomBytes(6).toString('base64url')
+  let epoch = randomBytes(6).toString('base64url')
   const logs = new Map<string, ChannelLog>()
   /** Channels this node subscribed to: the only ones delivered, as a broker would. */
   const interest = new Set<string>()
@@ -105,6 +105,8 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): Adapter
     close() {
       onMessage = undefined
       logs.clear()
+      // Offsets would start again at 1: a publish after close must not reuse the epoch.
+      epoch = randomBytes(6).toString('base64url')
       interest.clear()
       presence.clear()
       sessions.clear()
