@@ -36,7 +36,14 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): 
     if (bytes - framing <= maxBytes) return
   }
   for (const f of frames) {
-    if (isData(f) && exceedsBytes(encodeData(f[3]), maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
+    if (!isData(f)) continue
+    let json: string
+    try {
+      json = encodeData(f[3])
+    } catch {
+      continue // nested too deep to encode again: refused where it would be encoded (a publish)
+    }
+    if (exceedsBytes(json, maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
   }
 }
 

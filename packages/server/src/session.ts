@@ -37,6 +37,8 @@ export interface SessionConfig {
 }
 
 const PING = encodeFrame([FrameType.PING])
+const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
+
 const PONG = encodeFrame([FrameType.PONG])
 
 /** Sessions with frames to write, flushed together once the current callback is done. */
@@ -213,20 +215,35 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#append(encodeMessage(this.#out.nextSeq, body))
   }
 
-  /** Answers the client's data frame `ref` with a result. */
+  /**
+   * Answers the client's data frame `ref` with a result. Never throws: a result JSON cannot encode
+   * (a BigInt, a cycle, nesting deeper than the stack, a throwing toJSON) is answered RPC_ERROR.
+   */
   reply(ref: number, result: unknown): void {
+    let json: string
+    try {
+      json = encodeData(result)
+    } catch (e) {
+      this.#log('session', `reply to ${ref} could not be encoded`, e)
+      return this.replyError(ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT))
+    }
     // Built as text: the result is encoded once and no wrapper array is allocated per reply.
-    this.#append(`[21,${this.#out.nextSeq},${ref},null,${encodeData(result)}]`)
+    this.#append(`[21,${this.#out.nextSeq},${ref},null,${json}]`)
     this.#repliedTo(ref)
   }
 
-  /** Answers the client's data frame `ref` with an error. */
+  /** Answers the client's data frame `ref` with an error; error data JSON cannot encode is left out. */
   replyError(ref: number, error: SwitchboardError): void {
-    const frame =
-      error.data === undefined
-        ? encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message])
-        : encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message, error.data])
-    this.#append(frame)
+    const seq = this.#out.nextSeq
+    let frame: string | undefined
+    if (error.data !== undefined) {
+      try {
+        frame = encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message, error.data])
+      } catch (e) {
+        this.#log('session', `error data of the reply to ${ref} could not be encoded`, e)
+      }
+    }
+    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]))
     this.#repliedTo(ref)
   }
 

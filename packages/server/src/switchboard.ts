@@ -2,6 +2,7 @@ import {
   encodeData,
   exceedsBytes,
   FrameType,
+  isErrorCode,
   SwitchboardError,
   type ClientDataFrame,
   type StreamPosition,
@@ -14,6 +15,8 @@ import { Hub, OVERSIZED } from './hub.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import type { Session } from './session.js'
+
+const UNENCODABLE = 'The message could not be encoded as JSON'
 
 /** What `subscribe` answers: where the channel stands, and whether `since` was fully replayed. */
 export interface SubscribeResult {
@@ -119,11 +122,20 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     } catch (e) {
       return session.replyError(ref, toSwitchboardError(e, 'FORBIDDEN'))
     }
-    return publishNow(session, ref, channel, def, message)
+    return publishNow(session, ref, channel, def, message, true)
   }
 
-  function publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown) {
-    const dataJson = encodeData(data)
+  /** `shaped`: the data came from the channel's onPublish hook, not straight from the client. */
+  function publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown, shaped = false) {
+    let dataJson: string
+    try {
+      dataJson = encodeData(data)
+    } catch (e) {
+      // Client data that parsed but cannot be encoded again (nested deeper than the stack allows),
+      // or an onPublish result that JSON cannot hold (a BigInt, a cycle): this publish only fails.
+      if (shaped) log?.({ kind: 'channel', message: `onPublish result for ${channel} could not be encoded`, sessionId: session.id, data: e })
+      return session.replyError(ref, shaped ? new SwitchboardError('INTERNAL', UNENCODABLE) : new SwitchboardError('BAD_REQUEST', UNENCODABLE))
+    }
     if (exceedsBytes(dataJson, o.maxMessageBytes))
       return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${o.maxMessageBytes} bytes`))
     const offset = adapter.publish(channel, dataJson, def.options.historySize ?? 0)
@@ -160,7 +172,8 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   }
 
   function callFailed(session: Session, ref: number, method: string, e: unknown): void {
-    if (e instanceof SwitchboardError) return session.replyError(ref, e)
+    // A code outside the table (a cast in the app) would make the client drop the whole batch.
+    if (e instanceof SwitchboardError && isErrorCode(e.code)) return session.replyError(ref, e)
     log?.({ kind: 'rpc', message: `${method} failed`, sessionId: session.id, data: e })
     session.replyError(ref, new SwitchboardError('RPC_ERROR'))
   }
