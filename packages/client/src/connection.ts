@@ -6,6 +6,7 @@ import {
   type ServerDataFrame,
   type ServerFrame,
   type TransportName,
+  type WelcomeFrame,
 } from '@switchboard/protocol'
 import { attemptTransport, type Attempt } from './attempt.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
@@ -197,7 +198,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     const { result, cancel } = attemptTransport(name, ctx, c.attemptTimeoutMs, {
       isLive: () => gen === this.#generation,
-      adopt: (t, serverAck) => this.#adopt(t, serverAck, probe ? 'upgrade' : 'welcomed'),
+      adopt: (t, frames) => this.#adopt(t, frames, probe ? 'upgrade' : 'welcomed'),
       receive: (t, frames, from) => this.#receive(t, frames, from),
       lost: (t, closeInfo) => this.#lost(t, closeInfo),
       probed: (t) => {
@@ -266,8 +267,14 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#scheduleUpgrade()
   }
 
-  /** A transport was welcomed: it carries the session from now on; an older one is closed. */
-  #adopt(transport: ClientTransport, serverAck: number, reason: string): void {
+  /**
+   * A transport was welcomed (`frames[0]` is the WELCOME): it carries the session from now on; an
+   * older one is closed. The `session` event waits for the rest of the batch: a session that ended
+   * while the client was away answers with its final words (WELCOME, data, CLOSE), and resumed
+   * nothing.
+   */
+  #adopt(transport: ClientTransport, frames: ServerFrame[], reason: string): void {
+    const serverAck = (frames[0] as WelcomeFrame)[1]
     const old = this.#transport
     if (old && old !== transport) old.close()
     this.#lastWorked = transport.name
@@ -282,6 +289,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#watchLiveness(transport)
     this.#scheduleUpgrade()
     const info = this.#info!
+    this.#receive(transport, frames, 1)
+    if (this.#transport !== transport) return // ended by its final words
     if (this.#lostReason) {
       const reason = this.#lostReason
       this.#lostReason = null
@@ -330,13 +339,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#backoff(message, code, reconnectMs)
   }
 
-  #sessionGone(code: ErrorCode, carryOver = false): void {
+  #sessionGone(code: ErrorCode, exactAck = false): void {
     this.#log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
     this.#info = null
     this.#lostReason = code
     const error = new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`)
-    if (carryOver) this.session.carryOver(error)
-    else this.session.reset(error)
+    this.session.carryOver(error, exactAck)
   }
 
   #failed(error: SwitchboardError): void {

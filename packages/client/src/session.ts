@@ -83,6 +83,8 @@ export class ClientSession {
   #inLast = 0
   #inAcked = 0
   #sent = 0
+  /** Highest own seq written to any line: frames above it never left, so no server processed them. */
+  #everSent = 0
   #control: string[] = []
   #transport: ClientTransport | null = null
   #writable = false
@@ -280,6 +282,7 @@ export class ClientSession {
     this.#inAcked = 0
     this.#ackOverdue = false
     this.#sent = 0
+    this.#everSent = 0
     this.#control = []
     this.#early.clear()
     this.#earlyChars = 0
@@ -289,12 +292,15 @@ export class ClientSession {
   }
 
   /**
-   * The server ended the session after processing exactly our frames up to its final ack (the ACK
-   * before its CLOSE): the rest were never processed, so they move, with their pending promises,
-   * to the next session under new seqs. Everything else is reset.
+   * The session is gone; its frames that were surely never processed move, with their pending
+   * promises, to the next session under new seqs, and the rest fail with `error`. `exactAck`: the
+   * server ended it after processing exactly our frames up to its final ack (the ACK before its
+   * CLOSE), so everything after that ack moves. Otherwise (the server forgot the session) only
+   * the frames that never left this client move: those sent may have been processed.
    */
-  carryOver(error: SwitchboardError): void {
-    const keep = this.#out.framesAfter(this.#out.ackedSeq).map((text) => {
+  carryOver(error: SwitchboardError, exactAck: boolean): void {
+    const after = exactAck ? this.#out.ackedSeq : Math.max(this.#out.ackedSeq, this.#everSent)
+    const keep = this.#out.framesAfter(after).map((text) => {
       const frame = JSON.parse(text) as ClientFrame & [number, number]
       const pending = this.#pending.take(frame[1])
       return { frame, pending }
@@ -331,6 +337,7 @@ export class ClientSession {
     if (queued.length > 0) this.#control = []
     const data = this.#out.joinAfter(this.#sent, count)
     this.#sent += count
+    if (this.#sent > this.#everSent) this.#everSent = this.#sent
     if (ackBy.inHeader) {
       this.#inAcked = this.#inLast
       this.#ackOverdue = false

@@ -140,7 +140,8 @@ export class Hub {
       session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
-      session.end(error.code, null, error.message)
+      // A protocol violation is final (the client would send it again); our own fault is not.
+      session.end(error.code, error.code === 'INTERNAL' ? 0 : null, error.message)
       throw error
     }
   }
@@ -148,7 +149,8 @@ export class Hub {
   /** Heartbeats, liveness and expiry for every session, in one timer. */
   sweep(now: number): void {
     for (const session of this.sessions.values()) {
-      if (!session.tick(now)) session.end('SESSION_LOST')
+      // Expired, not refused: a client that comes back later starts a new session at once.
+      if (!session.tick(now)) session.end('SESSION_LOST', 0)
     }
     for (const [sid, ended] of this.#ended) {
       if (ended.until > now) break // insertion order is expiry order
