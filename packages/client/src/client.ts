@@ -37,6 +37,12 @@ export interface ClientOptions {
   credentials?: RequestCredentials
   /** How long one transport may take to attach before the next is tried (ms). Default 5000. */
   attemptTimeoutMs?: number
+  /**
+   * How long an upstream POST (SSE and long polling) may go unanswered before its line is declared
+   * dead and the session reattaches (ms). Default 15000. The server answers a POST as soon as it
+   * has read it: a proxy that swallows it is what this catches.
+   */
+  requestTimeoutMs?: number
   /** Reconnect backoff (exponential, full jitter), or false to close on the first drop. */
   reconnect?: BackoffOptions | false
   /** Outbox bound: messages sent but not yet acked. Past it, publish and call reject OUTBOX_FULL. */
@@ -81,6 +87,7 @@ export class SwitchboardClient {
       WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
       headers: typeof headers === 'function' ? headers : () => headers ?? {},
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       reconnect: options.reconnect ?? {},
       maxOutboxFrames: options.maxOutboxFrames ?? OUTBOX_FRAMES,
       maxOutboxBytes: options.maxOutboxBytes ?? OUTBOX_BYTES,

@@ -32,6 +32,7 @@ export interface ConnectionConfig {
   WebSocket: WebSocketConstructor | undefined
   headers: () => Record<string, string> | Promise<Record<string, string>>
   attemptTimeoutMs: number
+  requestTimeoutMs: number
   reconnect: BackoffOptions | false
   maxOutboxFrames: number
   maxOutboxBytes: number
@@ -194,6 +195,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       http: c.http,
       WebSocket: c.WebSocket,
       pollTimeoutMs: info.pollTimeoutMs,
+      requestTimeoutMs: c.requestTimeoutMs,
       probe,
     }
     const { result, cancel } = attemptTransport(name, ctx, c.attemptTimeoutMs, {

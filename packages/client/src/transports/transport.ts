@@ -25,6 +25,8 @@ export interface TransportContext {
   http: HttpClient
   WebSocket: WebSocketConstructor | undefined
   pollTimeoutMs: number
+  /** An upstream POST unanswered this long ends its line (code TIMEOUT). */
+  requestTimeoutMs: number
   /** Open as a probe: prove the line (ping/pong) and report `onProbe`; attach only on `attach()`. */
   probe: boolean
 }
