@@ -236,7 +236,10 @@ describe('limits and identity', () => {
       const neg = () => fetch(`${small.url}/negotiate`, { method: 'POST' })
       expect((await neg()).status).toBe(200)
       expect((await neg()).status).toBe(200)
-      await expectError(neg(), 503, 'TOO_MANY_SESSIONS')
+      const full = await neg()
+      expect(full.headers.get('retry-after')).toBe('5')
+      await expectError(full, 503, 'TOO_MANY_SESSIONS')
+      expect(await (await neg()).json()).toMatchObject({ retryAfterMs: 5_000 })
     } finally {
       await small.close()
     }

@@ -351,14 +351,21 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   #failed(error: SwitchboardError): void {
     if (FATAL_CODES.has(error.code)) return this.close(error.message, error)
-    this.#backoff(error.message, error.code)
+    this.#backoff(error.message, error.code, undefined, error.retryAfterMs)
   }
 
-  #backoff(reason: string, code?: ErrorCode, delayMs?: number): void {
+  /**
+   * Waits, then tries again: `delayMs` when the server set it for this session (its CLOSE, already
+   * spread by the server), else the backoff's delay, but never sooner than a `retryAfterMs` the
+   * server answered, plus up to as much again at random (every client refused at once got the
+   * same value).
+   */
+  #backoff(reason: string, code?: ErrorCode, delayMs?: number, retryAfterMs?: number): void {
     const reconnect = this.#config.reconnect
     if (reconnect === false) return this.close(reason, new SwitchboardError(code && code !== 'TIMEOUT' ? code : 'CONNECT_FAILED', reason))
     this.#transition('backoff', reason, code)
-    const delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
+    let delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
+    if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs + Math.floor(Math.random() * retryAfterMs))
     const gen = ++this.#generation
     this.#retryTimer = setTimeout(() => {
       this.#transition('connecting', `retry after ${delay} ms`)

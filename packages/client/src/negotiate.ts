@@ -21,6 +21,9 @@ export const FATAL_CODES = new Set([
   'BAD_REQUEST',
 ])
 
+/** A server's retryAfterMs is honoured up to this long (10 minutes): a bad value cannot park a client for good. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000
+
 /** Creates a session. Throws a SwitchboardError: the server's code, or CONNECT_FAILED when it could not be reached. */
 export async function negotiate(
   baseUrl: string,
@@ -46,9 +49,13 @@ export async function negotiate(
   } catch (cause) {
     throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status} without JSON`, { cause })
   }
-  const b = (body ?? {}) as Partial<SessionInfo> & { code?: unknown; message?: unknown }
+  const b = (body ?? {}) as Partial<SessionInfo> & { code?: unknown; message?: unknown; retryAfterMs?: unknown }
   if (!isOk(answer)) {
-    if (isErrorCode(b.code)) throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined)
+    if (isErrorCode(b.code)) {
+      // A server that is full or restarting says when to come back.
+      const retryAfterMs = typeof b.retryAfterMs === 'number' && b.retryAfterMs >= 0 ? Math.min(b.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined
+      throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined, retryAfterMs === undefined ? undefined : { retryAfterMs })
+    }
     throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status}`)
   }
   if (typeof b.sessionId !== 'string' || typeof b.resumeToken !== 'string' || !Array.isArray(b.transports))

@@ -74,7 +74,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       if (b.version !== undefined && b.version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
       if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
     }
-    if (hub.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
+    if (hub.closing) throw hub.shutdownError()
     const identity = await authenticate(c)
     const transports = requested ? requested.filter((t) => enabled(t)) : [...o.transports]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')

@@ -5,9 +5,15 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
-/** The one place errors become HTTP answers: status from the table, body `{ code, message }`. */
+/**
+ * The one place errors become HTTP answers: status from the table, body `{ code, message }`, and
+ * for a refusal that may pass later `retryAfterMs` in the body (which a cross-origin client can
+ * read) and `Retry-After` in seconds (which proxies and other clients understand).
+ */
 export function errorResponse(c: Context, error: SwitchboardError): Response {
-  return c.json(error.toJSON(), error.status as ContentfulStatusCode, { 'cache-control': 'no-store' })
+  const headers: Record<string, string> = { 'cache-control': 'no-store' }
+  if (error.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
+  return c.json(error.toJSON(), error.status as ContentfulStatusCode, headers)
 }
 
 /** Anything thrown becomes a SwitchboardError; unknown errors take `fallback` and keep their cause. */

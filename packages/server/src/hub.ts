@@ -14,6 +14,9 @@ import type { FinalWords } from './final-words.js'
 import type { ResolvedOptions } from './options.js'
 import { Session, type SessionConfig } from './session.js'
 
+/** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
+const FULL_RETRY_MS = 5_000
+
 /** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
 export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
@@ -58,6 +61,8 @@ export class Hub {
   readonly options: HubOptions
   readonly sessions = new Map<string, Session>()
   closing = false
+  /** What a refused negotiate during shutdown tells the client: come back after this long (ms). */
+  #shutdownRetryMs = 0
   /**
    * Sessions that ended recently: their CLOSE frame, kept for recoveryMs so a client whose line
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
@@ -98,9 +103,21 @@ export class Hub {
     this.#sweep.unref()
   }
 
+  /** Refuses new sessions from now on; refused clients are told to come back after `retryAfterMs`. */
+  shutDown(retryAfterMs: number): void {
+    this.closing = true
+    this.#shutdownRetryMs = retryAfterMs
+  }
+
+  /** The refusal of a new session while shutting down. */
+  shutdownError(): SwitchboardError {
+    return new SwitchboardError('SERVER_SHUTDOWN', undefined, { retryAfterMs: this.#shutdownRetryMs })
+  }
+
   createSession(identity: unknown): Session {
-    if (this.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
-    if (this.sessions.size >= this.options.maxSessions) throw new SwitchboardError('TOO_MANY_SESSIONS')
+    if (this.closing) throw this.shutdownError()
+    if (this.sessions.size >= this.options.maxSessions)
+      throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
     const session = new Session(
       randomBytes(16).toString('base64url'),
       randomBytes(24).toString('base64url'),

@@ -39,10 +39,13 @@ export interface Switchboard<Identity = unknown> {
   /** Live sessions on this node. */
   readonly sessionCount: number
   /**
-   * Ends every session with SERVER_SHUTDOWN, telling clients to come back after `reconnectMs`
-   * (default 1000), refuses new ones, and stops the timers. The HTTP server is the app's to close.
+   * Ends every session with SERVER_SHUTDOWN, telling each client to come back after `reconnectMs`
+   * (default 1000) plus a random share of `spreadMs` (default: reconnectMs, or 1 ms per session if
+   * more, so a restart sees about 1,000 returns a second at most, not all in one millisecond),
+   * refuses new sessions (503 with Retry-After), and stops the timers. The HTTP server is the
+   * app's to close.
    */
-  close(options?: { reconnectMs?: number }): Promise<void>
+  close(options?: { reconnectMs?: number; spreadMs?: number }): Promise<void>
 }
 
 /**
@@ -227,9 +230,11 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     get sessionCount() {
       return hub.sessions.size
     },
-    async close({ reconnectMs = 1_000 } = {}) {
-      hub.closing = true
-      for (const session of [...hub.sessions.values()]) session.end('SERVER_SHUTDOWN', reconnectMs)
+    async close({ reconnectMs = 1_000, spreadMs } = {}) {
+      const sessions = [...hub.sessions.values()]
+      const spread = spreadMs ?? Math.max(reconnectMs, sessions.length)
+      hub.shutDown(reconnectMs + spread)
+      for (const session of sessions) session.end('SERVER_SHUTDOWN', reconnectMs + Math.floor(Math.random() * spread))
       hub.close()
       await adapter.close()
     },
