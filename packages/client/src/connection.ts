@@ -13,7 +13,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
 import type { HttpClient } from './http/http.js'
 import type { ConnectionEvents } from './events.js'
-import { watchHints } from './hints.js'
+import { browserOffline, watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness } from './liveness.js'
 import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
@@ -44,6 +44,13 @@ export interface ConnectionConfig {
   logger: ((event: LogEvent) => void) | undefined
 }
 
+/**
+ * While the browser says it is offline, retries wait for its `online` event (which ends the wait
+ * at once) instead of failing every few seconds, each failure a console error in the page. The
+ * hint can be wrong, so one retry still goes out this often.
+ */
+const OFFLINE_RETRY_MS = 60_000
+
 /** Codes that mean the server no longer holds the session. */
 const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
 
@@ -66,6 +73,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   #generation = 0
   #retries = 0
   #retryTimer: ReturnType<typeof setTimeout> | undefined
+  /** Until when (Date.now() ms) the server asked this client to stay away; 0 when it did not. */
+  #notBefore = 0
   #liveness = new Liveness()
   #upgradeTimer: ReturnType<typeof setTimeout> | undefined
   #upgradeFailures = 0
@@ -114,6 +123,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   #onWake = (): void => {
     if (this.#state !== 'backoff') return
     clearTimeout(this.#retryTimer)
+    // A wait the server asked for still holds; only our own backoff (or the offline pause) ends.
+    const wait = this.#notBefore - Date.now()
+    if (wait > 0) return this.#retryIn(wait, this.#generation)
     this.#transition('connecting', 'network or page is back')
     void this.#run(this.#generation)
   }
@@ -167,6 +179,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         if (last.close) return this.#sessionEnded(last.close, false)
         this.#log('transport', `${name} failed: ${last.reason}`)
         if (last.code && (FATAL_CODES.has(last.code) || SESSION_GONE.has(last.code))) break
+        // An HTTP request could not reach the server: the next transport goes to the same host.
+        if (last.code === 'CONNECT_FAILED' && name !== 'websocket') break
       }
       const code = last.ok ? undefined : last.code
       if (code && SESSION_GONE.has(code) && renegotiations++ < 2) {
@@ -366,7 +380,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#transition('backoff', reason, code)
     let delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
     if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs + Math.floor(Math.random() * retryAfterMs))
-    const gen = ++this.#generation
+    this.#notBefore = delayMs !== undefined || retryAfterMs !== undefined ? Date.now() + delay : 0
+    if (browserOffline()) delay = Math.max(delay, OFFLINE_RETRY_MS)
+    this.#retryIn(delay, ++this.#generation)
+  }
+
+  #retryIn(delay: number, gen: number): void {
     this.#retryTimer = setTimeout(() => {
       this.#transition('connecting', `retry after ${delay} ms`)
       void this.#run(gen)
