@@ -83,8 +83,7 @@ export class Hub {
     this.#onEnd = onEnd
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
-      maxBatchFrames: options.maxBatchFrames,
-      maxBatchBytes: options.maxBatchBytes,
+      batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },
       replayBufferFrames: options.replayBufferFrames,
       replayBufferBytes: options.replayBufferBytes,
       heartbeatMs: options.heartbeatMs,
