@@ -40,7 +40,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
         return
       }
-      const url = endpoint(ctx, 'ws').replace(/^http/, 'ws')
+      const url = endpoint(ctx, 'ws')
       let socket
       try {
         socket = new Ctor(url)
