@@ -60,11 +60,12 @@ const SKIP_BANNER = [
   '',
 ].join('\n')
 
+const skippedLine = `!!   BROWSERS SKIPPED: ${skippedEngines.join(', ')} (SWITCHBOARD_BROWSERS)`
 const ENGINE_BANNER = [
   '',
   '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
   '!!                                                                    !!',
-  `!!   BROWSERS SKIPPED: ${skippedEngines.join(', ')} (SWITCHBOARD_BROWSERS)`.padEnd(70) + '!!',
+  `${skippedLine.padEnd(70)}!!`,
   '!!   Their matrix cells were NOT run and their packages not checked.  !!',
   '!!   This run does not show that Switchboard works in them.           !!',
   '!!                                                                    !!',

@@ -291,7 +291,7 @@ export class Session<Identity = unknown> implements TransportHost {
   flush(): void {
     this.#queued = false
     const t = this.#transport
-    if (!t || !t.writable || this.#ended) return
+    if (!t?.writable || this.#ended) return
     // The ack timer is left to run out: it finds nothing due then, and no timer is set and
     // cleared per round trip.
     const due = this.#inAcked < this.#inLast

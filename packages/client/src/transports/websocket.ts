@@ -1,5 +1,5 @@
 import { codeFromClose, encodeBatch, encodeFrame, FrameType, PROTOCOL_VERSION } from '@switchboard/protocol'
-import { endpoint, type ClientTransport, type TransportFactory } from './transport.js'
+import { endpoint, type ClientTransport, type TransportFactory, type WebSocketLike } from './transport.js'
 
 const OPEN = 1
 /** Over this many buffered bytes, `send` asks the session to wait; drain is polled (browsers have no event). */
@@ -41,7 +41,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         return
       }
       const url = endpoint(ctx, 'ws')
-      let socket
+      let socket: WebSocketLike
       try {
         socket = new Ctor(url)
       } catch (e) {
