@@ -115,7 +115,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   }
 
   async #request(): Promise<void> {
-    const since = this.#position && this.#position[1] ? this.#position : null
+    const since = this.#position?.[1] ? this.#position : null
     let result: Subscribed
     try {
       const recent = since === null && this.#recent > 0 ? this.#recent : 0

@@ -11,6 +11,7 @@ import {
 import type { BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
 import { Connection, type ConnectionEvents } from './connection.js'
+import { mountUrl } from './endpoints.js'
 import { fetchHttp, type HttpClient } from './http/http.js'
 import { createTransportMemory } from './remember.js'
 import type { LogEvent } from './log.js'
@@ -63,6 +64,7 @@ export interface ClientOptions {
 
 /** A client's connection to one Switchboard server. Create it with connect(). */
 export class SwitchboardClient {
+  /** The mount URL: absolute, without a trailing slash or fragment, its query string kept. */
   readonly url: string
   #connection: Connection
   #channels = new Map<string, Channel<unknown>>()
@@ -75,8 +77,7 @@ export class SwitchboardClient {
   }
 
   constructor(url: string, options: ClientOptions = {}) {
-    const base = new URL(url, (globalThis as { location?: { href: string } }).location?.href)
-    this.url = base.href.replace(/\/+$/, '')
+    this.url = mountUrl(url, (globalThis as { location?: { href: string } }).location?.href)
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000
     const headers = options.headers
     const credentials = options.credentials ?? 'same-origin'

@@ -19,7 +19,7 @@ import { Liveness } from './liveness.js'
 import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
 import type { TransportMemory } from './remember.js'
 import { ClientSession } from './session.js'
-import { assertTransition, type ClientState, type StateChange } from './state.js'
+import { assertTransition, type ClientState } from './state.js'
 import { nextUpgradeDelay, upgradeCandidates, type UpgradeOptions } from './upgrade.js'
 import type { ClientTransport, TransportCloseInfo, WebSocketConstructor } from './transports/transport.js'
 

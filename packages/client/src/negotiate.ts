@@ -5,6 +5,7 @@ import {
   type NegotiateResponse,
   type TransportName,
 } from '@switchboard/protocol'
+import { endpointUrl } from './endpoints.js'
 import { isOk, type HttpAnswer, type HttpClient } from './http/http.js'
 
 /** The server's answer to negotiate. */
@@ -33,7 +34,7 @@ export async function negotiate(
   let text: string
   const signal = AbortSignal.timeout(init.timeoutMs)
   try {
-    answer = await init.http(`${baseUrl}/negotiate`, {
+    answer = await init.http(endpointUrl(baseUrl, 'negotiate'), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...init.headers },
       body: JSON.stringify({ version: PROTOCOL_VERSION, transports: init.transports }),

@@ -192,6 +192,19 @@ describe('ClientSession attach and acks', () => {
     expect(session.unacked).toBe(1)
   })
 
+  it('trims the outbox on server ACK frames', async () => {
+    const { session } = attached()
+    for (let i = 0; i < 4; i++) void session.request(call('x'))
+    await microtasks()
+    session.receive([[FrameType.ACK, 2]], 0)
+    expect(session.unacked).toBe(2)
+    session.receive([[FrameType.ACK, 1]], 0) // older: harmless
+    expect(session.unacked).toBe(2)
+    session.receive([[FrameType.ACK, 99]], 0) // beyond: holds everything
+    expect(session.unacked).toBe(0)
+    expect(session.pendingCount).toBe(4) // an ack is not a reply
+  })
+
   it('acks received data frames after ACK_DELAY_MS', () => {
     vi.useFakeTimers()
     const { session, t } = attached()
@@ -292,7 +305,7 @@ describe('ClientSession attach and acks', () => {
   })
 
   it('sends no ack on attach when it holds nothing', () => {
-    const { session, t } = attached()
+    const { t } = attached()
     expect(t.batches).toEqual([])
   })
 
@@ -306,7 +319,7 @@ describe('ClientSession attach and acks', () => {
 
 describe('ClientSession replies', () => {
   it('resolves and rejects the request each reply names', async () => {
-    const { session, t } = attached()
+    const { session } = attached()
     const r1 = outcome(session.request(call('one')))
     const r2 = outcome(session.request(call('two')))
     const r3 = outcome(session.request(call('three')))
@@ -330,7 +343,7 @@ describe('ClientSession replies', () => {
 
   it('rejects with TIMEOUT when no reply comes in time, and ignores a late reply', async () => {
     vi.useFakeTimers()
-    const { session, data, t } = attached()
+    const { session, data } = attached()
     const slow = outcome(session.request(call('slow'), 100))
     const other = outcome(session.request(call('other'), 1_000))
     vi.advanceTimersByTime(99)
@@ -377,7 +390,7 @@ describe('ClientSession replies', () => {
   })
 
   it('takes a reply to request n as the ack of n and everything before it (room in the outbox before any ACK frame)', async () => {
-    const { session, t } = attached('sse', { maxOutboxFrames: 3 })
+    const { session } = attached('sse', { maxOutboxFrames: 3 })
     const pending = [1, 2, 3].map(() => outcome(session.request(call('x'))))
     await microtasks()
     expect(() => session.request(call('x'))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))

@@ -68,8 +68,6 @@ export class Hub {
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
   #ended = new Map<string, FinalWords>()
-  #dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>
-  #onEnd: (session: Session, code: ErrorCode) => void
   #sweep: ReturnType<typeof setInterval>
   #sessionConfig: SessionConfig
 
@@ -79,8 +77,6 @@ export class Hub {
     onEnd: (session: Session, code: ErrorCode) => void,
   ) {
     this.options = options
-    this.#dispatch = dispatch
-    this.#onEnd = onEnd
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
       batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },

@@ -292,7 +292,7 @@ export class Session<Identity = unknown> implements TransportHost {
   flush(): void {
     this.#queued = false
     const t = this.#transport
-    if (!t || !t.writable || this.#ended) return
+    if (!t?.writable || this.#ended) return
     // The ack timer is left to run out: it finds nothing due then, and no timer is set and
     // cleared per round trip.
     const batch = this.#seq.nextBatch(this.#config.batch, true)
