@@ -1,6 +1,6 @@
 import type { SwitchboardError } from '@switchboard/client'
 import type { NegotiateResponse } from '@switchboard/server'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startBystander, type Bystander } from './helpers/bystander.js'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
@@ -230,7 +230,10 @@ describe('limits and identity', () => {
       const neg = () => fetch(`${small.url}/negotiate`, { method: 'POST' })
       expect((await neg()).status).toBe(200)
       expect((await neg()).status).toBe(200)
-      await expectError(neg(), 503, 'TOO_MANY_SESSIONS')
+      const full = await neg()
+      expect(full.headers.get('retry-after')).toBe('5')
+      await expectError(full, 503, 'TOO_MANY_SESSIONS')
+      expect(await (await neg()).json()).toMatchObject({ retryAfterMs: 5_000 })
     } finally {
       await small.close()
     }

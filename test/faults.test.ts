@@ -143,7 +143,9 @@ async function runUnderFaults(mode: Mode, runSeed: number) {
   })
   const observer = connectClient(url, 'websocket', { rememberTransportMs: 0 })
   const clients: SwitchboardClient[] = [client, observer]
-  cleanups.push(() => clients.forEach((c) => c.close()))
+  cleanups.push(() => {
+    for (const c of clients) c.close()
+  })
 
   const signal = new Signal()
   const errors: string[] = []

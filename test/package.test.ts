@@ -23,10 +23,10 @@ function built(file: string): string {
 
 describe('the client package', () => {
   it('resolves in Node to its Node build, whose client makes HTTP requests over undici', async () => {
-    expect(require.resolve('@switchboard/client')).toBe(dist + 'node.cjs')
+    expect(require.resolve('@switchboard/client')).toBe(`${dist}node.cjs`)
     built('node.js')
-    const node = (await import(pathToFileURL(dist + 'node.js').href)) as typeof import('@switchboard/client')
-    const fetchBuild = (await import(pathToFileURL(dist + 'index.js').href)) as typeof import('@switchboard/client')
+    const node = (await import(pathToFileURL(`${dist}node.js`).href)) as typeof import('@switchboard/client')
+    const fetchBuild = (await import(pathToFileURL(`${dist}index.js`).href)) as typeof import('@switchboard/client')
     const defaultHttp = (c: unknown) => (c as { defaultHttp(): unknown }).defaultHttp
     expect(defaultHttp(node.SwitchboardClient)).not.toBe(defaultHttp(fetchBuild.SwitchboardClient))
     expect(new node.SwitchboardClient('http://127.0.0.1:9/rt')).toBeInstanceOf(fetchBuild.SwitchboardClient)
@@ -51,7 +51,7 @@ describe('the client package', () => {
       // anything keep its event loop alive after close() (a pooled connection waits 4 s to expire),
       // the unref'd timer says what and exits 2.
       const script = `
-        const { connect } = await import(${JSON.stringify(pathToFileURL(dist + 'node.js').href)})
+        const { connect } = await import(${JSON.stringify(pathToFileURL(`${dist}node.js`).href)})
         const client = connect(${JSON.stringify(server.url)}, { transports: [${JSON.stringify(transport)}], reconnect: false })
         console.log(await client.call('echo', 'ok'))
         client.close()

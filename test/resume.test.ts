@@ -61,7 +61,7 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('resume over %s', (
 
       // client -> server: pipelined publishes, at most 200 awaiting their ack at a time.
       const up = (async () => {
-        let inFlight: Promise<unknown>[] = []
+        const inFlight: Promise<unknown>[] = []
         for (let n = 0; n < COUNT; n++) {
           inFlight.push(client.channel<Numbered>(channel).publish({ from: 'client', n }))
           if (inFlight.length === 200) await Promise.all(inFlight.splice(0))

@@ -1,4 +1,4 @@
-// `npm test`: system packages, build, type-check, unit + integration tests, browser tests.
+// `npm test`: system packages, lint and format, build, type-check, unit + integration tests, browser tests.
 // Plain Node ESM with built-ins only, so it runs before anything is built.
 // SWITCHBOARD_SKIP_BROWSERS=1 skips the browser part and the browser-only system packages.
 // SWITCHBOARD_BROWSERS=chromium,firefox runs the browser part with only those engines (of chromium,
@@ -60,11 +60,12 @@ const SKIP_BANNER = [
   '',
 ].join('\n')
 
+const skippedLine = `!!   BROWSERS SKIPPED: ${skippedEngines.join(', ')} (SWITCHBOARD_BROWSERS)`
 const ENGINE_BANNER = [
   '',
   '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
   '!!                                                                    !!',
-  `!!   BROWSERS SKIPPED: ${skippedEngines.join(', ')} (SWITCHBOARD_BROWSERS)`.padEnd(70) + '!!',
+  `${skippedLine.padEnd(70)}!!`,
   '!!   Their matrix cells were NOT run and their packages not checked.  !!',
   '!!   This run does not show that Switchboard works in them.           !!',
   '!!                                                                    !!',
@@ -73,7 +74,7 @@ const ENGINE_BANNER = [
 ].join('\n')
 
 let step = 0
-const TOTAL_STEPS = 5
+const TOTAL_STEPS = 6
 function header(title) {
   step++
   const line = `==== [${step}/${TOTAL_STEPS}] ${title} `
@@ -197,6 +198,25 @@ async function build() {
   return result
 }
 
+/**
+ * `biome check` (lint and format) over the tree; any finding fails the part. Biome's exit code
+ * counts errors only (warnings with --error-on-warnings), so its JSON summary is read for infos too.
+ */
+async function lint() {
+  const outputFile = path.join(reportDir, 'biome.json')
+  const code = await npx(['biome', 'check', '--error-on-warnings', '--reporter=default', '--reporter=json', `--reporter-file=${outputFile}`, '.'])
+  let summary
+  try {
+    summary = JSON.parse(fs.readFileSync(outputFile, 'utf8')).summary
+  } catch {
+    return { status: 'FAILED', note: `no JSON report (biome exit ${code})` }
+  }
+  const findings = summary.errors + summary.warnings + summary.infos
+  if (code === 0 && findings === 0) return { status: 'passed' }
+  console.error('\nFix what biome reports; `npx biome check --write .` applies the formatting and the safe fixes.')
+  return { status: 'FAILED', note: `${summary.errors} errors, ${summary.warnings} warnings, ${summary.infos} infos (biome exit ${code})` }
+}
+
 /** Runs vitest with a JSON report; `allowEmpty` turns "no test files" into a warning. */
 async function vitest(name, configArgs, { allowEmpty }) {
   const outputFile = path.join(reportDir, `${name}.json`)
@@ -265,6 +285,9 @@ if (skipBrowsers) console.log(SKIP_BANNER)
 else if (skippedEngines.length) console.log(ENGINE_BANNER)
 
 const installed = await part('system packages', 'System packages (apt-get)', installSystemPackages)
+
+// Needs nothing but node_modules, so it runs even when system packages are missing.
+await part('lint', 'Lint and format (biome check)', lint)
 
 let built = false
 if (installed) built = await part('build', 'Build (npx turbo run build)', build)

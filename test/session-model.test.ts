@@ -10,8 +10,8 @@ import { LIMITS, SessionPair, type Line } from './helpers/session-link.js'
  * the server sends messages, batches are delivered in order per line and direction, duplicated,
  * or lost with their line (cut), the client reattaches (HELLO with its ack, WELCOME with the
  * server's) or switches transport while the old line is still up (whatever is in flight on the
- * old line may still arrive, or be lost), and timers run (the server's setImmediate flush, the
- * ack delay). The model is the list of data frames each side sent, in seq order.
+ * old line may still arrive, or be lost), and timers run (the ack delays; both sides flush in a
+ * microtask at the end of the callback that wrote). The model is the list of data frames each side sent, in seq order.
  *
  * After every command: each side has delivered a prefix of what the other sent, exactly once and
  * in order; each replay buffer holds exactly the frames the peer has acked so far subtracted from
@@ -19,8 +19,8 @@ import { LIMITS, SessionPair, type Line } from './helpers/session-link.js'
  * most once, with its own reply. After the sequence, a last reattach and delivering everything
  * must deliver every frame on both sides, settle every request and empty both buffers.
  *
- * Timers are vitest's fake setTimeout and setImmediate; queueMicrotask (the client's flush) stays
- * real, and `drain` yields one real setImmediate so every pending microtask has run.
+ * Timers are vitest's fake setTimeout; the flushes (microtasks on a resolved promise, both sides)
+ * stay real, and `drain` yields one real setImmediate so every pending microtask has run.
  */
 
 const realSetImmediate = globalThis.setImmediate
@@ -323,7 +323,7 @@ async function runScenario(cmds: Iterable<Cmd>): Promise<void> {
     expect({ serverUnacked: p.session.unacked, clientUnacked: p.client.unacked }).toEqual({ serverUnacked: 0, clientUnacked: 0 })
   } finally {
     // Leave no line that could still take batches, and run what is pending: the server's flush
-    // queue is module state, and a lost setImmediate would stall every later session.
+    // queue is module state, and a flush left pending would stall every later session.
     for (const line of p.lines) line.kill()
     await vi.advanceTimersByTimeAsync(ACK_DELAY_MS + 5)
   }
@@ -337,7 +337,7 @@ describe('client and server sessions, model-based', () => {
     vi.useRealTimers()
   })
 
-  it('fake timers drive the server flush and both ack delays; client flushes stay microtasks', async () => {
+  it('fake timers drive both ack delays; both sides flush in a microtask after the write', async () => {
     const p = new SessionPair()
     const line = p.openLine()
     p.deliverUp(line) // HELLO: the server attaches and writes the WELCOME at once
@@ -346,7 +346,7 @@ describe('client and server sessions, model-based', () => {
     expect(p.clientLine).toBe(line)
 
     p.serverMessage()
-    expect(line.down).toHaveLength(0) // waits for the setImmediate flush
+    expect(line.down).toHaveLength(0) // waits for the flush once this callback is done
     await vi.advanceTimersByTimeAsync(0)
     expect(line.down).toHaveLength(1)
 

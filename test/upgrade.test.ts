@@ -4,7 +4,7 @@ import { createSwitchboard, listen } from '@switchboard/server'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectClient } from './helpers/fixture.js'
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
+import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 /**
  * Line changes mid-session: a client that starts on SSE or long polling because WebSocket is

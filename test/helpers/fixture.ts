@@ -23,7 +23,8 @@ export interface TestServer {
  * A real server on 127.0.0.1, port 0, with the channels and methods the suites use:
  * `room:*` (history 100), `private:*` (authorize refuses), `news` (server-only publish),
  * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `fail`, `crash`, `failLater`,
- * `crashLater` (async rejections), `slow`,
+ * `crashLater` (async rejections), `slow`, handlers whose results JSON cannot encode, `shaped:*`
+ * (onPublish returns a BigInt),
  * and a REST route `POST /api/announce` that publishes from an ordinary Hono handler.
  */
 export async function startServer(options: SwitchboardOptions<{ user: string } | null> = {}): Promise<TestServer> {
@@ -52,6 +53,21 @@ export async function startServer(options: SwitchboardOptions<{ user: string } |
     .rpc('crashLater', () => Promise.reject(new Error('secret async detail')))
     .rpc<{ ms: number }, string>('slow', ({ ms }) => new Promise((r) => setTimeout(() => r('done'), ms)))
     .rpc('whoami', (_data, ctx) => ctx.identity)
+    // Handlers whose outcome JSON cannot carry: each is answered to its caller alone (hostile-input.test).
+    .rpc('echoLater', async (data) => data)
+    .rpc('bigintLater', async () => 10n)
+    .rpc('cycleLater', async () => {
+      const o: { self?: unknown } = {}
+      o.self = o
+      return o
+    })
+    .rpc('failWithBigintLater', async () => {
+      throw new SwitchboardError('FORBIDDEN', 'not you', { data: { n: 1n } })
+    })
+    .rpc('failWithUnknownCode', () => {
+      throw new SwitchboardError('NO_SUCH_CODE' as never, 'made up')
+    })
+    .channel('shaped:*', { onPublish: () => ({ n: 1n }) })
 
   const app = new Hono()
   app.route('/rt', sb.app)

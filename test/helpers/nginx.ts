@@ -27,9 +27,10 @@ export interface Nginx {
   stop(): Promise<void>
 }
 
-// `Host $http_host` keeps host:port, so the app's same-origin check (Origin host == Host) holds
-// behind the proxy; nginx's `$host` would drop the port.
-const PASS = 'proxy_pass http://app; proxy_set_header Host $http_host;'
+// `Host $http_host` keeps host:port and `X-Forwarded-Proto` says whether the browser spoke TLS, so
+// the app's same-origin check (Origin scheme, host and port) holds behind the proxy; nginx's
+// `$host` would drop the port.
+const PASS = 'proxy_pass http://app; proxy_set_header Host $http_host; proxy_set_header X-Forwarded-Proto $scheme;'
 const LOCATIONS: Record<NginxMode, string> = {
   websocket: `${PASS} proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;

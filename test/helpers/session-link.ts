@@ -149,8 +149,7 @@ export class SessionPair {
 
   constructor() {
     this.session = new Session<null>('sid', TOKEN, null, {
-      maxBatchFrames: LIMITS.maxBatchFrames,
-      maxBatchBytes: LIMITS.maxBatchBytes,
+      batch: { maxFrames: LIMITS.maxBatchFrames, maxBytes: LIMITS.maxBatchBytes },
       replayBufferFrames: LIMITS.replayFrames,
       replayBufferBytes: 10_000_000,
       heartbeatMs: 1_000_000,
@@ -165,8 +164,7 @@ export class SessionPair {
       onData: (frame) => this.#onData(frame),
       onGap: () => void this.gaps++,
     })
-    this.client.maxBatchFrames = LIMITS.maxBatchFrames
-    this.client.maxBatchBytes = LIMITS.maxBatchBytes
+    this.client.setLimits({ maxBatchFrames: LIMITS.maxBatchFrames, maxBatchBytes: LIMITS.maxBatchBytes })
   }
 
   /** The newest line, if any. */

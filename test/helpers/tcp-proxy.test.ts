@@ -114,6 +114,27 @@ describe('startTcpProxy', () => {
     expect(proxy.totalConnections).toBe(2)
   })
 
+  test('setDown(true) cuts open pairs and resets new connections until setDown(false)', async () => {
+    const { proxy } = await setup()
+    const first = await connect(proxy.port)
+    await first.read(3)
+    const firstClosed = closed(first.socket)
+    proxy.setDown(true)
+    await firstClosed
+    expect(first.errors.map((e) => e.code)).toContain('ECONNRESET')
+
+    const refused = net.connect(proxy.port, '127.0.0.1')
+    const errors: NodeJS.ErrnoException[] = []
+    refused.on('error', (err) => errors.push(err))
+    await closed(refused)
+    expect(errors.map((e) => e.code)).toContain('ECONNRESET')
+
+    proxy.setDown(false)
+    const back = await connect(proxy.port)
+    cleanups.push(() => void back.socket.destroy())
+    expect((await back.read(3)).toString()).toBe('hi:')
+  })
+
   test('counts open and total connections as clients come and go', async () => {
     const { echo, proxy } = await setup()
     const a = await connect(proxy.port)

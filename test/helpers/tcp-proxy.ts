@@ -13,6 +13,11 @@ export interface TcpProxy {
   readonly totalConnections: number
   /** Destroys every open client+upstream socket pair now and returns how many pairs it cut. */
   cutAll(): number
+  /**
+   * An outage: `true` cuts every pair and resets each new connection at once (a dead server behind
+   * a balancer) until `setDown(false)`.
+   */
+  setDown(down: boolean): void
   /** Cuts every pair, then stops listening. */
   close(): Promise<void>
 }
@@ -53,9 +58,14 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const targetHost = options.targetHost ?? '127.0.0.1'
   const pairs = new Set<Pair>()
   let totalConnections = 0
+  let down = false
 
   const server = net.createServer((client) => {
     totalConnections++
+    if (down) {
+      client.on('error', () => {})
+      return resetSocket(client)
+    }
     const upstream = net.connect({ port: options.targetPort, host: targetHost })
     const pair: Pair = { client, upstream }
     pairs.add(pair)
@@ -97,6 +107,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       return totalConnections
     },
     cutAll: () => cutPairs().length,
+    setDown(value) {
+      down = value
+      if (down) cutPairs()
+    },
     close: () => closeServer(server, cutPairs().flatMap(({ client, upstream }) => [client, upstream])),
   }
 }

@@ -33,7 +33,7 @@ export function makeData(size, seed = 42) {
   const room = size - JSON.stringify({ i: WIDEST_I, d: '' }).length
   if (room < 200) {
     // Small messages: one line of text.
-    let text = sentence(rand, 40)
+    const text = sentence(rand, 40)
     return text.slice(0, Math.max(0, room))
   }
   const records = []

@@ -33,7 +33,6 @@ function load(file) {
   const lines = []
   let src = 0
   let srcLine = 0
-  let srcCol = 0
   for (const lineText of map.mappings.split(';')) {
     const segs = []
     let col = 0
@@ -43,8 +42,7 @@ function load(file) {
       col += v[0]
       if (v.length >= 4) {
         src += v[1]
-        srcLine += v[2]
-        srcCol += v[3]
+        srcLine += v[2] // v[3], the source column, is not needed
         segs.push([col, src, srcLine])
       }
     }

@@ -36,7 +36,7 @@ export function evaluateGoals(results) {
   return GOALS.map((goal) => {
     const a = results[goal.scenario]?.[goal.ours]?.metrics[goal.metric]
     const b = results[goal.scenario]?.[goal.base]?.metrics[goal.metric]
-    if (!a || !b || !b.median) return { ...goal, ratio: null, worst: null, best: null, status: 'no data' }
+    if (!a || !b?.median) return { ...goal, ratio: null, worst: null, best: null, status: 'no data' }
     const ratio = a.median / b.median
     // "Worst" is the end of the range that argues against the goal.
     const low = a.min / b.max

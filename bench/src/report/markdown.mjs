@@ -29,7 +29,7 @@ function describe(s) {
 const rowsOf = (doc, scenarioId) => doc.targets.filter((t) => doc.results[scenarioId]?.[t.id])
 const stat = (doc, s, t, m) => doc.results[s]?.[t]?.metrics[m]
 
-function chart(doc, file, title, subtitle, targets, series) {
+function chart(file, title, subtitle, targets, series) {
   return { file, svg: barChart({ title, subtitle, rows: targets.map((t) => ({ label: t.label, library: t.library })), series: series.map(([name, values]) => ({ name, values: targets.map(values) })) }) }
 }
 
@@ -41,7 +41,7 @@ function scenarioSection(doc, s, charts) {
   for (const metrics of view.charts) {
     const file = `charts/${s.id}-${metrics.join('-')}.svg`
     const better = METRICS[metrics[0]].better === 'higher' ? 'higher is better' : 'lower is better'
-    charts.push(chart(doc, file, `${s.title}: ${metrics.map((m) => METRICS[m].label).join(', ')}`, `median of runs, whisker = min–max; ${better}`, targets, metrics.map((m) => [METRICS[m].label, (t) => stat(doc, s.id, t.id, m) ?? null])))
+    charts.push(chart(file, `${s.title}: ${metrics.map((m) => METRICS[m].label).join(', ')}`, `median of runs, whisker = min–max; ${better}`, targets, metrics.map((m) => [METRICS[m].label, (t) => stat(doc, s.id, t.id, m) ?? null])))
     out.push(`![${s.id} ${metrics.join(' ')}](${file})`, '')
   }
   const h = view.headline
@@ -63,26 +63,26 @@ function scenarioSection(doc, s, charts) {
 function deflateSection(doc, charts) {
   const targets = rowsOf(doc, 'deflate-4k')
   if (targets.length === 0) return ''
-  charts.push(chart(doc, 'charts/deflate-4k.svg', 'permessage-deflate, 4 KiB JSON echo burst: msgs/s', 'off vs on; median, whisker = min–max; higher is better', targets, [['off', (t) => stat(doc, 'burst-4k', t.id, 'msgsPerSec') ?? null], ['on', (t) => stat(doc, 'deflate-4k', t.id, 'msgsPerSec') ?? null]]))
-  charts.push(chart(doc, 'charts/deflate-4k-bytes.svg', 'permessage-deflate, 4 KiB JSON: wire bytes per echoed message (both ways)', 'off vs on; lower is better', targets, [['off', (t) => stat(doc, 'burst-4k', t.id, 'wireBytesPerMsg') ?? null], ['on', (t) => stat(doc, 'deflate-4k', t.id, 'wireBytesPerMsg') ?? null]]))
+  charts.push(chart('charts/deflate-4k.svg', 'permessage-deflate, 4 KiB JSON echo burst: msgs/s', 'off vs on; median, whisker = min–max; higher is better', targets, [['off', (t) => stat(doc, 'burst-4k', t.id, 'msgsPerSec') ?? null], ['on', (t) => stat(doc, 'deflate-4k', t.id, 'msgsPerSec') ?? null]]))
+  charts.push(chart('charts/deflate-4k-bytes.svg', 'permessage-deflate, 4 KiB JSON: wire bytes per echoed message (both ways)', 'off vs on; lower is better', targets, [['off', (t) => stat(doc, 'burst-4k', t.id, 'wireBytesPerMsg') ?? null], ['on', (t) => stat(doc, 'deflate-4k', t.id, 'wireBytesPerMsg') ?? null]]))
   const out = ['## permessage-deflate on/off, 4 KiB JSON (`deflate-4k` vs `burst-4k`)', '', 'The same realistic 4 KiB JSON burst with the server offering permessage-deflate (`ws` defaults; Switchboard through `listen({ perMessageDeflate: true })`). SockJS (faye-websocket) offers none.', '', '![deflate msgs/s](charts/deflate-4k.svg)', '', '![deflate bytes](charts/deflate-4k-bytes.svg)', '']
   out.push('| target | msgs/s off | msgs/s on | on/off | wire B/msg off | wire B/msg on | on/off |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const t of targets) {
     const m = (s, k) => stat(doc, s, t.id, k)
     out.push(`| ${t.label} | ${cell(m('burst-4k', 'msgsPerSec'))} | ${cell(m('deflate-4k', 'msgsPerSec'))} | ${ratio(m('deflate-4k', 'msgsPerSec'), m('burst-4k', 'msgsPerSec'))} | ${cell(m('burst-4k', 'wireBytesPerMsg'))} | ${cell(m('deflate-4k', 'wireBytesPerMsg'))} | ${ratio(m('deflate-4k', 'wireBytesPerMsg'), m('burst-4k', 'wireBytesPerMsg'))} |`)
   }
-  return out.join('\n') + '\n'
+  return `${out.join('\n')}\n`
 }
 
 function wireSection(doc, charts) {
   const targets = doc.targets.filter((t) => doc.results.latency?.[t.id] || doc.results['burst-64']?.[t.id])
   if (targets.length === 0) return ''
   const cols = [['latency', 'wireBytesPerRoundTrip', 'sequential echo, B/round trip'], ['burst-64', 'wireBytesPerMsg', 'pipelined echo, B/message'], ['fanout', 'wireBytesPerDelivery', 'fan-out, B/delivery'], ['scale', 'idleBytesPerSessionPerSec', 'idle heartbeat, B/session/s']]
-  charts.push(chart(doc, 'charts/wire-bytes.svg', 'Bytes on the wire per 64 B message (TCP payload, both directions, HTTP headers included)', 'counted on the server sockets; lower is better', targets, cols.slice(0, 3).map(([s, m, name]) => [name, (t) => stat(doc, s, t.id, m) ?? null])))
+  charts.push(chart('charts/wire-bytes.svg', 'Bytes on the wire per 64 B message (TCP payload, both directions, HTTP headers included)', 'counted on the server sockets; lower is better', targets, cols.slice(0, 3).map(([s, m, name]) => [name, (t) => stat(doc, s, t.id, m) ?? null])))
   const out = ['## Bytes on the wire', '', 'TCP payload bytes in both directions counted on every server socket (`bytesRead + bytesWritten`), HTTP request and response headers included, TCP/IP headers not. The application message is 64 B of JSON.', '', '![wire bytes](charts/wire-bytes.svg)', '']
   out.push(`| target | ${cols.map((c) => c[2]).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`)
   for (const t of targets) out.push(`| ${t.label} | ${cols.map(([s, m]) => cell(stat(doc, s, t.id, m))).join(' | ')} |`)
-  return out.join('\n') + '\n'
+  return `${out.join('\n')}\n`
 }
 
 function headline(doc) {

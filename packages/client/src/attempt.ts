@@ -9,9 +9,12 @@ export type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCo
 export interface AttemptHost {
   /** False once the run that started the attempt is over: late events are dropped. */
   isLive(): boolean
-  /** WELCOME arrived: the transport carries the session from now on. */
-  adopt(transport: ClientTransport, serverAck: number): void
-  /** Frames after the WELCOME (from index `from`). */
+  /**
+   * WELCOME arrived, first of `frames`: the transport carries the session from now on, and the
+   * frames after the WELCOME are the session's (the final words of one that ended, perhaps).
+   */
+  adopt(transport: ClientTransport, frames: ServerFrame[]): void
+  /** Frames on the welcomed line. */
   receive(transport: ClientTransport, frames: ServerFrame[], from: number): void
   /** A welcomed transport ended. */
   lost(transport: ClientTransport, info: TransportCloseInfo): void
@@ -67,8 +70,7 @@ export function attemptTransport(
       if (first?.[0] !== FrameType.WELCOME) return
       welcomed = true
       resolve({ ok: true })
-      host.adopt(transport, first[1])
-      host.receive(transport, frames, 1)
+      host.adopt(transport, frames)
     },
     onDrain: () => host.drain(transport),
     onProbe() {

@@ -125,7 +125,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   }
 
   async #request(): Promise<void> {
-    const since = this.#position && this.#position[1] ? this.#position : null
+    const since = this.#position?.[1] ? this.#position : null
     this.#replayed = 0
     let result: Subscribed
     try {

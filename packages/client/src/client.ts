@@ -11,6 +11,7 @@ import {
 import type { BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
 import { Connection, type ConnectionEvents } from './connection.js'
+import { mountUrl } from './endpoints.js'
 import { fetchHttp, type HttpClient } from './http/http.js'
 import { createTransportMemory } from './remember.js'
 import type { LogEvent } from './log.js'
@@ -37,6 +38,12 @@ export interface ClientOptions {
   credentials?: RequestCredentials
   /** How long one transport may take to attach before the next is tried (ms). Default 5000. */
   attemptTimeoutMs?: number
+  /**
+   * How long an upstream POST (SSE and long polling) may go unanswered before its line is declared
+   * dead and the session reattaches (ms). Default 15000. The server answers a POST as soon as it
+   * has read it: a proxy that swallows it is what this catches.
+   */
+  requestTimeoutMs?: number
   /** Reconnect backoff (exponential, full jitter), or false to close on the first drop. */
   reconnect?: BackoffOptions | false
   /** Outbox bound: messages sent but not yet acked. Past it, publish and call reject OUTBOX_FULL. */
@@ -57,6 +64,7 @@ export interface ClientOptions {
 
 /** A client's connection to one Switchboard server. Create it with connect(). */
 export class SwitchboardClient {
+  /** The mount URL: absolute, without a trailing slash or fragment, its query string kept. */
   readonly url: string
   #connection: Connection
   #channels = new Map<string, Channel<unknown>>()
@@ -69,8 +77,7 @@ export class SwitchboardClient {
   }
 
   constructor(url: string, options: ClientOptions = {}) {
-    const base = new URL(url, (globalThis as { location?: { href: string } }).location?.href)
-    this.url = base.href.replace(/\/+$/, '')
+    this.url = mountUrl(url, (globalThis as { location?: { href: string } }).location?.href)
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000
     const headers = options.headers
     const credentials = options.credentials ?? 'same-origin'
@@ -81,6 +88,7 @@ export class SwitchboardClient {
       WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
       headers: typeof headers === 'function' ? headers : () => headers ?? {},
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       reconnect: options.reconnect ?? {},
       maxOutboxFrames: options.maxOutboxFrames ?? OUTBOX_FRAMES,
       maxOutboxBytes: options.maxOutboxBytes ?? OUTBOX_BYTES,

@@ -6,19 +6,20 @@ import {
   type ServerDataFrame,
   type ServerFrame,
   type TransportName,
+  type WelcomeFrame,
 } from '@switchboard/protocol'
 import { attemptTransport, type Attempt } from './attempt.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
 import type { HttpClient } from './http/http.js'
 import type { ConnectionEvents } from './events.js'
-import { watchHints } from './hints.js'
+import { browserOffline, watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness } from './liveness.js'
 import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
 import type { TransportMemory } from './remember.js'
 import { ClientSession } from './session.js'
-import { assertTransition, type ClientState, type StateChange } from './state.js'
+import { assertTransition, type ClientState } from './state.js'
 import { nextUpgradeDelay, upgradeCandidates, type UpgradeOptions } from './upgrade.js'
 import type { ClientTransport, TransportCloseInfo, WebSocketConstructor } from './transports/transport.js'
 
@@ -31,6 +32,7 @@ export interface ConnectionConfig {
   WebSocket: WebSocketConstructor | undefined
   headers: () => Record<string, string> | Promise<Record<string, string>>
   attemptTimeoutMs: number
+  requestTimeoutMs: number
   reconnect: BackoffOptions | false
   maxOutboxFrames: number
   maxOutboxBytes: number
@@ -41,6 +43,13 @@ export interface ConnectionConfig {
   onData(frame: ServerDataFrame): void
   logger: ((event: LogEvent) => void) | undefined
 }
+
+/**
+ * While the browser says it is offline, retries wait for its `online` event (which ends the wait
+ * at once) instead of failing every few seconds, each failure a console error in the page. The
+ * hint can be wrong, so one retry still goes out this often.
+ */
+const OFFLINE_RETRY_MS = 60_000
 
 /** Codes that mean the server no longer holds the session. */
 const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
@@ -64,6 +73,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   #generation = 0
   #retries = 0
   #retryTimer: ReturnType<typeof setTimeout> | undefined
+  /** Until when (Date.now() ms) the server asked this client to stay away; 0 when it did not. */
+  #notBefore = 0
   #liveness = new Liveness()
   #upgradeTimer: ReturnType<typeof setTimeout> | undefined
   #upgradeFailures = 0
@@ -112,6 +123,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   #onWake = (): void => {
     if (this.#state !== 'backoff') return
     clearTimeout(this.#retryTimer)
+    // A wait the server asked for still holds; only our own backoff (or the offline pause) ends.
+    const wait = this.#notBefore - Date.now()
+    if (wait > 0) return this.#retryIn(wait, this.#generation)
     this.#transition('connecting', 'network or page is back')
     void this.#run(this.#generation)
   }
@@ -165,6 +179,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         if (last.close) return this.#sessionEnded(last.close, false)
         this.#log('transport', `${name} failed: ${last.reason}`)
         if (last.code && (FATAL_CODES.has(last.code) || SESSION_GONE.has(last.code))) break
+        // An HTTP request could not reach the server: the next transport goes to the same host.
+        if (last.code === 'CONNECT_FAILED' && name !== 'websocket') break
       }
       const code = last.ok ? undefined : last.code
       if (code && SESSION_GONE.has(code) && renegotiations++ < 2) {
@@ -193,11 +209,12 @@ export class Connection extends Emitter<ConnectionEvents> {
       http: c.http,
       WebSocket: c.WebSocket,
       pollTimeoutMs: info.pollTimeoutMs,
+      requestTimeoutMs: c.requestTimeoutMs,
       probe,
     }
     const { result, cancel } = attemptTransport(name, ctx, c.attemptTimeoutMs, {
       isLive: () => gen === this.#generation,
-      adopt: (t, serverAck) => this.#adopt(t, serverAck, probe ? 'upgrade' : 'welcomed'),
+      adopt: (t, frames) => this.#adopt(t, frames, probe ? 'upgrade' : 'welcomed'),
       receive: (t, frames, from) => this.#receive(t, frames, from),
       lost: (t, closeInfo) => this.#lost(t, closeInfo),
       probed: (t) => {
@@ -266,8 +283,14 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#scheduleUpgrade()
   }
 
-  /** A transport was welcomed: it carries the session from now on; an older one is closed. */
-  #adopt(transport: ClientTransport, serverAck: number, reason: string): void {
+  /**
+   * A transport was welcomed (`frames[0]` is the WELCOME): it carries the session from now on; an
+   * older one is closed. The `session` event waits for the rest of the batch: a session that ended
+   * while the client was away answers with its final words (WELCOME, data, CLOSE), and resumed
+   * nothing.
+   */
+  #adopt(transport: ClientTransport, frames: ServerFrame[], reason: string): void {
+    const serverAck = (frames[0] as WelcomeFrame)[1]
     const old = this.#transport
     if (old && old !== transport) old.close()
     this.#lastWorked = transport.name
@@ -282,6 +305,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#watchLiveness(transport)
     this.#scheduleUpgrade()
     const info = this.#info!
+    this.#receive(transport, frames, 1)
+    if (this.#transport !== transport) return // ended by its final words
     if (this.#lostReason) {
       const reason = this.#lostReason
       this.#lostReason = null
@@ -330,26 +355,37 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#backoff(message, code, reconnectMs)
   }
 
-  #sessionGone(code: ErrorCode, carryOver = false): void {
+  #sessionGone(code: ErrorCode, exactAck = false): void {
     this.#log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
     this.#info = null
     this.#lostReason = code
     const error = new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`)
-    if (carryOver) this.session.carryOver(error)
-    else this.session.reset(error)
+    this.session.carryOver(error, exactAck)
   }
 
   #failed(error: SwitchboardError): void {
     if (FATAL_CODES.has(error.code)) return this.close(error.message, error)
-    this.#backoff(error.message, error.code)
+    this.#backoff(error.message, error.code, undefined, error.retryAfterMs)
   }
 
-  #backoff(reason: string, code?: ErrorCode, delayMs?: number): void {
+  /**
+   * Waits, then tries again: `delayMs` when the server set it for this session (its CLOSE, already
+   * spread by the server), else the backoff's delay, but never sooner than a `retryAfterMs` the
+   * server answered, plus up to as much again at random (every client refused at once got the
+   * same value).
+   */
+  #backoff(reason: string, code?: ErrorCode, delayMs?: number, retryAfterMs?: number): void {
     const reconnect = this.#config.reconnect
     if (reconnect === false) return this.close(reason, new SwitchboardError(code && code !== 'TIMEOUT' ? code : 'CONNECT_FAILED', reason))
     this.#transition('backoff', reason, code)
-    const delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
-    const gen = ++this.#generation
+    let delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
+    if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs + Math.floor(Math.random() * retryAfterMs))
+    this.#notBefore = delayMs !== undefined || retryAfterMs !== undefined ? Date.now() + delay : 0
+    if (browserOffline()) delay = Math.max(delay, OFFLINE_RETRY_MS)
+    this.#retryIn(delay, ++this.#generation)
+  }
+
+  #retryIn(delay: number, gen: number): void {
     this.#retryTimer = setTimeout(() => {
       this.#transition('connecting', `retry after ${delay} ms`)
       void this.#run(gen)

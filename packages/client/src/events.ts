@@ -11,7 +11,8 @@ export interface TransportChange {
 /**
  * After a drop: `resumed: true` when the same session was reattached (nothing lost either way);
  * `resumed: false` with the reason when the server no longer had it and a new session began
- * (requests in flight were rejected with SESSION_LOST; channels resubscribe with `since`).
+ * (requests that never left moved to it, those that may have been processed were rejected with
+ * SESSION_LOST; channels resubscribe with `since`).
  */
 export interface SessionChange {
   sessionId: string

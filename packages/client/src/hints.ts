@@ -1,3 +1,8 @@
+/** True when the browser says it has no network (`navigator.onLine === false`); never outside browsers. */
+export function browserOffline(): boolean {
+  return (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false
+}
+
 /**
  * Browser hints: back online, or the page visible again (`onWake`), ends a backoff wait at once,
  * since phones and laptops often lose the network while asleep; going offline (`onOffline`)

@@ -5,6 +5,7 @@ import {
   type NegotiateResponse,
   type TransportName,
 } from '@switchboard/protocol'
+import { endpointUrl } from './endpoints.js'
 import { isOk, type HttpAnswer, type HttpClient } from './http/http.js'
 
 /** The server's answer to negotiate. */
@@ -21,6 +22,9 @@ export const FATAL_CODES = new Set([
   'BAD_REQUEST',
 ])
 
+/** A server's retryAfterMs is honoured up to this long (10 minutes): a bad value cannot park a client for good. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000
+
 /** Creates a session. Throws a SwitchboardError: the server's code, or CONNECT_FAILED when it could not be reached. */
 export async function negotiate(
   baseUrl: string,
@@ -30,7 +34,7 @@ export async function negotiate(
   let text: string
   const signal = AbortSignal.timeout(init.timeoutMs)
   try {
-    answer = await init.http(`${baseUrl}/negotiate`, {
+    answer = await init.http(endpointUrl(baseUrl, 'negotiate'), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...init.headers },
       body: JSON.stringify({ version: PROTOCOL_VERSION, transports: init.transports }),
@@ -46,9 +50,13 @@ export async function negotiate(
   } catch (cause) {
     throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status} without JSON`, { cause })
   }
-  const b = (body ?? {}) as Partial<SessionInfo> & { code?: unknown; message?: unknown }
+  const b = (body ?? {}) as Partial<SessionInfo> & { code?: unknown; message?: unknown; retryAfterMs?: unknown }
   if (!isOk(answer)) {
-    if (isErrorCode(b.code)) throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined)
+    if (isErrorCode(b.code)) {
+      // A server that is full or restarting says when to come back.
+      const retryAfterMs = typeof b.retryAfterMs === 'number' && b.retryAfterMs >= 0 ? Math.min(b.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined
+      throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined, retryAfterMs === undefined ? undefined : { retryAfterMs })
+    }
     throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status}`)
   }
   if (typeof b.sessionId !== 'string' || typeof b.resumeToken !== 'string' || !Array.isArray(b.transports))

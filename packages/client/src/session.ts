@@ -1,10 +1,6 @@
 import {
   ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
-  classifySeq,
-  wrapBatch,
-  joinControl,
-  encodeAck,
   encodeFrame,
   encodeRequest,
   exceedsBytes,
@@ -13,9 +9,9 @@ import {
   MAX_BATCH_BYTES,
   MAX_BATCH_FRAMES,
   MAX_MESSAGE_BYTES,
-  ReplayBuffer,
-  batchRoom,
+  Sequencer,
   SwitchboardError,
+  type BatchLimits,
   type ClientFrame,
   type NegotiateResponse,
   type ServerDataFrame,
@@ -49,6 +45,7 @@ export interface ClientSessionConfig {
 }
 
 const PONG = encodeFrame([FrameType.PONG])
+const dropAll = () => false
 
 /**
  * How each line carries this client's ack (the only place that says it):
@@ -79,11 +76,11 @@ const MAX_EARLY_CHARS = 4 * 1024 * 1024
  */
 export class ClientSession {
   #config: ClientSessionConfig
-  #out: ReplayBuffer
-  #inLast = 0
-  #inAcked = 0
-  #sent = 0
-  #control: string[] = []
+  /**
+   * Seqs and acks both ways, the outbox, and frames that arrived ahead of a gap (a POST answer and
+   * a poll answer, or an SSE event, can overtake each other: holding the later ones saves a resend).
+   */
+  #seq: Sequencer<ServerDataFrame>
   #transport: ClientTransport | null = null
   #writable = false
   #pending = new PendingRequests<Pending>()
@@ -95,39 +92,50 @@ export class ClientSession {
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   #nextDeadline = Infinity
   #flushQueued = false
-  /**
-   * Frames that arrived ahead of a gap, by seq, delivered once the gap fills. A POST answer and a
-   * poll answer (or an SSE event) can overtake each other; holding the later frames saves a resend.
-   */
-  #early = new Map<number, { frame: ServerDataFrame; chars: number }>()
-  #earlyChars = 0
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
   /** Limits, from the server's negotiate answer (setLimits). */
-  maxBatchFrames = MAX_BATCH_FRAMES
-  maxBatchBytes = MAX_BATCH_BYTES
-  maxMessageBytes = MAX_MESSAGE_BYTES
+  #maxMessageBytes = MAX_MESSAGE_BYTES
+  #batch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: MAX_BATCH_BYTES }
+  /** WebSocket messages are cheap: they stay within maxMessageBytes too, so the server never has to measure frames one by one. */
+  #messageBatch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: Math.min(MAX_BATCH_BYTES, MAX_MESSAGE_BYTES) }
 
   constructor(config: ClientSessionConfig) {
     this.#config = config
-    this.#out = new ReplayBuffer(config.maxOutboxFrames, config.maxOutboxBytes, byteLength)
+    this.#seq = this.#newSequencer()
+  }
+
+  #newSequencer(): Sequencer<ServerDataFrame> {
+    return new Sequencer({
+      maxUnackedFrames: this.#config.maxOutboxFrames,
+      maxUnackedBytes: this.#config.maxOutboxBytes,
+      maxEarlyFrames: MAX_EARLY_FRAMES,
+      maxEarlyChars: MAX_EARLY_CHARS,
+      byteLength,
+    })
   }
 
   /** Takes the server's limits from its negotiate answer. */
-  setLimits(limits: Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes'>): void {
-    this.maxBatchFrames = limits.maxBatchFrames
-    this.maxBatchBytes = limits.maxBatchBytes
-    this.maxMessageBytes = limits.maxMessageBytes
+  setLimits(limits: Partial<Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes'>>): void {
+    const maxFrames = limits.maxBatchFrames ?? this.#batch.maxFrames
+    const maxBytes = limits.maxBatchBytes ?? this.#batch.maxBytes
+    this.#maxMessageBytes = limits.maxMessageBytes ?? this.#maxMessageBytes
+    this.#batch = { maxFrames, maxBytes }
+    this.#messageBatch = { maxFrames, maxBytes: Math.min(maxBytes, this.#maxMessageBytes) }
+  }
+
+  get maxMessageBytes(): number {
+    return this.#maxMessageBytes
   }
 
   /** Last server seq delivered: what this client acks. */
   get received(): number {
-    return this.#inLast
+    return this.#seq.received
   }
 
   /** Frames sent or queued and not yet acked by the server. */
   get unacked(): number {
-    return this.#out.size
+    return this.#seq.out.size
   }
 
   /** True while no transport is attached: frames wait in the outbox. */
@@ -146,7 +154,7 @@ export class ClientSession {
    */
   request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
     if (this.#closedWith) throw this.#closedWith
-    return this.#enqueue(encodeFrame(build(this.#out.nextSeq)), timeoutMs)
+    return this.#enqueue(encodeFrame(build(this.#seq.nextSeq)), timeoutMs)
   }
 
   /**
@@ -157,13 +165,13 @@ export class ClientSession {
     if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === 13 ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
-    return this.#enqueue(encodeRequest(type, this.#out.nextSeq, nameJson, dataJson), timeoutMs)
+    return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs)
   }
 
   #enqueue(frame: string, timeoutMs: number | undefined): Promise<unknown> {
-    if (!this.#out.hasRoom(frame.length))
-      throw new SwitchboardError('OUTBOX_FULL', `${this.#out.size} messages are waiting for the server's ack`)
-    const seq = this.#out.append(frame)
+    const out = this.#seq.out
+    if (!out.hasRoom(frame.length)) throw new SwitchboardError('OUTBOX_FULL', `${out.size} messages are waiting for the server's ack`)
+    const seq = this.#seq.append(frame)
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
     const promise = new Promise<unknown>((resolve, reject) => {
       this.#pending.add(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
@@ -199,16 +207,16 @@ export class ClientSession {
 
   /** A transport was welcomed: the server holds our frames up to `serverAck`; resend the rest there. */
   attach(transport: ClientTransport, serverAck: number): void {
-    if (!this.#out.ack(serverAck)) throw new SwitchboardError('MALFORMED_FRAME', `Server acked ${serverAck}, beyond ${this.#out.lastSeq}`)
+    const seq = this.#seq
+    if (!seq.rewind(serverAck)) throw new SwitchboardError('MALFORMED_FRAME', `Server acked ${serverAck}, beyond ${seq.out.lastSeq}`)
     this.#transport = transport
     this.#ackBy = ACK_CARRIAGE[transport.name]
     this.#writable = true
-    this.#sent = serverAck
     // The attach request told the server our ack as of when it left; frames may have arrived since
     // (from a paused old line during a switch), so ack once more on this line.
-    this.#inAcked = 0
-    this.#ackOverdue = this.#inLast > 0
-    this.#control = []
+    seq.forgetAcked()
+    this.#ackOverdue = seq.received > 0
+    seq.filterControl(dropAll)
     this.flush()
   }
 
@@ -230,31 +238,24 @@ export class ClientSession {
       const f = frames[i]!
       switch (f[0]) {
         case FrameType.ACK:
-          this.#out.ack(Math.min(f[1], this.#out.lastSeq))
+          this.#seq.ack(Math.min(f[1], this.#seq.out.lastSeq))
           break
         case FrameType.PING:
-          this.#control.push(PONG)
+          this.#seq.control(PONG)
           this.#queueFlush()
           break
         case FrameType.MESSAGE:
         case FrameType.REPLY: {
-          const verdict = classifySeq(this.#inLast, f[1])
+          const seq = this.#seq
+          const verdict = seq.accept(f[1])
           due = true
           if (verdict === 'deliver') {
             this.#take(f)
             // Frames that came early (on another HTTP response) are next in line now.
-            for (let next = this.#early.get(this.#inLast + 1); next; next = this.#early.get(this.#inLast + 1)) {
-              this.#early.delete(next.frame[1])
-              this.#earlyChars -= next.chars
-              this.#take(next.frame)
-            }
-          } else if (verdict === 'gap' && !this.#early.has(f[1])) {
+            for (let next = seq.takeHeld(); next; next = seq.takeHeld()) this.#take(next)
+          } else if (verdict === 'gap') {
             // Measured only here: frames rarely arrive ahead of a gap.
-            const chars = JSON.stringify(f).length
-            if (this.#early.size < MAX_EARLY_FRAMES && this.#earlyChars + chars <= MAX_EARLY_CHARS) {
-              this.#early.set(f[1], { frame: f, chars })
-              this.#earlyChars += chars
-            } else this.#config.onGap?.(f[1], this.#inLast + 1)
+            if (!seq.hold(f[1], f, JSON.stringify(f).length)) this.#config.onGap?.(f[1], seq.received + 1)
           }
           break
         }
@@ -274,35 +275,33 @@ export class ClientSession {
     clearTimeout(this.#timeoutTimer)
     this.#timeoutTimer = undefined
     this.#nextDeadline = Infinity
-    this.#out.clear()
-    this.#out = new ReplayBuffer(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes, byteLength)
-    this.#inLast = 0
-    this.#inAcked = 0
+    this.#seq.clear()
+    this.#seq = this.#newSequencer()
     this.#ackOverdue = false
-    this.#sent = 0
-    this.#control = []
-    this.#early.clear()
-    this.#earlyChars = 0
     clearTimeout(this.#ackTimer)
     this.#ackTimer = undefined
     this.detach()
   }
 
   /**
-   * The server ended the session after processing exactly our frames up to its final ack (the ACK
-   * before its CLOSE): the rest were never processed, so they move, with their pending promises,
-   * to the next session under new seqs. Everything else is reset.
+   * The session is gone; its frames that were surely never processed move, with their pending
+   * promises, to the next session under new seqs, and the rest fail with `error`. `exactAck`: the
+   * server ended it after processing exactly our frames up to its final ack (the ACK before its
+   * CLOSE), so everything after that ack moves. Otherwise (the server forgot the session) only
+   * the frames that never left this client move: those sent may have been processed.
    */
-  carryOver(error: SwitchboardError): void {
-    const keep = this.#out.framesAfter(this.#out.ackedSeq).map((text) => {
+  carryOver(error: SwitchboardError, exactAck: boolean): void {
+    const out = this.#seq.out
+    const after = exactAck ? out.ackedSeq : Math.max(out.ackedSeq, this.#seq.everSent)
+    const keep = out.framesAfter(after).map((text) => {
       const frame = JSON.parse(text) as ClientFrame & [number, number]
       const pending = this.#pending.take(frame[1])
       return { frame, pending }
     })
     this.reset(error)
     for (const { frame, pending } of keep) {
-      frame[1] = this.#out.nextSeq
-      const seq = this.#out.append(encodeFrame(frame))
+      frame[1] = this.#seq.nextSeq
+      const seq = this.#seq.append(encodeFrame(frame))
       if (!pending) continue
       this.#pending.add(seq, pending)
       if (pending.deadline < this.#nextDeadline) this.#armTimeouts(pending.deadline)
@@ -315,37 +314,24 @@ export class ClientSession {
     if (!t || !this.#writable) return
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.
     const ackBy = this.#ackBy
-    const due = this.#inAcked < this.#inLast && (ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue))
-    const ack = due ? encodeAck(this.#inLast) : ''
-    if (due) this.#inAcked = this.#inLast
-    const queued = this.#control
-    const control = joinControl(queued, ack)
-    // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
-    if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const room = Math.max(1, this.maxBatchFrames - queued.length - (due ? 1 : 0))
-    // WebSocket messages are cheap: keep them within maxMessageBytes too, so the server never has
-    // to measure the frames of a batch one by one (it does for batches larger than that).
-    const maxBytes = t.name === 'websocket' ? Math.min(this.maxBatchBytes, this.maxMessageBytes) : this.maxBatchBytes
-    const count = this.#out.countAfter(this.#sent, room, batchRoom(maxBytes, control))
-    if (count === 0 && control === '') return
-    if (queued.length > 0) this.#control = []
-    const data = this.#out.joinAfter(this.#sent, count)
-    this.#sent += count
+    const seq = this.#seq
+    const withAck = ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue)
+    const batch = seq.nextBatch(t.name === 'websocket' ? this.#messageBatch : this.#batch, withAck)
+    if (batch === '') return
     if (ackBy.inHeader) {
-      this.#inAcked = this.#inLast
+      seq.acked()
       this.#ackOverdue = false
     }
-    this.#writable = t.send(wrapBatch(control, data))
-    if (this.#writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
+    this.#writable = t.send(batch)
+    if (this.#writable && seq.unsent) this.#queueFlush()
   }
 
   /** Delivers the next frame in line. */
   #take(f: ServerDataFrame): void {
-    this.#inLast = f[1]
     if (f[0] === FrameType.REPLY) {
       // The server processes our frames in seq order: a reply to `ref` acks everything up to it,
       // without waiting for an ACK frame (over SSE that comes later, with the POST's answer).
-      this.#out.ack(Math.min(f[2], this.#out.lastSeq))
+      this.#seq.ack(Math.min(f[2], this.#seq.out.lastSeq))
       this.#settle(f)
     } else this.#config.onData(f)
   }
@@ -359,14 +345,14 @@ export class ClientSession {
 
   #scheduleAck(): void {
     if (this.#ackBy.frames === 'never') return
-    if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) {
+    if (this.#seq.ackOwed >= ACK_EVERY_FRAMES) {
       this.#ackOverdue = true
       this.#queueFlush()
     } else
       this.#ackTimer ??= setTimeout(
         () => {
           this.#ackTimer = undefined
-          if (this.#inAcked >= this.#inLast) return
+          if (this.#seq.ackOwed <= 0) return
           this.#ackOverdue = true
           this.flush()
         },

@@ -1,5 +1,5 @@
 import {
-  createMemoryAdapter,
+  type createMemoryAdapter,
   createSwitchboard,
   type Adapter,
   type ChannelContext,
@@ -21,7 +21,7 @@ import {
 } from '@switchboard/server'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import {
-  Channel,
+  type Channel,
   connect,
   SwitchboardClient,
   SwitchboardError,
@@ -204,7 +204,9 @@ describe('client types', () => {
     expectTypeOf<AnyPaths<SwitchboardError>>().toBeNever()
     expectTypeOf<AnyPaths<typeof connect>>().toBeNever()
     // The checker itself finds an any where there is one.
+    // biome-ignore lint/suspicious/noExplicitAny: the any this checker must find
     expectTypeOf<AnyPaths<{ a: { b: any } }>>().toEqualTypeOf<'.a.b'>()
+    // biome-ignore lint/suspicious/noExplicitAny: the any this checker must find
     expectTypeOf<AnyPaths<{ f(x: any): void }>>().toEqualTypeOf<'.f(#0)'>()
   })
 })

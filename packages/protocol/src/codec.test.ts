@@ -433,7 +433,7 @@ describe('fitBatch + batchRoom', () => {
   })
 
   it('always takes one frame, even one over the limit, and nothing from an empty range', () => {
-    expect(fitBatch(['"' + 'x'.repeat(100) + '"', '1'], 0, 2, 10)).toBe(1)
+    expect(fitBatch([`"${'x'.repeat(100)}"`, '1'], 0, 2, 10)).toBe(1)
     expect(fitBatch(['1'], 1, 1, 10)).toBe(1)
   })
 

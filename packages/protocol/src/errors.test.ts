@@ -134,6 +134,13 @@ describe('SwitchboardError', () => {
     expect(new SwitchboardError('RPC_ERROR').data).toBeUndefined()
   })
 
+  it('serializes retryAfterMs when the refusal says when to come back', () => {
+    const err = new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: 5_000 })
+    expect(err.retryAfterMs).toBe(5_000)
+    expect(err.toJSON()).toEqual({ code: 'TOO_MANY_SESSIONS', message: ERRORS.TOO_MANY_SESSIONS.message, retryAfterMs: 5_000 })
+    expect(new SwitchboardError('TIMEOUT').retryAfterMs).toBeUndefined()
+  })
+
   it('serializes to { code, message } only, leaving out cause, data and stack', () => {
     const err = new SwitchboardError('FORBIDDEN', 'not yours', { cause: new Error('secret'), data: { x: 1 } })
     expect(err.toJSON()).toEqual({ code: 'FORBIDDEN', message: 'not yours' })
@@ -146,7 +153,7 @@ describe('SwitchboardError', () => {
   it('types code as ErrorCode and toJSON as { code, message }', () => {
     const err = new SwitchboardError('CLOSED')
     expectTypeOf(err.code).toEqualTypeOf<ErrorCode>()
-    expectTypeOf(err.toJSON()).toEqualTypeOf<{ code: ErrorCode; message: string }>()
+    expectTypeOf(err.toJSON()).toEqualTypeOf<{ code: ErrorCode; message: string; retryAfterMs?: number }>()
     expectTypeOf(err.data).toBeUnknown()
     // @ts-expect-error an unknown code does not compile
     expect(() => new SwitchboardError('NOPE')).toThrow(TypeError)

@@ -52,11 +52,14 @@ export class SwitchboardError extends Error {
   readonly code: ErrorCode
   /** Extra detail an RPC handler chose to send. */
   readonly data: unknown
+  /** When a refusal that may pass later is worth trying again (ms): a server full or restarting. */
+  readonly retryAfterMs: number | undefined
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; data?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; data?: unknown; retryAfterMs?: number }) {
     super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.data = options?.data
+    this.retryAfterMs = options?.retryAfterMs
   }
 
   get status(): number {
@@ -67,8 +70,10 @@ export class SwitchboardError extends Error {
     return ERRORS[this.code].close
   }
 
-  /** The `{ code, message }` body every HTTP error answer carries. */
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message }
+  /** The `{ code, message }` body every HTTP error answer carries, with `retryAfterMs` when set. */
+  toJSON(): { code: ErrorCode; message: string; retryAfterMs?: number } {
+    return this.retryAfterMs === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs }
   }
 }

@@ -21,3 +21,4 @@ export {
   batchRoom,
 } from './codec.js'
 export { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'
+export { Sequencer, type BatchLimits, type SequencerLimits } from './sequencer.js'

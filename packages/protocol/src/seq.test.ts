@@ -641,7 +641,7 @@ class Reorder implements LinkCommand {
 
 class SendAck implements LinkCommand {
   check = () => true
-  run(m: LinkModel, l: Link) {
+  run(_m: LinkModel, l: Link) {
     l.acks.push(l.last)
   }
   toString = () => 'sendAck()'
@@ -663,7 +663,7 @@ class DeliverAck implements LinkCommand {
 class DropAck implements LinkCommand {
   constructor(readonly i: number) {}
   check = () => true
-  run(m: LinkModel, l: Link) {
+  run(_m: LinkModel, l: Link) {
     if (l.acks.length > 0) l.acks.splice(pick(l.acks, this.i), 1)
   }
   toString = () => `dropAck(${this.i})`

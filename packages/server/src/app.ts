@@ -9,7 +9,7 @@ import {
 } from '@switchboard/protocol'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
-import { errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
+import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
 import type { Hub } from './hub.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
@@ -33,13 +33,15 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   const enabled = (name: TransportName) => o.transports.includes(name)
 
   if (o.origins !== undefined) {
+    // '*' means any site: never with credentials, or any site could negotiate with a user's cookies.
+    const anySite = o.origins === '*'
     app.use(
       '*',
       cors({
-        origin: (origin, c) => (originAllowed(c, o.origins) ? origin : null),
+        origin: anySite ? '*' : (origin, c) => (originAllowed(c, o.origins) ? origin : null),
         allowMethods: ['GET', 'POST', 'OPTIONS'],
         allowHeaders: ['content-type', 'authorization', TOKEN_HEADER, ACK_HEADER],
-        credentials: true,
+        credentials: !anySite,
         maxAge: 600,
       }),
     )
@@ -47,7 +49,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   app.onError((e, c) => {
     const error = toSwitchboardError(e, 'INTERNAL')
-    if (error.code === 'INTERNAL') o.logger?.({ kind: 'http', message: 'internal error', data: e })
+    if (error.code === 'INTERNAL') o.logger?.({ kind: 'http', message: clientGone(c, e) ? 'client went away mid-request' : 'internal error', data: e })
     return errorResponse(c, error)
   })
 
@@ -70,11 +72,13 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       } catch {
         throw new SwitchboardError('BAD_REQUEST', 'negotiate body is not JSON')
       }
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new SwitchboardError('BAD_REQUEST', 'negotiate body is not a JSON object')
       const b = body as { version?: unknown; transports?: unknown }
       if (b.version !== undefined && b.version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
       if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
     }
-    if (hub.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
+    if (hub.closing) throw hub.shutdownError()
     const identity = await authenticate(c)
     const transports = requested ? requested.filter((t) => enabled(t)) : [...o.transports]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')

@@ -4,8 +4,7 @@ import { ChannelRegistry, compilePattern, type ChannelInterest } from './channel
 import { Session, type SessionConfig } from './session.js'
 
 const config: SessionConfig = {
-  maxBatchFrames: 64,
-  maxBatchBytes: 1_000_000,
+  batch: { maxFrames: 64, maxBytes: 1_000_000 },
   replayBufferFrames: 100,
   replayBufferBytes: 1_000_000,
   heartbeatMs: 1_000,

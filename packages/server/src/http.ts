@@ -5,9 +5,15 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
-/** The one place errors become HTTP answers: status from the table, body `{ code, message }`. */
+/**
+ * The one place errors become HTTP answers: status from the table, body `{ code, message }`, and
+ * for a refusal that may pass later `retryAfterMs` in the body (which a cross-origin client can
+ * read) and `Retry-After` in seconds (which proxies and other clients understand).
+ */
 export function errorResponse(c: Context, error: SwitchboardError): Response {
-  return c.json(error.toJSON(), error.status as ContentfulStatusCode, { 'cache-control': 'no-store' })
+  const headers: Record<string, string> = { 'cache-control': 'no-store' }
+  if (error.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
+  return c.json(error.toJSON(), error.status as ContentfulStatusCode, headers)
 }
 
 /** Anything thrown becomes a SwitchboardError; unknown errors take `fallback` and keep their cause. */
@@ -33,11 +39,43 @@ export function originAllowed(
   if (typeof origins === 'function') return origins(origin)
   if (origins) return origins.includes(origin)
   try {
-    // Host only: X-Forwarded-Host is not trusted. Behind a proxy that rewrites Host, list the origins.
-    return new URL(origin).host === c.req.header('host')
+    // Same origin: scheme, host and port. The scheme is the one a TLS-ending proxy states in
+    // X-Forwarded-Proto (a cross-site page cannot add that header without a preflight this server
+    // does not grant), else the request's. Host is not taken from X-Forwarded-Host: behind a
+    // proxy that rewrites Host, list the origins.
+    const url = new URL(c.req.url)
+    const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
+    if (proto === 'http' || proto === 'https') url.protocol = `${proto}:`
+    return new URL(origin).origin === url.origin && !rebound(c, url.hostname)
   } catch {
     return false
   }
+}
+
+const LOOPBACK_NAME = /^(localhost|.*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i
+const LOOPBACK_ADDRESS = /^(127\.|::1$|::ffff:127\.)/
+
+/**
+ * DNS rebinding: a page at `http://evil.example:PORT`, its name pointed at 127.0.0.1, is same-origin
+ * with itself. A request that arrived on a loopback address under a name that is not a loopback
+ * name is one of those. The address comes from the Node socket when there is one (duck-typed, so
+ * the core imports nothing of Node); elsewhere the check is left to the platform.
+ */
+function rebound(c: Context, hostname: string): boolean {
+  const local = (c.env as { incoming?: { socket?: { localAddress?: string } } } | undefined)?.incoming?.socket?.localAddress
+  return local !== undefined && LOOPBACK_ADDRESS.test(local) && !LOOPBACK_NAME.test(hostname)
+}
+
+/**
+ * True when `e` is the client going away mid-request (an upload cut short, say), not a fault of
+ * ours: the request was aborted, or reading it failed with a reset. Duck-typed on the Node
+ * request when there is one, so the core imports nothing of Node.
+ */
+export function clientGone(c: Context, e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code
+  if (code === 'ECONNRESET' || code === 'ECONNABORTED' || (e as Error | null)?.name === 'AbortError') return true
+  const incoming = (c.env as { incoming?: { destroyed?: boolean } } | undefined)?.incoming
+  return incoming ? incoming.destroyed === true : c.req.raw.signal.aborted
 }
 
 /** Registers a listener for the client going away (the request aborted or the connection closed). */

@@ -14,6 +14,9 @@ import type { FinalWords } from './final-words.js'
 import type { ResolvedOptions } from './options.js'
 import { Session, type SessionConfig } from './session.js'
 
+/** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
+const FULL_RETRY_MS = 5_000
+
 /** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
 export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
@@ -36,7 +39,14 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): 
     if (bytes - framing <= maxBytes) return
   }
   for (const f of frames) {
-    if (isData(f) && exceedsBytes(encodeData(f[3]), maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
+    if (!isData(f)) continue
+    let json: string
+    try {
+      json = encodeData(f[3])
+    } catch {
+      continue // nested too deep to encode again: refused where it would be encoded (a publish)
+    }
+    if (exceedsBytes(json, maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
   }
 }
 
@@ -51,13 +61,13 @@ export class Hub {
   readonly options: HubOptions
   readonly sessions = new Map<string, Session>()
   closing = false
+  /** What a refused negotiate during shutdown tells the client: come back after this long (ms). */
+  #shutdownRetryMs = 0
   /**
    * Sessions that ended recently: their CLOSE frame, kept for recoveryMs so a client whose line
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
   #ended = new Map<string, FinalWords>()
-  #dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>
-  #onEnd: (session: Session, code: ErrorCode) => void
   #sweep: ReturnType<typeof setInterval>
   #sessionConfig: SessionConfig
 
@@ -67,12 +77,9 @@ export class Hub {
     onEnd: (session: Session, code: ErrorCode) => void,
   ) {
     this.options = options
-    this.#dispatch = dispatch
-    this.#onEnd = onEnd
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
-      maxBatchFrames: options.maxBatchFrames,
-      maxBatchBytes: options.maxBatchBytes,
+      batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },
       replayBufferFrames: options.replayBufferFrames,
       replayBufferBytes: options.replayBufferBytes,
       heartbeatMs: options.heartbeatMs,
@@ -91,9 +98,21 @@ export class Hub {
     this.#sweep.unref()
   }
 
+  /** Refuses new sessions from now on; refused clients are told to come back after `retryAfterMs`. */
+  shutDown(retryAfterMs: number): void {
+    this.closing = true
+    this.#shutdownRetryMs = retryAfterMs
+  }
+
+  /** The refusal of a new session while shutting down. */
+  shutdownError(): SwitchboardError {
+    return new SwitchboardError('SERVER_SHUTDOWN', undefined, { retryAfterMs: this.#shutdownRetryMs })
+  }
+
   createSession(identity: unknown): Session {
-    if (this.closing) throw new SwitchboardError('SERVER_SHUTDOWN')
-    if (this.sessions.size >= this.options.maxSessions) throw new SwitchboardError('TOO_MANY_SESSIONS')
+    if (this.closing) throw this.shutdownError()
+    if (this.sessions.size >= this.options.maxSessions)
+      throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
     const session = new Session(
       randomBytes(16).toString('base64url'),
       randomBytes(24).toString('base64url'),
@@ -133,7 +152,8 @@ export class Hub {
       session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
-      session.end(error.code, null, error.message)
+      // A protocol violation is final (the client would send it again); our own fault is not.
+      session.end(error.code, error.code === 'INTERNAL' ? 0 : null, error.message)
       throw error
     }
   }
@@ -141,7 +161,8 @@ export class Hub {
   /** Heartbeats, liveness and expiry for every session, in one timer. */
   sweep(now: number): void {
     for (const session of this.sessions.values()) {
-      if (!session.tick(now)) session.end('SESSION_LOST')
+      // Expired, not refused: a client that comes back later starts a new session at once.
+      if (!session.tick(now)) session.end('SESSION_LOST', 0)
     }
     for (const [sid, ended] of this.#ended) {
       if (ended.until > now) break // insertion order is expiry order

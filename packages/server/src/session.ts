@@ -1,18 +1,15 @@
 import {
   ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
-  batchRoom,
-  classifySeq,
   encodeAck,
   encodeBatch,
-  wrapBatch,
-  joinControl,
   encodeData,
   encodeFrame,
   encodeMessage,
   FrameType,
-  ReplayBuffer,
+  Sequencer,
   SwitchboardError,
+  type BatchLimits,
   type ClientDataFrame,
   type ClientFrame,
   type ErrorCode,
@@ -23,8 +20,8 @@ import type { Logger } from './log.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
 
 export interface SessionConfig {
-  maxBatchFrames: number
-  maxBatchBytes: number
+  /** Every batch to the client, and every POST answer. */
+  batch: BatchLimits
   replayBufferFrames: number
   replayBufferBytes: number
   heartbeatMs: number
@@ -37,7 +34,11 @@ export interface SessionConfig {
 }
 
 const PING = encodeFrame([FrameType.PING])
+const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
+
 const PONG = encodeFrame([FrameType.PONG])
+/** After a reattach, heartbeats queued for the old line are stale. */
+const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
 
 /** Sessions with frames to write, flushed together once the current callback is done. */
 let dirty: Session[] = []
@@ -67,15 +68,8 @@ export class Session<Identity = unknown> implements TransportHost {
   detachedAt = Date.now()
 
   #config: SessionConfig
-  #out: ReplayBuffer
-  /** Highest client seq delivered. */
-  #inLast = 0
-  /** Highest client seq acked to the client. */
-  #inAcked = 0
-  /** Highest own seq written to the current transport. */
-  #sent = 0
-  /** Unsequenced frames for the next batch (WELCOME first when present). */
-  #control: string[] = []
+  /** Seqs and acks both ways, the replay buffer, and control frames for the next batch. */
+  #seq: Sequencer
   #transport: ServerTransport | null = null
   #queued = false
   #ackTimer: ReturnType<typeof setTimeout> | undefined
@@ -91,7 +85,11 @@ export class Session<Identity = unknown> implements TransportHost {
     this.token = token
     this.identity = identity
     this.#config = config
-    this.#out = new ReplayBuffer(config.replayBufferFrames, config.replayBufferBytes, Buffer.byteLength)
+    this.#seq = new Sequencer({
+      maxUnackedFrames: config.replayBufferFrames,
+      maxUnackedBytes: config.replayBufferBytes,
+      byteLength: Buffer.byteLength,
+    })
   }
 
   get transport(): TransportName | null {
@@ -104,12 +102,12 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Highest client seq delivered (what the server acks). */
   get received(): number {
-    return this.#inLast
+    return this.#seq.received
   }
 
   /** Frames sent but not yet acked by the client. */
   get unacked(): number {
-    return this.#out.size
+    return this.#seq.out.size
   }
 
   /**
@@ -119,20 +117,19 @@ export class Session<Identity = unknown> implements TransportHost {
    */
   attach(transport: ServerTransport, clientAck: number, welcome: boolean): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
-    if (!this.#out.ack(clientAck))
-      throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${this.#out.lastSeq})`)
+    const seq = this.#seq
+    if (!seq.rewind(clientAck))
+      throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
     this.#overHttp = transport.name !== 'websocket'
     if (old && old !== transport) old.close('SUPERSEDED')
-    // An ack older than one already received (a poll that left before an ACK frame) must not resend twice.
-    this.#sent = Math.max(clientAck, this.#out.ackedSeq)
     this.detachedAt = 0
     this.lastSeen = Date.now()
     if (welcome) {
-      this.#control = this.#control.filter((f) => f !== PING && f !== PONG)
-      this.#control.unshift(encodeFrame([FrameType.WELCOME, this.#inLast]))
-      this.#inAcked = this.#inLast
+      seq.filterControl(notHeartbeat)
+      seq.control(encodeFrame([FrameType.WELCOME, seq.received]), true)
+      seq.acked()
     }
     this.#log('transport', `attached ${transport.name}`, { clientAck })
     this.flush()
@@ -152,7 +149,7 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** The client holds every frame up to `ack` (an ACK frame, or the ack header of a POST). */
   acked(ack: number): void {
-    if (!this.#out.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#out.lastSeq}`)
+    if (!this.#seq.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#seq.out.lastSeq}`)
   }
 
   /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
@@ -167,25 +164,21 @@ export class Session<Identity = unknown> implements TransportHost {
           this.acked(f[1])
           break
         case FrameType.PING:
-          this.#control.push(PONG)
+          this.#seq.control(PONG)
           this.#queueFlush()
           break
         case FrameType.PONG:
         case FrameType.HELLO:
           break
         default: {
-          const verdict = classifySeq(this.#inLast, f[1])
+          const verdict = this.#seq.accept(f[1])
           due = true
-          if (verdict === 'deliver') {
-            this.#inLast = f[1]
-            this.#deliver(f)
-          } else if (verdict === 'gap') {
-            this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#inLast + 1})`)
-          }
+          if (verdict === 'deliver') this.#deliver(f)
+          else if (verdict === 'gap') this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#seq.received + 1})`)
         }
       }
     }
-    if (inlineAck) this.#inAcked = this.#inLast
+    if (inlineAck) this.#seq.acked()
     else if (due) this.#scheduleAck()
   }
 
@@ -198,35 +191,43 @@ export class Session<Identity = unknown> implements TransportHost {
    * from the client's ack, so frames the client drops from an old line are not lost.
    */
   postAnswer(): string {
-    const ack = encodeAck(this.#inLast)
-    this.#inAcked = this.#inLast
-    if (!this.#overHttp || this.#ended) return `[${ack}]`
-    if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const data = this.#out.framesAfter(this.#sent, this.#config.maxBatchFrames - 1, this.#config.maxBatchBytes - ack.length - 1)
-    if (data.length === 0) return `[${ack}]`
-    this.#sent += data.length
-    return `[${ack},${data.join(',')}]`
+    return this.#seq.answerBatch(this.#config.batch, this.#overHttp && !this.#ended)
   }
 
   /** Sends a MESSAGE whose body was encoded once for every subscriber. */
   sendMessage(body: string): void {
-    this.#append(encodeMessage(this.#out.nextSeq, body))
+    this.#append(encodeMessage(this.#seq.nextSeq, body))
   }
 
-  /** Answers the client's data frame `ref` with a result. */
+  /**
+   * Answers the client's data frame `ref` with a result. Never throws: a result JSON cannot encode
+   * (a BigInt, a cycle, nesting deeper than the stack, a throwing toJSON) is answered RPC_ERROR.
+   */
   reply(ref: number, result: unknown): void {
+    let json: string
+    try {
+      json = encodeData(result)
+    } catch (e) {
+      this.#log('session', `reply to ${ref} could not be encoded`, e)
+      return this.replyError(ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT))
+    }
     // Built as text: the result is encoded once and no wrapper array is allocated per reply.
-    this.#append(`[21,${this.#out.nextSeq},${ref},null,${encodeData(result)}]`)
+    this.#append(`[21,${this.#seq.nextSeq},${ref},null,${json}]`)
     this.#repliedTo(ref)
   }
 
-  /** Answers the client's data frame `ref` with an error. */
+  /** Answers the client's data frame `ref` with an error; error data JSON cannot encode is left out. */
   replyError(ref: number, error: SwitchboardError): void {
-    const frame =
-      error.data === undefined
-        ? encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message])
-        : encodeFrame([FrameType.REPLY, this.#out.nextSeq, ref, error.code, error.message, error.data])
-    this.#append(frame)
+    const seq = this.#seq.nextSeq
+    let frame: string | undefined
+    if (error.data !== undefined) {
+      try {
+        frame = encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message, error.data])
+      } catch (e) {
+        this.#log('session', `error data of the reply to ${ref} could not be encoded`, e)
+      }
+    }
+    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]))
     this.#repliedTo(ref)
   }
 
@@ -236,7 +237,7 @@ export class Session<Identity = unknown> implements TransportHost {
    * attach's WELCOME carries the ack.
    */
   #repliedTo(ref: number): void {
-    if (ref > this.#inAcked) this.#inAcked = ref
+    this.#seq.acked(ref)
   }
 
   /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
@@ -250,7 +251,7 @@ export class Session<Identity = unknown> implements TransportHost {
       this.detach(t, 'no traffic from the client')
     } else if (now - this.lastPing >= this.#config.heartbeatMs) {
       this.lastPing = now
-      this.#control.push(PING)
+      this.#seq.control(PING)
       this.#queueFlush()
     }
     return true
@@ -266,13 +267,14 @@ export class Session<Identity = unknown> implements TransportHost {
     const closeFrame = encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs])
     // The last batch: what the client is owed, the exact ack of its frames, then CLOSE.
     // Everything up to that ack was processed; nothing after it will be.
-    const ack = encodeAck(this.#inLast)
-    if (t?.writable) t.send(encodeBatch([ack, ...this.#out.framesAfter(this.#sent), closeFrame]))
+    const seq = this.#seq
+    const ack = encodeAck(seq.received)
+    if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
     const final = new FinalWords(
       this.token,
-      this.#inLast,
-      this.#out.framesAfter(this.#out.ackedSeq),
-      this.#out.ackedSeq + 1,
+      seq.received,
+      seq.unackedFrames(),
+      seq.out.ackedSeq + 1,
       closeFrame,
       Date.now() + this.#config.recoveryMs,
     )
@@ -280,9 +282,8 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#transport = null
     t?.close(code)
     clearTimeout(this.#ackTimer)
-    this.#control = []
     this.#backlog = []
-    this.#out.clear()
+    seq.clear()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
   }
@@ -291,34 +292,23 @@ export class Session<Identity = unknown> implements TransportHost {
   flush(): void {
     this.#queued = false
     const t = this.#transport
-    if (!t || !t.writable || this.#ended) return
+    if (!t?.writable || this.#ended) return
     // The ack timer is left to run out: it finds nothing due then, and no timer is set and
     // cleared per round trip.
-    const due = this.#inAcked < this.#inLast
-    const ack = due ? encodeAck(this.#inLast) : ''
-    if (due) this.#inAcked = this.#inLast
-    const queued = this.#control
-    const control = joinControl(queued, ack)
-    if (this.#sent < this.#out.ackedSeq) this.#sent = this.#out.ackedSeq
-    const room = Math.max(1, this.#config.maxBatchFrames - queued.length - (due ? 1 : 0))
-    const count = this.#out.countAfter(this.#sent, room, batchRoom(this.#config.maxBatchBytes, control))
-    if (count === 0 && control === '') return
-    if (queued.length > 0) this.#control = []
-    const data = this.#out.joinAfter(this.#sent, count)
-    this.#sent += count
-    const writable = t.send(wrapBatch(control, data))
-    if (writable && this.#sent < this.#out.lastSeq) this.#queueFlush()
+    const batch = this.#seq.nextBatch(this.#config.batch, true)
+    if (batch === '') return
+    if (t.send(batch) && this.#seq.unsent) this.#queueFlush()
   }
 
   #append(frame: string): void {
     if (this.#ended) return
-    if (!this.#out.hasRoom(frame.length)) {
+    if (!this.#seq.out.hasRoom(frame.length)) {
       // Bounded memory per session: a client this far behind starts a new session at once and
       // catches up through channel history (subscribe `since`).
       this.end('SLOW_CONSUMER', 0)
       return
     }
-    this.#out.append(frame)
+    this.#seq.append(frame)
     this.#queueFlush()
   }
 
@@ -347,15 +337,16 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   #scheduleAck(): void {
-    if (this.#inAcked >= this.#inLast) return // replies acked it all
-    if (this.#inLast - this.#inAcked >= ACK_EVERY_FRAMES) this.#queueFlush()
+    const owed = this.#seq.ackOwed
+    if (owed <= 0) return // replies acked it all
+    if (owed >= ACK_EVERY_FRAMES) this.#queueFlush()
     else this.#ackTimer ??= setTimeout(Session.#ackNow, ACK_DELAY_MS, this)
   }
 
   /** Shared by every session (the session comes as the timer's argument): no closure per session. */
   static #ackNow(session: Session): void {
     session.#ackTimer = undefined
-    if (session.#inAcked < session.#inLast) session.#queueFlush()
+    if (session.#seq.ackOwed > 0) session.#queueFlush()
   }
 
   #queueFlush(): void {

@@ -2,6 +2,7 @@ import {
   encodeData,
   exceedsBytes,
   FrameType,
+  isErrorCode,
   SwitchboardError,
   type ClientDataFrame,
   type StreamPosition,
@@ -16,6 +17,8 @@ import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import type { Session } from './session.js'
 import type { Subscription } from './subscription.js'
+
+const UNENCODABLE = 'The message could not be encoded as JSON'
 
 export type { MissingMessages, SubscribeResult } from './catch-up.js'
 
@@ -41,10 +44,13 @@ export interface Switchboard<Identity = unknown> {
   /** Live sessions on this node. */
   readonly sessionCount: number
   /**
-   * Ends every session with SERVER_SHUTDOWN, telling clients to come back after `reconnectMs`
-   * (default 1000), refuses new ones, and stops the timers. The HTTP server is the app's to close.
+   * Ends every session with SERVER_SHUTDOWN, telling each client to come back after `reconnectMs`
+   * (default 1000) plus a random share of `spreadMs` (default: reconnectMs, or 1 ms per session if
+   * more, so a restart sees about 1,000 returns a second at most, not all in one millisecond),
+   * refuses new sessions (503 with Retry-After), and stops the timers. The HTTP server is the
+   * app's to close.
    */
-  close(options?: { reconnectMs?: number }): Promise<void>
+  close(options?: { reconnectMs?: number; spreadMs?: number }): Promise<void>
 }
 
 /**
@@ -121,11 +127,20 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     } catch (e) {
       return session.replyError(ref, toSwitchboardError(e, 'FORBIDDEN'))
     }
-    return publishNow(session, ref, channel, def, message)
+    return publishNow(session, ref, channel, def, message, true)
   }
 
-  function publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown) {
-    const dataJson = encodeData(data)
+  /** `shaped`: the data came from the channel's onPublish hook, not straight from the client. */
+  function publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown, shaped = false) {
+    let dataJson: string
+    try {
+      dataJson = encodeData(data)
+    } catch (e) {
+      // Client data that parsed but cannot be encoded again (nested deeper than the stack allows),
+      // or an onPublish result that JSON cannot hold (a BigInt, a cycle): this publish only fails.
+      if (shaped) log?.({ kind: 'channel', message: `onPublish result for ${channel} could not be encoded`, sessionId: session.id, data: e })
+      return session.replyError(ref, shaped ? new SwitchboardError('INTERNAL', UNENCODABLE) : new SwitchboardError('BAD_REQUEST', UNENCODABLE))
+    }
     if (exceedsBytes(dataJson, o.maxMessageBytes))
       return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${o.maxMessageBytes} bytes`))
     const offset = adapter.publish(channel, dataJson, def.options.historySize ?? 0)
@@ -162,7 +177,8 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   }
 
   function callFailed(session: Session, ref: number, method: string, e: unknown): void {
-    if (e instanceof SwitchboardError) return session.replyError(ref, e)
+    // A code outside the table (a cast in the app) would make the client drop the whole batch.
+    if (e instanceof SwitchboardError && isErrorCode(e.code)) return session.replyError(ref, e)
     log?.({ kind: 'rpc', message: `${method} failed`, sessionId: session.id, data: e })
     session.replyError(ref, new SwitchboardError('RPC_ERROR'))
   }
@@ -218,9 +234,11 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     get sessionCount() {
       return hub.sessions.size
     },
-    async close({ reconnectMs = 1_000 } = {}) {
-      hub.closing = true
-      for (const session of [...hub.sessions.values()]) session.end('SERVER_SHUTDOWN', reconnectMs)
+    async close({ reconnectMs = 1_000, spreadMs } = {}) {
+      const sessions = [...hub.sessions.values()]
+      const spread = spreadMs ?? Math.max(reconnectMs, sessions.length)
+      hub.shutDown(reconnectMs + spread)
+      for (const session of sessions) session.end('SERVER_SHUTDOWN', reconnectMs + Math.floor(Math.random() * spread))
       hub.close()
       await adapter.close()
     },

@@ -14,8 +14,10 @@ export async function errorCodeOf(answer: HttpAnswer): Promise<ErrorCode | undef
 
 /**
  * Upstream for the HTTP transports: one POST at a time, in order; the answer carries the
- * server's ack and goes to the session like any batch. A failed POST ends the transport:
- * the session resends everything unacked on the next attach.
+ * server's ack and goes to the session like any batch. A failed POST ends the transport, and so
+ * does one unanswered for requestTimeoutMs (a proxy that reads it and never answers would
+ * otherwise hold every later send forever): the session resends everything unacked on the next
+ * attach, and the server drops what it already processed.
  */
 export class HttpSender {
   #ctx: TransportContext
@@ -25,6 +27,7 @@ export class HttpSender {
   #inFlight = false
   #abort = new AbortController()
   #closed = false
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(ctx: TransportContext, events: TransportEvents) {
     this.#ctx = ctx
@@ -35,13 +38,22 @@ export class HttpSender {
   send(batch: string, onFail: (reason: string, code?: ErrorCode) => void): boolean {
     if (this.#inFlight || this.#closed) return false
     this.#inFlight = true
+    // One timer per POST (a batch, not a message); the POST's own abort ends it either way.
+    const timeoutMs = this.#ctx.requestTimeoutMs
+    this.#timer = setTimeout(() => {
+      if (this.#closed) return
+      this.close()
+      onFail(`POST unanswered for ${timeoutMs} ms`, 'TIMEOUT')
+    }, timeoutMs)
     this.#post(batch).then(
       () => {
         this.#inFlight = false
+        clearTimeout(this.#timer)
         if (!this.#closed) this.#events.onDrain()
       },
       (e: { code?: ErrorCode; message?: string }) => {
         this.#inFlight = false
+        clearTimeout(this.#timer)
         if (!this.#closed) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
       },
     )
@@ -67,6 +79,7 @@ export class HttpSender {
 
   close(): void {
     this.#closed = true
+    clearTimeout(this.#timer)
     this.#abort.abort()
   }
 }

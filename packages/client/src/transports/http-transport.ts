@@ -46,8 +46,10 @@ export function createHttpTransport(
     },
   }
 
+  // A request that throws never reached the server (refused, reset, DNS): CONNECT_FAILED says so,
+  // and the connection does not try the next HTTP transport against the same unreachable host.
   const start = (run: (d: Downstream) => Promise<void>) =>
-    run(downstream).catch((e: Error) => downstream.finish(`${name} failed: ${e.message}`))
+    run(downstream).catch((e: Error) => downstream.finish(`${name} failed: ${e.message}`, 'CONNECT_FAILED'))
   let probing = ctx.probe && probe !== undefined
 
   return {

@@ -12,7 +12,7 @@ import { endpoint, type TransportFactory } from './transport.js'
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
   createHttpTransport('long-polling', ctx, events, async (down) => {
     // Built once, as the POST's: every poll after the first goes to the same URL.
-    const attach = endpoint(ctx, 'poll', '&attach=1')
+    const attach = endpoint(ctx, 'poll', { attach: '1' })
     const poll = endpoint(ctx, 'poll')
     for (let first = true; !down.done() && !down.paused(); first = false) {
       const answer = await ctx.http(first ? attach : poll, {

@@ -16,7 +16,7 @@ export const createSseTransport: TransportFactory = (ctx, events) =>
     ctx,
     events,
     async (down) => {
-      await readEvents(ctx, down, '', down.signal, (data) => events.onBatch(data))
+      await readEvents(ctx, down, undefined, down.signal, (data) => events.onBatch(data))
       down.finish('SSE stream ended')
     },
     async (down) => {
@@ -24,7 +24,7 @@ export const createSseTransport: TransportFactory = (ctx, events) =>
       const probe = new AbortController()
       down.signal.addEventListener('abort', () => probe.abort(), { once: true })
       try {
-        await readEvents(ctx, down, '&probe=1', probe.signal, (data) => {
+        await readEvents(ctx, down, { probe: '1' }, probe.signal, (data) => {
           if (data !== '[[4]]') return
           probe.abort()
           events.onProbe()
@@ -39,7 +39,7 @@ export const createSseTransport: TransportFactory = (ctx, events) =>
 async function readEvents(
   ctx: TransportContext,
   down: Downstream,
-  query: string,
+  query: Readonly<Record<string, string>> | undefined,
   signal: AbortSignal,
   onData: (data: string) => void,
 ): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ErrorCode, TransportName } from '@switchboard/protocol'
+import { type EndpointName, endpointUrl } from '../endpoints.js'
 import type { HttpClient } from '../http/http.js'
 
 /** The part of the WebSocket API the client uses; the browser's and `ws`'s both fit. */
@@ -16,7 +17,7 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike
 
 /** What every transport is given to reach its session. */
 export interface TransportContext {
-  /** The mount point, e.g. `http://host/rt`, without a trailing slash. */
+  /** The mount point, e.g. `http://host/rt` or `http://host/rt?tenant=x` (see mountUrl). */
   baseUrl: string
   sessionId: string
   token: string
@@ -25,6 +26,8 @@ export interface TransportContext {
   http: HttpClient
   WebSocket: WebSocketConstructor | undefined
   pollTimeoutMs: number
+  /** An upstream POST unanswered this long ends its line (code TIMEOUT). */
+  requestTimeoutMs: number
   /** Open as a probe: prove the line (ping/pong) and report `onProbe`; attach only on `attach()`. */
   probe: boolean
 }
@@ -68,6 +71,7 @@ export interface ClientTransport {
 
 export type TransportFactory = (ctx: TransportContext, events: TransportEvents) => ClientTransport
 
-export function endpoint(ctx: TransportContext, path: string, extra = ''): string {
-  return `${ctx.baseUrl}/${path}?sid=${encodeURIComponent(ctx.sessionId)}${extra}`
+/** The URL of a session's endpoint: the mount's query, then `sid` and `query`. */
+export function endpoint(ctx: TransportContext, name: EndpointName, query?: Readonly<Record<string, string>>): string {
+  return endpointUrl(ctx.baseUrl, name, { sid: ctx.sessionId, ...query })
 }

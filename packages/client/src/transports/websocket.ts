@@ -1,5 +1,5 @@
 import { codeFromClose, encodeBatch, encodeFrame, FrameType, PROTOCOL_VERSION } from '@switchboard/protocol'
-import { endpoint, type ClientTransport, type TransportFactory } from './transport.js'
+import { endpoint, type ClientTransport, type TransportFactory, type WebSocketLike } from './transport.js'
 
 const OPEN = 1
 /** Over this many buffered bytes, `send` asks the session to wait; drain is polled (browsers have no event). */
@@ -40,8 +40,8 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
         return
       }
-      const url = endpoint(ctx, 'ws').replace(/^http/, 'ws')
-      let socket
+      const url = endpoint(ctx, 'ws')
+      let socket: WebSocketLike
       try {
         socket = new Ctor(url)
       } catch (e) {

@@ -1,0 +1,74 @@
+import http from 'node:http'
+import type net from 'node:net'
+import { closeServer, listenOnLoopback } from './sockets.js'
+
+/**
+ * What the proxy does with an upstream `POST .../send`: pass it on, read it and never answer
+ * (as some corporate proxies and antivirus do), or read it and answer 504 after `gatewayMs`.
+ */
+export type PostMode = 'pass' | 'stall' | 'gateway-timeout'
+
+export interface PostStallingProxy {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  /** POSTs swallowed (stalled or answered 504) so far. */
+  readonly swallowed: number
+  setMode(mode: PostMode): void
+  close(): Promise<void>
+}
+
+/**
+ * An HTTP reverse proxy on 127.0.0.1 port 0 in front of `targetPort`: every request and response
+ * is streamed through unbuffered (SSE and long polls work), except upstream POSTs in a
+ * swallowing mode. No WebSocket: clients behind it use SSE or long polling.
+ */
+export async function startPostStallingProxy(options: { targetPort: number; gatewayMs?: number }): Promise<PostStallingProxy> {
+  let mode: PostMode = 'pass'
+  let swallowed = 0
+  const sockets = new Set<net.Socket>()
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+
+  const server = http.createServer((req, res) => {
+    if (mode !== 'pass' && req.method === 'POST' && /\/send(\?|$)/.test(req.url ?? '')) {
+      swallowed++
+      req.resume() // read the whole body: the client sees its upload complete
+      if (mode === 'gateway-timeout') {
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          if (!res.writableEnded) res.writeHead(504, { 'content-type': 'text/html' }).end('<h1>504 Gateway Time-out</h1>')
+        }, options.gatewayMs ?? 500)
+        timers.add(timer)
+      }
+      return
+    }
+    const upstream = http.request(
+      { host: '127.0.0.1', port: options.targetPort, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    upstream.on('error', () => res.destroy())
+    res.on('close', () => upstream.destroy())
+    req.pipe(upstream)
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  const port = await listenOnLoopback(server)
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get swallowed() {
+      return swallowed
+    },
+    setMode(next) {
+      mode = next
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer)
+      for (const socket of sockets) socket.destroy()
+      await closeServer(server, [...sockets])
+    },
+  }
+}
