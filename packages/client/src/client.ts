@@ -3,6 +3,8 @@ import {
   FrameType,
   OUTBOX_BYTES,
   OUTBOX_FRAMES,
+  QUEUED_BYTES,
+  QUEUED_REQUESTS,
   TRANSPORTS,
   SwitchboardError,
   type ServerDataFrame,
@@ -46,9 +48,19 @@ export interface ClientOptions {
   requestTimeoutMs?: number
   /** Reconnect backoff (exponential, full jitter), or false to close on the first drop. */
   reconnect?: BackoffOptions | false
-  /** Outbox bound: messages sent but not yet acked. Past it, publish and call reject OUTBOX_FULL. */
+  /**
+   * Outbox bound: requests sent but not yet acked by the server. Past it, publish and call wait,
+   * in order, for the server's acks to make room (see `drained()`).
+   */
   maxOutboxFrames?: number
   maxOutboxBytes?: number
+  /**
+   * How many requests (and how many bytes of them) may wait for room in the outbox. Past it,
+   * publish and call reject OUTBOX_FULL. Default 1,000,000 and 256 MiB: far beyond a burst of
+   * 100,000; a producer that never pauses should `await client.drained()` now and then.
+   */
+  maxQueuedRequests?: number
+  maxQueuedBytes?: number
   /**
    * While on SSE or long polling, probe WebSocket in the background and move to it when it works
    * (first probe after `delayMs`, doubling up to `maxDelayMs` after failures), or false. Default { 1000, 60000 }.
@@ -92,6 +104,8 @@ export class SwitchboardClient {
       reconnect: options.reconnect ?? {},
       maxOutboxFrames: options.maxOutboxFrames ?? OUTBOX_FRAMES,
       maxOutboxBytes: options.maxOutboxBytes ?? OUTBOX_BYTES,
+      maxQueuedRequests: options.maxQueuedRequests ?? QUEUED_REQUESTS,
+      maxQueuedBytes: options.maxQueuedBytes ?? QUEUED_BYTES,
       upgrade: options.upgrade === false ? false : { delayMs: options.upgrade?.delayMs ?? 1_000, maxDelayMs: options.upgrade?.maxDelayMs ?? 60_000 },
       memory: options.rememberTransportMs === 0 ? null : createTransportMemory(options.rememberTransportMs ?? 24 * 60 * 60 * 1000),
       onData: (frame) => this.#onData(frame),
@@ -132,6 +146,24 @@ export class SwitchboardClient {
   /** Listens to `state`, `transport`, `session` and `error`; returns a function that removes the listener. */
   on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
     return this.#connection.on(event, listener)
+  }
+
+  /**
+   * Resolves once no request waits for room in the outbox: a producer that sends faster than the
+   * line carries can pace itself with it.
+   * @example
+   * for (const tick of ticks) {
+   *   void prices.publish(tick)
+   *   if (client.queued > 10_000) await client.drained()
+   * }
+   */
+  drained(): Promise<void> {
+    return this.#connection.session.drained()
+  }
+
+  /** Requests waiting for room in the outbox (made faster than the server acks them). */
+  get queued(): number {
+    return this.#connection.session.queued
   }
 
   /** Resolves when the client is first open; rejects if it closes before. */

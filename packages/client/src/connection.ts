@@ -36,6 +36,8 @@ export interface ConnectionConfig {
   reconnect: BackoffOptions | false
   maxOutboxFrames: number
   maxOutboxBytes: number
+  maxQueuedRequests?: number
+  maxQueuedBytes?: number
   /** Background probing of a better transport while on a worse one, or false. */
   upgrade: UpgradeOptions | false
   /** The transport that last worked per server, or null to always start at the top. */
@@ -90,6 +92,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.session = new ClientSession({
       maxOutboxFrames: config.maxOutboxFrames,
       maxOutboxBytes: config.maxOutboxBytes,
+      maxQueuedFrames: config.maxQueuedRequests,
+      maxQueuedChars: config.maxQueuedBytes,
       onData: config.onData,
       // Too much arrived ahead of a gap: drop the line and reattach, so the server resends
       // everything after our ack (the gap first) instead of waiting on a frame that may never come.

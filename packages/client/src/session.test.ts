@@ -140,24 +140,77 @@ describe('ClientSession requests', () => {
     expect(t.dataSeqs).toEqual([1, 2, 3, 4, 5, 6])
   })
 
-  it('throws OUTBOX_FULL past maxOutboxFrames, and takes requests again once acked', async () => {
+  it('past maxOutboxFrames, requests wait in order for acks to make room, then go out', async () => {
     const { session, t } = attached('websocket', { maxOutboxFrames: 3 })
-    for (let i = 0; i < 3; i++) void session.request(call('x'))
-    let error: unknown
-    try {
-      void session.request(call('x'))
-    } catch (e) {
-      error = e
-    }
-    expect(error).toBeInstanceOf(SwitchboardError)
-    expect(error).toMatchObject({ code: 'OUTBOX_FULL' })
+    const replies = Array.from({ length: 6 }, (_, i) => outcome(session.request(call(`m${i}`))))
     expect(session.unacked).toBe(3)
+    expect(session.queued).toBe(3)
     await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2, 3])
     session.receive([[FrameType.ACK, 2]], 0)
-    expect(session.unacked).toBe(1)
-    void session.request(call('y'))
+    expect(session.queued).toBe(1)
     await microtasks()
-    expect(t.dataSeqs).toEqual([1, 2, 3, 4])
+    expect(t.dataSeqs).toEqual([1, 2, 3, 4, 5])
+    expect(t.frames.filter((f) => f[0] === FrameType.CALL).map((f) => f[2])).toEqual(['m0', 'm1', 'm2', 'm3', 'm4'])
+    session.receive([ok(1, 3, 'three')], 0) // a reply to 3 acks 3: room for the last one
+    await microtasks()
+    expect(t.dataSeqs).toEqual([1, 2, 3, 4, 5, 6])
+    expect(session.queued).toBe(0)
+    session.receive([ok(2, 6, 'six')], 0)
+    expect(await replies[5]).toEqual({ value: 'six' })
+    expect(await replies[2]).toEqual({ value: 'three' })
+  })
+
+  it('a request that waits keeps its order behind earlier waiting ones, even if it would fit', async () => {
+    const { session, t } = attached('websocket', { maxOutboxFrames: 100, maxOutboxBytes: 300 })
+    void outcome(session.request(call('big', 'x'.repeat(200))))
+    void outcome(session.request(call('big2', 'x'.repeat(200)))) // does not fit: waits
+    void outcome(session.request(call('small'))) // would fit, but must not overtake
+    await microtasks()
+    expect(t.frames.filter((f) => f[0] === FrameType.CALL).map((f) => f[2])).toEqual(['big'])
+    session.receive([[FrameType.ACK, 1]], 0)
+    await microtasks()
+    expect(t.frames.filter((f) => f[0] === FrameType.CALL).map((f) => f[2])).toEqual(['big', 'big2', 'small'])
+  })
+
+  it('throws OUTBOX_FULL only past the waiting bound, by requests and by size', () => {
+    const { session } = attached('websocket', { maxOutboxFrames: 1, maxQueuedFrames: 2 })
+    for (let i = 0; i < 3; i++) void outcome(session.request(call('x')))
+    expect(() => session.request(call('x'))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
+    const bySize = attached('websocket', { maxOutboxFrames: 1, maxQueuedChars: 100 })
+    void outcome(bySize.session.request(call('x')))
+    expect(() => bySize.session.request(call('x', 'y'.repeat(200)))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
+  })
+
+  it('times out a request that is still waiting for room, and sends it never', async () => {
+    vi.useFakeTimers()
+    const { session, t } = attached('websocket', { maxOutboxFrames: 1 })
+    void outcome(session.request(call('first')))
+    const late = outcome(session.request(call('late'), 50))
+    await vi.advanceTimersByTimeAsync(60)
+    expect(await late).toMatchObject({ error: { code: 'TIMEOUT' } })
+    session.receive([ok(1, 1, 'ok')], 0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(t.frames.filter((f) => f[0] === FrameType.CALL).map((f) => f[2])).toEqual(['first'])
+    expect(session.queued).toBe(0)
+  })
+
+  it('drained() resolves once nothing waits; a final reset rejects what waits with its error', async () => {
+    const { session } = attached('websocket', { maxOutboxFrames: 1 })
+    await session.drained()
+    void outcome(session.request(call('a')))
+    const waiting = outcome(session.request(call('b')))
+    let drained = false
+    void session.drained().then(() => (drained = true))
+    await microtasks()
+    expect(drained).toBe(false)
+    session.receive([ok(1, 1, 'ok')], 0)
+    await microtasks()
+    expect(drained).toBe(true)
+    const again = outcome(session.request(call('c')))
+    session.reset(new SwitchboardError('CLOSED'), true)
+    expect(await again).toMatchObject({ error: { code: 'CLOSED' } })
+    expect(await waiting).toMatchObject({ error: { code: 'CLOSED' } })
   })
 
   it('throws MESSAGE_TOO_LARGE for data over maxMessageBytes (from setLimits) and queues nothing', () => {
@@ -174,14 +227,7 @@ describe('ClientSession requests', () => {
     expect(session.unacked).toBe(1)
   })
 
-  it('throws OUTBOX_FULL past maxOutboxBytes', () => {
-    const one = JSON.stringify(call('x', 'a'.repeat(50))(1)).length
-    const { session } = createSession({ maxOutboxBytes: one * 2 })
-    void session.request(call('x', 'a'.repeat(50)))
-    void session.request(call('x', 'a'.repeat(50)))
-    expect(() => session.request(call('x', 'a'.repeat(50)))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
-    expect(() => session.request(call('x', 'a'.repeat(40)))).toThrow(SwitchboardError)
-  })
+
 })
 
 describe('ClientSession attach and acks', () => {
@@ -393,10 +439,11 @@ describe('ClientSession replies', () => {
     const { session } = attached('sse', { maxOutboxFrames: 3 })
     const pending = [1, 2, 3].map(() => outcome(session.request(call('x'))))
     await microtasks()
-    expect(() => session.request(call('x'))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
-    session.receive([ok(1, 2, 'two')], 0)
-    expect(session.unacked).toBe(1) // 1 and 2 are acked by the reply to 2; 3 is not
     pending.push(outcome(session.request(call('x'))), outcome(session.request(call('x'))))
+    expect(session.queued).toBe(2)
+    session.receive([ok(1, 2, 'two')], 0)
+    // 1 and 2 are acked by the reply to 2 (3 is not): the two waiting requests take their room.
+    expect(session.queued).toBe(0)
     expect(session.unacked).toBe(3)
     expect(await pending[1]).toEqual({ value: 'two' })
   })

@@ -9,6 +9,8 @@ import {
   MAX_BATCH_BYTES,
   MAX_BATCH_FRAMES,
   MAX_MESSAGE_BYTES,
+  QUEUED_BYTES,
+  QUEUED_REQUESTS,
   Sequencer,
   SwitchboardError,
   type BatchLimits,
@@ -23,18 +25,15 @@ import { byteLength } from './bytes.js'
 import { microtask } from './microtask.js'
 import { PendingRequests } from './pending.js'
 import type { ClientTransport } from './transports/transport.js'
-
-interface Pending {
-  resolve(result: unknown): void
-  reject(error: SwitchboardError): void
-  /** When the request times out (Date.now() ms), or Infinity; `timeoutMs` for the message. */
-  deadline: number
-  timeoutMs: number
-}
+import { type Pending, WaitingRequests } from './waiting.js'
 
 export interface ClientSessionConfig {
+  /** Requests sent or queued and not yet acked by the server. */
   maxOutboxFrames: number
   maxOutboxBytes: number
+  /** Requests waiting for room in the outbox, at most (characters for bytes); past it OUTBOX_FULL. */
+  maxQueuedFrames?: number
+  maxQueuedChars?: number
   /** Data frames from the server, in seq order, exactly once. */
   onData(frame: ServerDataFrame): void
   /**
@@ -81,6 +80,8 @@ export class ClientSession {
    * a poll answer, or an SSE event, can overtake each other: holding the later ones saves a resend).
    */
   #seq: Sequencer<ServerDataFrame>
+  /** Requests made while the outbox was full: they get their seq as acks make room. */
+  #waiting: WaitingRequests
   #transport: ClientTransport | null = null
   #writable = false
   #pending = new PendingRequests<Pending>()
@@ -103,6 +104,7 @@ export class ClientSession {
   constructor(config: ClientSessionConfig) {
     this.#config = config
     this.#seq = this.#newSequencer()
+    this.#waiting = new WaitingRequests(config.maxQueuedFrames ?? QUEUED_REQUESTS, config.maxQueuedChars ?? QUEUED_BYTES)
   }
 
   #newSequencer(): Sequencer<ServerDataFrame> {
@@ -143,9 +145,9 @@ export class ClientSession {
     return this.#transport === null
   }
 
-  /** Requests still waiting for their reply. */
+  /** Requests still waiting for their reply (those waiting for room in the outbox too). */
   get pendingCount(): number {
-    return this.#pending.size
+    return this.#pending.size + this.#waiting.size
   }
 
   /**
@@ -154,7 +156,8 @@ export class ClientSession {
    */
   request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
     if (this.#closedWith) throw this.#closedWith
-    return this.#enqueue(encodeFrame(build(this.#seq.nextSeq)), timeoutMs)
+    // Encoded with the seq it will get (after those waiting) to measure it; again if it has to wait.
+    return this.#enqueue(encodeFrame(build(this.#seq.nextSeq + this.#waiting.size)), timeoutMs, (seq) => encodeFrame(build(seq)))
   }
 
   /**
@@ -165,20 +168,50 @@ export class ClientSession {
     if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === 13 ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
-    return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs)
+    return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs, (seq) =>
+      encodeRequest(type, seq, nameJson, dataJson),
+    )
   }
 
-  #enqueue(frame: string, timeoutMs: number | undefined): Promise<unknown> {
-    const out = this.#seq.out
-    if (!out.hasRoom(frame.length)) throw new SwitchboardError('OUTBOX_FULL', `${out.size} messages are waiting for the server's ack`)
-    const seq = this.#seq.append(frame)
+  /**
+   * Queues `frame` (encoded with nextSeq) and returns its reply's promise. When the outbox is full,
+   * or earlier requests already wait, the request waits too, in order (`encode` numbers it once
+   * room opens): a producer faster than the line is slowed, not refused, up to the waiting bound.
+   */
+  #enqueue(frame: string, timeoutMs: number | undefined, encode: (seq: number) => string): Promise<unknown> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
+    let pending!: Pending
     const promise = new Promise<unknown>((resolve, reject) => {
-      this.#pending.add(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
+      pending = { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 }
     })
+    if (this.#waiting.size === 0 && this.#seq.out.hasRoom(frame.length)) {
+      this.#pending.add(this.#seq.append(frame), pending)
+      this.#queueFlush()
+    } else this.#waiting.push({ encode, chars: frame.length, pending })
     if (deadline < this.#nextDeadline) this.#armTimeouts(deadline)
-    this.#queueFlush()
     return promise
+  }
+
+  /** Moves waiting requests into the outbox while it has room; called when acks free some. */
+  #refill(): void {
+    let moved = false
+    for (let w = this.#waiting.shiftIf(this.#fits); w !== undefined; w = this.#waiting.shiftIf(this.#fits)) {
+      this.#pending.add(this.#seq.append(w.encode(this.#seq.nextSeq)), w.pending!)
+      moved = true
+    }
+    if (moved) this.#queueFlush()
+  }
+
+  #fits = (chars: number): boolean => this.#seq.out.hasRoom(chars)
+
+  /** Requests waiting for room in the outbox. */
+  get queued(): number {
+    return this.#waiting.size
+  }
+
+  /** Resolves once no request waits for room in the outbox. */
+  drained(): Promise<void> {
+    return this.#waiting.drained()
   }
 
   /**
@@ -202,6 +235,7 @@ export class ClientSession {
         p.reject(new SwitchboardError('TIMEOUT', `No reply within ${p.timeoutMs} ms`))
       } else if (p.deadline < next) next = p.deadline
     }
+    next = Math.min(next, this.#waiting.expire(now))
     if (next < Infinity) this.#armTimeouts(next)
   }
 
@@ -217,6 +251,7 @@ export class ClientSession {
     seq.forgetAcked()
     this.#ackOverdue = seq.received > 0
     seq.filterControl(dropAll)
+    if (this.#waiting.size > 0) this.#refill()
     this.flush()
   }
 
@@ -262,6 +297,7 @@ export class ClientSession {
       }
     }
     if (due) this.#scheduleAck()
+    if (this.#waiting.size > 0) this.#refill()
   }
 
   /**
@@ -269,7 +305,11 @@ export class ClientSession {
    * `final`: the client is closed, and later requests fail with `error` too.
    */
   reset(error: SwitchboardError, final = false): void {
-    if (final) this.#closedWith = error
+    if (final) {
+      this.#closedWith = error
+      // Requests still waiting for room never left: a new session takes them, unless this is the end.
+      this.#waiting.rejectAll(error)
+    }
     for (const [, p] of this.#pending.entries()) p.reject(error)
     this.#pending.clear()
     clearTimeout(this.#timeoutTimer)
@@ -306,6 +346,7 @@ export class ClientSession {
       this.#pending.add(seq, pending)
       if (pending.deadline < this.#nextDeadline) this.#armTimeouts(pending.deadline)
     }
+    this.#refill()
   }
 
   flush(): void {

@@ -25,6 +25,9 @@ export const REPLAY_BUFFER_BYTES = 8 * 1024 * 1024
 /** Client outbox bound (frames sent or queued, not yet acked by the server). */
 export const OUTBOX_FRAMES = 1_000
 export const OUTBOX_BYTES = 4 * 1024 * 1024
+/** Client requests waiting for room in the outbox, at most (past it: OUTBOX_FULL), and their size. */
+export const QUEUED_REQUESTS = 1_000_000
+export const QUEUED_BYTES = 256 * 1024 * 1024
 
 /** A standalone ack goes out this long after the first unacked frame... */
 export const ACK_DELAY_MS = 20

@@ -17,6 +17,12 @@ export interface SequencerLimits {
   maxEarlyChars?: number
   /** UTF-8 size of a frame, to cut batches by bytes; the default counts in JS, a Node owner passes Buffer.byteLength. */
   byteLength?: (s: string) => number
+  /**
+   * Acks say what the owner processed (`processed(seq)`), not what arrived: a receiver that may
+   * hold accepted frames before acting on them (the server, under backpressure) acks only those
+   * it acted on, so a session that ends tells its peer exactly which frames to carry over.
+   */
+  ackProcessed?: boolean
 }
 
 /**
@@ -32,8 +38,11 @@ export interface SequencerLimits {
  */
 export class Sequencer<Early = unknown> {
   readonly out: ReplayBuffer
-  /** Highest peer seq delivered. */
+  /** Highest peer seq accepted in order. */
   received = 0
+  /** Highest peer seq processed: what acks carry (the same as `received` unless ackProcessed). */
+  processedSeq = 0
+  #ackProcessed: boolean
   /** Highest peer seq the peer has been told we hold. */
   #ackedIn = 0
   /** Highest own seq written to the current line. */
@@ -51,6 +60,7 @@ export class Sequencer<Early = unknown> {
     this.out = new ReplayBuffer(limits.maxUnackedFrames, limits.maxUnackedBytes, limits.byteLength ?? utf8Length)
     this.#maxEarlyFrames = limits.maxEarlyFrames ?? 0
     this.#maxEarlyChars = limits.maxEarlyChars ?? 0
+    this.#ackProcessed = limits.ackProcessed ?? false
   }
 
   // ---- outbound ----------------------------------------------------------------------------
@@ -106,17 +116,25 @@ export class Sequencer<Early = unknown> {
   /** Classifies a peer data frame's seq; on 'deliver' it becomes the last one delivered. */
   accept(seq: number): SeqVerdict {
     const verdict = classifySeq(this.received, seq)
-    if (verdict === 'deliver') this.received = seq
+    if (verdict === 'deliver') {
+      this.received = seq
+      if (!this.#ackProcessed) this.processedSeq = seq
+    }
     return verdict
   }
 
-  /** Peer frames delivered and not yet acked to the peer. */
+  /** With ackProcessed: the owner acted on the peer's frames up to `seq`, and acks may say so. */
+  processed(seq: number): void {
+    if (seq > this.processedSeq) this.processedSeq = seq
+  }
+
+  /** Peer frames processed and not yet acked to the peer. */
   get ackOwed(): number {
-    return this.received - this.#ackedIn
+    return this.processedSeq - this.#ackedIn
   }
 
   /** The peer now knows we hold its frames up to `seq` (a reply to it, or an ack that left). */
-  acked(seq = this.received): void {
+  acked(seq = this.processedSeq): void {
     if (seq > this.#ackedIn) this.#ackedIn = seq
   }
 
@@ -144,6 +162,7 @@ export class Sequencer<Early = unknown> {
     this.#early!.delete(this.received + 1)
     this.#earlyChars -= next.chars
     this.received++
+    if (!this.#ackProcessed) this.processedSeq = this.received
     return next.frame
   }
 
@@ -166,9 +185,9 @@ export class Sequencer<Early = unknown> {
    * it returns counts as written (the owner writes it or the line is gone: a reattach resends).
    */
   nextBatch(limits: BatchLimits, withAck: boolean): string {
-    const due = withAck && this.#ackedIn < this.received
-    const ack = due ? encodeAck(this.received) : ''
-    if (due) this.#ackedIn = this.received
+    const due = withAck && this.#ackedIn < this.processedSeq
+    const ack = due ? encodeAck(this.processedSeq) : ''
+    if (due) this.#ackedIn = this.processedSeq
     const queued = this.#control
     const control = joinControl(queued, ack)
     // An ack (or a reply) can pass what this line was sent, after a switch: never resend below it.
@@ -189,8 +208,8 @@ export class Sequencer<Early = unknown> {
    * everything delivered, then unsent data frames within `limits`. Never empty.
    */
   answerBatch(limits: BatchLimits, withData: boolean): string {
-    const ack = encodeAck(this.received)
-    this.#ackedIn = this.received
+    const ack = encodeAck(this.processedSeq)
+    this.#ackedIn = this.processedSeq
     if (!withData) return `[${ack}]`
     const out = this.out
     if (this.#sent < out.ackedSeq) this.#sent = out.ackedSeq
