@@ -10,11 +10,11 @@ import {
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
-import type { Hub } from './hub.js'
+import type { SessionRegistry } from './session-registry.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
 import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
-import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './upgrade.js'
+import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './websocket-upgrades.js'
 
 function parseAck(value: string | undefined): number {
   const ack = Number(value ?? '0')
@@ -27,8 +27,8 @@ function parseAck(value: string | undefined): number {
  * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
-export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknown>): Hono {
-  const o = hub.options
+export function createApp(registry: SessionRegistry, authenticate: (c: Context) => Promise<unknown>): Hono {
+  const o = registry.options
   const app = new Hono()
   const enabled = (name: TransportName) => o.transports.includes(name)
 
@@ -78,11 +78,11 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       if (b.version !== undefined && b.version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
       if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
     }
-    if (hub.closing) throw hub.shutdownError()
+    if (registry.closing) throw registry.shutdownError()
     const identity = await authenticate(c)
     const transports = requested ? requested.filter((t) => enabled(t)) : [...o.transports]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
-    const session = hub.createSession(identity)
+    const session = registry.createSession(identity)
     const answer: NegotiateResponse = {
       version: PROTOCOL_VERSION,
       sessionId: session.id,
@@ -102,7 +102,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   const refusalFor = (c: Context): SwitchboardError | undefined => {
     if (!enabled('websocket')) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
     if (!originAllowed(c, o.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
-    if (hub.closing) return new SwitchboardError('SERVER_SHUTDOWN')
+    if (registry.closing) return new SwitchboardError('SERVER_SHUTDOWN')
     return undefined
   }
   app.get(
@@ -114,7 +114,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       if (!accept) return next()
       const sid = c.req.query('sid')
       const refusal = refusalFor(c)
-      accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, hub, sid, refusal))
+      accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, registry, sid, refusal))
       return c.body(null, 200)
     },
     // Served by serve({ websocket }) from @hono/node-server.
@@ -123,7 +123,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       const refusal = refusalFor(c)
       return {
         onOpen: (_event, ws) => {
-          new WebSocketTransport(ws.raw as unknown as RawWebSocket, hub, sid, refusal)
+          new WebSocketTransport(ws.raw as unknown as RawWebSocket, registry, sid, refusal)
         },
       }
     }),
@@ -134,9 +134,9 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   app.get('/sse', (c) => {
     if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = registry.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const session = registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     if (c.req.query('probe') === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
     const transport = new SseTransport(whenGone(c))
     transport.bind(session)
@@ -146,9 +146,9 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   app.get('/poll', async (c) => {
     if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = registry.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     if (ended) return new Response(ended.batchFor(parseAck(c.req.header(ACK_HEADER))), { headers: POLL_HEADERS })
-    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const session = registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const first = c.req.query('attach') === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.
     const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, whenGone(c))
@@ -159,22 +159,22 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   const sendLimit = limitBody(o.maxBatchBytes, (c) => {
     const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
-    hub.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
+    registry.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
     throw error
   })
   const proveSession: MiddlewareHandler = async (c, next) => {
     // Frames that arrive after the end are not processed: the answer says which ones were.
-    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = registry.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     if (ended) return new Response(ended.ackBatch(), { headers: POLL_HEADERS })
-    hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     await next()
   }
   app.post('/send', proveSession, sendLimit, async (c) => {
-    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const session = registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
     const text = await c.req.text()
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))
-    hub.receive(session, text, Buffer.byteLength(text), true)
+    registry.receive(session, text, Buffer.byteLength(text), true)
     // A Response with plain-object headers: @hono/node-server writes it without building a web
     // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
     return new Response(session.postAnswer(), { headers: POLL_HEADERS })

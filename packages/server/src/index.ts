@@ -16,5 +16,5 @@ export type {
 export { createMemoryAdapter, type MemoryAdapterOptions } from './adapters/memory.js'
 export type { LogEvent, Logger } from './log.js'
 export { listen, type ListenOptions, type Listening } from './listen.js'
-export { handleUpgrades, type UpgradeOptions, type WebSocketUpgrades } from './upgrade.js'
+export { handleUpgrades, type UpgradeOptions, type WebSocketUpgrades } from './websocket-upgrades.js'
 export { SwitchboardError, type ErrorCode, type TransportName, type NegotiateResponse } from '@switchboard/protocol'

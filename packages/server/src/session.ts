@@ -15,7 +15,7 @@ import {
   type ErrorCode,
   type TransportName,
 } from '@switchboard/protocol'
-import { FinalWords } from './final-words.js'
+import { EndedSession } from './ended-session.js'
 import type { Logger } from './log.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
 
@@ -29,7 +29,7 @@ export interface SessionConfig {
   /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
   dispatch(session: Session, frame: ClientDataFrame): void | Promise<void>
   /** The session is over: forget it, keeping `final` for a client that comes back to hear it. */
-  onEnd(session: Session, code: ErrorCode, final: FinalWords): void
+  onEnd(session: Session, code: ErrorCode, final: EndedSession): void
   logger: Logger | undefined
 }
 
@@ -270,7 +270,7 @@ export class Session<Identity = unknown> implements TransportHost {
     const seq = this.#seq
     const ack = encodeAck(seq.received)
     if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
-    const final = new FinalWords(
+    const final = new EndedSession(
       this.token,
       seq.received,
       seq.unackedFrames(),

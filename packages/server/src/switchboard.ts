@@ -12,7 +12,7 @@ import { createApp } from './app.js'
 import { readCatchUp } from './catch-up.js'
 import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
 import { toSwitchboardError } from './http.js'
-import { Hub, OVERSIZED } from './hub.js'
+import { OVERSIZED, SessionRegistry } from './session-registry.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import type { Session } from './session.js'
@@ -197,7 +197,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     }
   }
 
-  const hub = new Hub(o, dispatch, (session) => channels.removeAll(session))
+  const registry = new SessionRegistry(o, dispatch, (session) => channels.removeAll(session))
   const authenticate = async (c: Context): Promise<unknown> => {
     if (!o.authenticate) return null
     let identity: Identity | false
@@ -216,7 +216,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   const ready = Promise.resolve(started)
 
   const sb: Switchboard<Identity> = {
-    app: createApp(hub, authenticate),
+    app: createApp(registry, authenticate),
     channel(pattern, channelOptions = {}) {
       channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
       return sb
@@ -232,14 +232,14 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
       return sb
     },
     get sessionCount() {
-      return hub.sessions.size
+      return registry.sessions.size
     },
     async close({ reconnectMs = 1_000, spreadMs } = {}) {
-      const sessions = [...hub.sessions.values()]
+      const sessions = [...registry.sessions.values()]
       const spread = spreadMs ?? Math.max(reconnectMs, sessions.length)
-      hub.shutDown(reconnectMs + spread)
+      registry.shutDown(reconnectMs + spread)
       for (const session of sessions) session.end('SERVER_SHUTDOWN', reconnectMs + Math.floor(Math.random() * spread))
-      hub.close()
+      registry.close()
       await adapter.close()
     },
   }

@@ -10,7 +10,7 @@ import {
   type ErrorCode,
 } from '@switchboard/protocol'
 import { tokensEqual } from './http.js'
-import type { FinalWords } from './final-words.js'
+import type { EndedSession } from './ended-session.js'
 import type { ResolvedOptions } from './options.js'
 import { Session, type SessionConfig } from './session.js'
 
@@ -50,15 +50,15 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): 
   }
 }
 
-/** The hub needs every option but the identity hook. */
-export type HubOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
+/** The registry needs every option but the identity hook. */
+export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
 
 /**
  * The sessions of one node, and the checks every endpoint shares: find a session by id and
  * token, decode a batch within limits. Transports and routes use this; channels do not.
  */
-export class Hub {
-  readonly options: HubOptions
+export class SessionRegistry {
+  readonly options: RegistryOptions
   readonly sessions = new Map<string, Session>()
   closing = false
   /** What a refused negotiate during shutdown tells the client: come back after this long (ms). */
@@ -67,12 +67,12 @@ export class Hub {
    * Sessions that ended recently: their CLOSE frame, kept for recoveryMs so a client whose line
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
-  #ended = new Map<string, FinalWords>()
+  #ended = new Map<string, EndedSession>()
   #sweep: ReturnType<typeof setInterval>
   #sessionConfig: SessionConfig
 
   constructor(
-    options: HubOptions,
+    options: RegistryOptions,
     dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>,
     onEnd: (session: Session, code: ErrorCode) => void,
   ) {
@@ -132,7 +132,7 @@ export class Hub {
   }
 
   /** What a session that ended recently still owes its client, if `token` proves it; else undefined. */
-  endedSession(sid: string | undefined, token: string | undefined): FinalWords | undefined {
+  endedSession(sid: string | undefined, token: string | undefined): EndedSession | undefined {
     const ended = sid === undefined ? undefined : this.#ended.get(sid)
     return ended && tokensEqual(token, ended.token) ? ended : undefined
   }
