@@ -1,9 +1,17 @@
 import { upgradeWebSocket } from '@hono/node-server'
 import {
   ACK_HEADER,
+  ATTACH_PARAM,
+  NEGOTIATE_PATH,
+  POLL_PATH,
+  PROBE_PARAM,
   PROTOCOL_VERSION,
+  SEND_PATH,
+  SESSION_ID_PARAM,
+  SSE_PATH,
   SwitchboardError,
   TOKEN_HEADER,
+  WEBSOCKET_PATH,
   type NegotiateResponse,
   type TransportName,
 } from '@switchboard/protocol'
@@ -23,7 +31,7 @@ function parseAck(value: string | undefined): number {
 }
 
 /**
- * The endpoints, relative to where the app is mounted:
+ * The endpoints, relative to where the app is mounted (names in the protocol's constants):
  * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
@@ -31,6 +39,9 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
   const o = registry.options
   const app = new Hono()
   const enabled = (name: TransportName) => o.transports.includes(name)
+  // Every endpoint but negotiate names its session in the query and proves it with the token header.
+  const sessionOf = (c: Context) => registry.authorize(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
+  const endedSessionOf = (c: Context) => registry.endedSession(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
 
   if (o.origins !== undefined) {
     // '*' means any site: never with credentials, or any site could negotiate with a user's cookies.
@@ -54,7 +65,7 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
   })
 
   app.use('*', async (c, next) => {
-    if (c.req.method !== 'OPTIONS' && c.req.path.endsWith('/ws') === false && !originAllowed(c, o.origins))
+    if (c.req.method !== 'OPTIONS' && c.req.path.endsWith(`/${WEBSOCKET_PATH}`) === false && !originAllowed(c, o.origins))
       throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
     await next()
   })
@@ -62,7 +73,7 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
   const negotiateLimit = limitBody(4096, () => {
     throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
   })
-  app.post('/negotiate', negotiateLimit, async (c) => {
+  app.post(`/${NEGOTIATE_PATH}`, negotiateLimit, async (c) => {
     let requested: TransportName[] | undefined
     const text = await c.req.text()
     if (text.length > 0) {
@@ -106,20 +117,20 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
     return undefined
   }
   app.get(
-    '/ws',
+    `/${WEBSOCKET_PATH}`,
     async (c, next) => {
       // Served by listen() / handleUpgrades(): the listener completes the handshake, nothing of
       // this request outlives it.
       const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
       if (!accept) return next()
-      const sid = c.req.query('sid')
+      const sid = c.req.query(SESSION_ID_PARAM)
       const refusal = refusalFor(c)
       accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, registry, sid, refusal))
       return c.body(null, 200)
     },
     // Served by serve({ websocket }) from @hono/node-server.
     upgradeWebSocket((c) => {
-      const sid = c.req.query('sid')
+      const sid = c.req.query(SESSION_ID_PARAM)
       const refusal = refusalFor(c)
       return {
         onOpen: (_event, ws) => {
@@ -128,28 +139,28 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
       }
     }),
   )
-  app.get('/ws', () => {
+  app.get(`/${WEBSOCKET_PATH}`, () => {
     throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
   })
 
-  app.get('/sse', (c) => {
+  app.get(`/${SSE_PATH}`, (c) => {
     if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = registry.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = endedSessionOf(c)
     if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-    const session = registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    if (c.req.query('probe') === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+    const session = sessionOf(c)
+    if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
     const transport = new SseTransport(whenGone(c))
     transport.bind(session)
     session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
     return new Response(transport.body, { headers: SSE_HEADERS })
   })
 
-  app.get('/poll', async (c) => {
+  app.get(`/${POLL_PATH}`, async (c) => {
     if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = registry.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = endedSessionOf(c)
     if (ended) return new Response(ended.batchFor(parseAck(c.req.header(ACK_HEADER))), { headers: POLL_HEADERS })
-    const session = registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    const first = c.req.query('attach') === '1'
+    const session = sessionOf(c)
+    const first = c.req.query(ATTACH_PARAM) === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.
     const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, whenGone(c))
     transport.bind(session)
@@ -159,18 +170,18 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
 
   const sendLimit = limitBody(o.maxBatchBytes, (c) => {
     const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
-    registry.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
+    registry.sessions.get(c.req.query(SESSION_ID_PARAM) ?? '')?.end(error.code, null, error.message)
     throw error
   })
   const proveSession: MiddlewareHandler = async (c, next) => {
     // Frames that arrive after the end are not processed: the answer says which ones were.
-    const ended = registry.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = endedSessionOf(c)
     if (ended) return new Response(ended.ackBatch(), { headers: POLL_HEADERS })
-    registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    sessionOf(c)
     await next()
   }
-  app.post('/send', proveSession, sendLimit, async (c) => {
-    const session = registry.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+  app.post(`/${SEND_PATH}`, proveSession, sendLimit, async (c) => {
+    const session = sessionOf(c)
     const text = await c.req.text()
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))

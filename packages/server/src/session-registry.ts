@@ -3,11 +3,13 @@ import {
   decodeClientBatch,
   encodeData,
   FrameType,
+  type CallFrame,
   type ClientFrame,
   exceedsBytes,
   SwitchboardError,
   type ClientDataFrame,
   type ErrorCode,
+  type PublishFrame,
 } from '@switchboard/protocol'
 import { tokensEqual } from './http.js'
 import type { EndedSession } from './ended-session.js'
@@ -20,7 +22,7 @@ const FULL_RETRY_MS = 5_000
 /** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
 export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
-const isData = (f: ClientFrame): f is ClientFrame & [12 | 13, number, string, unknown] =>
+const isData = (f: ClientFrame): f is PublishFrame | CallFrame =>
   f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
 
 /**
@@ -30,7 +32,7 @@ const isData = (f: ClientFrame): f is ClientFrame & [12 | 13, number, string, un
  * several is encoded to be measured.
  */
 function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): void {
-  let data: (ClientFrame & [12 | 13, number, string, unknown]) | undefined
+  let data: PublishFrame | CallFrame | undefined
   let count = 0
   for (const f of frames) if (isData(f)) (data = f), count++
   if (count === 0) return

@@ -1,4 +1,4 @@
-import { ACK_HEADER, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, PROBE_ANSWER, TOKEN_HEADER } from '@switchboard/protocol'
 import { createParser } from 'eventsource-parser'
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
@@ -25,7 +25,7 @@ export const createSseTransport: TransportFactory = (ctx, events) =>
       down.signal.addEventListener('abort', () => probe.abort(), { once: true })
       try {
         await readEvents(ctx, down, { probe: '1' }, probe.signal, (data) => {
-          if (data !== '[[4]]') return
+          if (data !== PROBE_ANSWER) return
           probe.abort()
           events.onProbe()
         })

@@ -1,9 +1,9 @@
 import {
   decodeClientBatch,
-  encodeBatch,
-  encodeFrame,
   ERRORS,
   FrameType,
+  HIGH_WATER_BYTES,
+  PROBE_ANSWER,
   PROTOCOL_VERSION,
   SwitchboardError,
   type CloseFrame,
@@ -28,11 +28,8 @@ export interface RawWebSocket {
 const OPEN = 1
 const TRANSPORT = Symbol('switchboard.transport')
 type Tagged = RawWebSocket & { [TRANSPORT]: WebSocketTransport }
-/** Over this many buffered bytes the session stops writing until the socket drains. */
-const HIGH_WATER_BYTES = 1024 * 1024
 /** A socket that sends no HELLO within this long is closed. */
 const HELLO_TIMEOUT_MS = 10_000
-const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
 /** A `ws` message as bytes: a Buffer (the default), fragments, or an ArrayBuffer. */
 function bufferOf(data: unknown): Buffer {
