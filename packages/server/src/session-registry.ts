@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import {
   decodeClientBatch,
   encodeData,
@@ -10,10 +9,12 @@ import {
   type ClientDataFrame,
   type ErrorCode,
   type PublishFrame,
+  utf8Length,
 } from '@switchboard/protocol'
 import { tokensEqual } from './http.js'
 import type { EndedSession } from './ended-session.js'
 import type { ResolvedOptions } from './options.js'
+import { createRandomId } from './random.js'
 import { Session, type SessionConfig } from './session.js'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
@@ -31,13 +32,13 @@ const isData = (f: ClientFrame): f is PublishFrame | CallFrame =>
  * (`[[13,seq,"name",` and `]]`), which is how a client sends one big message. Data in a batch of
  * several is encoded to be measured.
  */
-function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): void {
+function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number, byteLength: (s: string) => number): void {
   let data: PublishFrame | CallFrame | undefined
   let count = 0
   for (const f of frames) if (isData(f)) (data = f), count++
   if (count === 0) return
   if (count === 1) {
-    const framing = 7 + String(data![0]).length + String(data![1]).length + Buffer.byteLength(JSON.stringify(data![2]))
+    const framing = 7 + String(data![0]).length + String(data![1]).length + byteLength(JSON.stringify(data![2]))
     if (bytes - framing <= maxBytes) return
   }
   for (const f of frames) {
@@ -48,7 +49,7 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): 
     } catch {
       continue // nested too deep to encode again: refused where it would be encoded (a publish)
     }
-    if (exceedsBytes(json, maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
+    if (exceedsBytes(json, maxBytes, byteLength)) (f as unknown[])[3] = OVERSIZED
   }
 }
 
@@ -61,6 +62,8 @@ export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
  */
 export class SessionRegistry {
   readonly options: RegistryOptions
+  /** UTF-8 size of a string: a POST body, a frame's data (Node passes its native Buffer.byteLength). */
+  readonly byteLength: (s: string) => number
   readonly sessions = new Map<string, Session>()
   closing = false
   /** What a refused negotiate during shutdown tells the client: come back after this long (ms). */
@@ -77,8 +80,10 @@ export class SessionRegistry {
     options: RegistryOptions,
     dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>,
     onEnd: (session: Session, code: ErrorCode) => void,
+    byteLength: (s: string) => number = utf8Length,
   ) {
     this.options = options
+    this.byteLength = byteLength
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
       batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },
@@ -94,10 +99,13 @@ export class SessionRegistry {
         onEnd(s, code)
       },
       logger: options.logger,
+      byteLength,
     }
     const every = Math.max(50, Math.min(1_000, options.heartbeatMs / 4, options.recoveryMs / 4))
     this.#sweep = setInterval(() => this.sweep(Date.now()), every)
-    this.#sweep.unref()
+    // Node's timers are objects, unref'd so the sweep never keeps a process alive; where timers
+    // are numbers (Deno, Workers, browsers) there is nothing to unref.
+    ;(this.#sweep as { unref?: () => void }).unref?.()
   }
 
   /** Refuses new sessions from now on; refused clients are told to come back after `retryAfterMs`. */
@@ -116,8 +124,8 @@ export class SessionRegistry {
     if (this.sessions.size >= this.options.maxSessions)
       throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
     const session = new Session(
-      randomBytes(16).toString('base64url'),
-      randomBytes(24).toString('base64url'),
+      createRandomId(16),
+      createRandomId(24),
       identity,
       this.#sessionConfig,
     )
@@ -150,7 +158,7 @@ export class SessionRegistry {
         throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
-      if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes)
+      if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes, this.byteLength)
       session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })

@@ -31,6 +31,8 @@ export interface SessionConfig {
   /** The session is over: forget it, keeping `final` for a client that comes back to hear it. */
   onEnd(session: Session, code: ErrorCode, final: EndedSession): void
   logger: Logger | undefined
+  /** UTF-8 size of a frame, to cut batches by bytes: Node's Buffer.byteLength; the protocol's utf8Length when absent. */
+  byteLength?: (s: string) => number
 }
 
 const PING = encodeFrame([FrameType.PING])
@@ -88,7 +90,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#seq = new Sequencer({
       maxUnackedFrames: config.replayBufferFrames,
       maxUnackedBytes: config.replayBufferBytes,
-      byteLength: Buffer.byteLength,
+      byteLength: config.byteLength,
     })
   }
 
