@@ -1,4 +1,3 @@
-import { upgradeWebSocket } from '@hono/node-server'
 import {
   ACK_HEADER,
   ATTACH_PARAM,
@@ -18,11 +17,10 @@ import {
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
+import type { WebSocketRoute } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
-import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
-import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './websocket-upgrades.js'
 
 function parseAck(value: string | undefined): number {
   const ack = Number(value ?? '0')
@@ -35,10 +33,16 @@ function parseAck(value: string | undefined): number {
  * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
-export function createApp(registry: SessionRegistry, authenticate: (c: Context) => Promise<unknown>): Hono {
+export function createApp(
+  registry: SessionRegistry,
+  authenticate: (c: Context) => Promise<unknown>,
+  webSocketRoute: WebSocketRoute | undefined,
+): Hono {
   const o = registry.options
   const app = new Hono()
-  const enabled = (name: TransportName) => o.transports.includes(name)
+  // Where the runtime has no WebSocket server, websocket is neither offered nor served.
+  const offered = webSocketRoute ? o.transports : o.transports.filter((t) => t !== 'websocket')
+  const enabled = (name: TransportName) => offered.includes(name)
   // Every endpoint but negotiate names its session in the query and proves it with the token header.
   const sessionOf = (c: Context) => registry.authorize(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
   const endedSessionOf = (c: Context) => registry.endedSession(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
@@ -91,7 +95,7 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
     }
     if (registry.closing) throw registry.shutdownError()
     const identity = await authenticate(c)
-    const transports = requested ? requested.filter((t) => enabled(t)) : [...o.transports]
+    const transports = requested ? requested.filter((t) => enabled(t)) : [...offered]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
     const session = registry.createSession(identity)
     const answer: NegotiateResponse = {
@@ -116,30 +120,9 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
     if (registry.closing) return new SwitchboardError('SERVER_SHUTDOWN')
     return undefined
   }
-  app.get(
-    `/${WEBSOCKET_PATH}`,
-    async (c, next) => {
-      // Served by listen() / handleUpgrades(): the listener completes the handshake, nothing of
-      // this request outlives it.
-      const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
-      if (!accept) return next()
-      const sid = c.req.query(SESSION_ID_PARAM)
-      const refusal = refusalFor(c)
-      accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, registry, sid, refusal))
-      return c.body(null, 200)
-    },
-    // Served by serve({ websocket }) from @hono/node-server.
-    upgradeWebSocket((c) => {
-      const sid = c.req.query(SESSION_ID_PARAM)
-      const refusal = refusalFor(c)
-      return {
-        onOpen: (_event, ws) => {
-          new WebSocketTransport(ws.raw as unknown as RawWebSocket, registry, sid, refusal)
-        },
-      }
-    }),
-  )
+  if (webSocketRoute) app.get(`/${WEBSOCKET_PATH}`, webSocketRoute(registry, refusalFor))
   app.get(`/${WEBSOCKET_PATH}`, () => {
+    if (!webSocketRoute) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
     throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
   })
 
@@ -185,7 +168,7 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
     const text = await c.req.text()
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))
-    registry.receive(session, text, Buffer.byteLength(text), true)
+    registry.receive(session, text, registry.byteLength(text), true)
     // A Response with plain-object headers: @hono/node-server writes it without building a web
     // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
     return new Response(session.postAnswer(), { headers: POLL_HEADERS })

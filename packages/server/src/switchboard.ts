@@ -15,6 +15,7 @@ import { toSwitchboardError } from './http.js'
 import { OVERSIZED, SessionRegistry } from './session-registry.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
+import { WEB_RUNTIME, type Runtime } from './runtime.js'
 import type { Session } from './session.js'
 import type { Subscription } from './subscription.js'
 
@@ -54,13 +55,21 @@ export interface Switchboard<Identity = unknown> {
 }
 
 /**
- * Creates a Switchboard server.
+ * Creates a Switchboard server on web standards alone: SSE and long polling, in any runtime with
+ * fetch's Request and Response. On Node, `@switchboard/server` resolves to the Node entry, whose
+ * createSwitchboard serves WebSocket too.
  * @example
  * const sb = createSwitchboard()
  * sb.channel('room:*')
  * app.route('/rt', sb.app)
+ * export default { fetch: app.fetch }
  */
 export function createSwitchboard<Identity = null>(options: SwitchboardOptions<Identity> = {}): Switchboard<Identity> {
+  return createSwitchboardOn(WEB_RUNTIME, options)
+}
+
+/** createSwitchboard on `runtime`: the Node entry passes WebSocket support and Buffer.byteLength. */
+export function createSwitchboardOn<Identity>(runtime: Runtime, options: SwitchboardOptions<Identity>): Switchboard<Identity> {
   const o = resolveOptions(options)
   const adapter = o.adapter
   const log = o.logger
@@ -197,7 +206,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     }
   }
 
-  const registry = new SessionRegistry(o, dispatch, (session) => channels.removeAll(session))
+  const registry = new SessionRegistry(o, dispatch, (session) => channels.removeAll(session), runtime.byteLength)
   const authenticate = async (c: Context): Promise<unknown> => {
     if (!o.authenticate) return null
     let identity: Identity | false
@@ -216,7 +225,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   const ready = Promise.resolve(started)
 
   const sb: Switchboard<Identity> = {
-    app: createApp(registry, authenticate),
+    app: createApp(registry, authenticate, runtime.webSocketRoute),
     channel(pattern, channelOptions = {}) {
       channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
       return sb

@@ -42,6 +42,7 @@ function bufferOf(data: unknown): Buffer {
 /**
  * One WebSocket, both directions. The client's first message is HELLO (token, ack, version),
  * so the resume token never appears in a URL; then every message is a batch of frames.
+ * Node side: it reads `ws` messages as Buffers, so only the Node entry (node-runtime.ts) loads it.
  */
 export class WebSocketTransport implements ServerTransport {
   readonly name = 'websocket'
