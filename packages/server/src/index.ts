@@ -1,5 +1,6 @@
 // The runtime-neutral entry: web standards only (fetch's Request and Response, streams, Web Crypto),
-// for Deno, Bun, Workers and any runtime that is not Node. Node resolves the package to node.ts.
+// for runtimes and bundles where the "node" export condition does not apply (Workers, say).
+// Node resolves the package to node.ts.
 export { createSwitchboard, type Switchboard, type SubscribeResult, type MissingMessages, type PublishOptions } from './switchboard.js'
 export type { SwitchboardOptions } from './options.js'
 export type { ChannelOptions, ChannelContext } from './channels.js'

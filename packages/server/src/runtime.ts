@@ -13,7 +13,7 @@ export type WebSocketRoute = (
 
 /**
  * What the core takes from the runtime it runs on. The core itself uses web standards only
- * (Request, Response, streams, Web Crypto), so one code base serves Node, Deno, Bun and Workers.
+ * (Request, Response, streams, Web Crypto), so the same code serves Node and runtimes without Node's APIs.
  */
 export interface Runtime {
   /** UTF-8 size of a string: every POST body is measured, so Node passes its native Buffer.byteLength. */
