@@ -23,7 +23,8 @@ function built(file: string, from = dist): string {
 }
 
 /** The modules a built file imports or requires. */
-const specifiers = (code: string) => [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!)
+const specifiers = (code: string) =>
+  [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!)
 
 describe('the client package', () => {
   it('resolves in Node to its Node build, whose client makes HTTP requests over undici', async () => {
@@ -81,10 +82,10 @@ describe('the server package', () => {
   const nodeOnly = (s: string) => s.startsWith('node:') || builtinModules.includes(s) || s === 'ws' || s.startsWith('@hono/node-server')
 
   it('resolves in Node to its Node build, which adds listen() and handleUpgrades() to the neutral API', async () => {
-    expect(require.resolve('@switchboard/server')).toBe(serverDist + 'node.cjs')
-    expect(require.resolve('@switchboard/server/node')).toBe(serverDist + 'node.cjs')
-    const node = (await import(pathToFileURL(serverDist + 'node.js').href)) as Record<string, unknown>
-    const neutral = (await import(pathToFileURL(serverDist + 'index.js').href)) as Record<string, unknown>
+    expect(require.resolve('@switchboard/server')).toBe(`${serverDist}node.cjs`)
+    expect(require.resolve('@switchboard/server/node')).toBe(`${serverDist}node.cjs`)
+    const node = (await import(pathToFileURL(`${serverDist}node.js`).href)) as Record<string, unknown>
+    const neutral = (await import(pathToFileURL(`${serverDist}index.js`).href)) as Record<string, unknown>
     expect(Object.keys(node).sort()).toEqual([...Object.keys(neutral), 'handleUpgrades', 'listen'].sort())
     expect(node.createSwitchboard).not.toBe(neutral.createSwitchboard)
   })

@@ -119,7 +119,12 @@ describe('the runtime-neutral server core', () => {
     }
 
     it('has no Buffer, process or require to lean on', () => {
-      expect([typeOf('Buffer'), typeOf('process'), typeOf('require'), typeOf('setImmediate')]).toEqual(['undefined', 'undefined', 'undefined', 'undefined'])
+      expect([typeOf('Buffer'), typeOf('process'), typeOf('require'), typeOf('setImmediate')]).toEqual([
+        'undefined',
+        'undefined',
+        'undefined',
+        'undefined',
+      ])
     })
 
     it('negotiates, attaches a long poll and answers a call in the POST that carried it', async () => {

@@ -6,10 +6,7 @@ import type { SessionRegistry } from './session-registry.js'
  * Serves `GET /ws`: completes the upgrade and hands the socket to a WebSocket transport.
  * `refusalFor` says why a request may not attach; it is told after the upgrade, as a close code.
  */
-export type WebSocketRoute = (
-  registry: SessionRegistry,
-  refusalFor: (c: Context) => SwitchboardError | undefined,
-) => MiddlewareHandler
+export type WebSocketRoute = (registry: SessionRegistry, refusalFor: (c: Context) => SwitchboardError | undefined) => MiddlewareHandler
 
 /**
  * What the core takes from the runtime it runs on. The core itself uses web standards only

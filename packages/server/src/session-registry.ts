@@ -23,8 +23,7 @@ const FULL_RETRY_MS = 5_000
 /** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
 export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
-const isData = (f: ClientFrame): f is PublishFrame | CallFrame =>
-  f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
+const isData = (f: ClientFrame): f is PublishFrame | CallFrame => f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
 
 /**
  * Marks the calls and publishes in a batch of `bytes` whose data exceeds `maxBytes`. A batch with
@@ -123,12 +122,7 @@ export class SessionRegistry {
     if (this.closing) throw this.shutdownError()
     if (this.sessions.size >= this.options.maxSessions)
       throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
-    const session = new Session(
-      createRandomId(16),
-      createRandomId(24),
-      identity,
-      this.#sessionConfig,
-    )
+    const session = new Session(createRandomId(16), createRandomId(24), identity, this.#sessionConfig)
     this.sessions.set(session.id, session)
     return session
   }
