@@ -1,4 +1,13 @@
-import { codeFromClose, encodeBatch, encodeFrame, FrameType, HIGH_WATER_BYTES, PROBE_ANSWER, PROTOCOL_VERSION } from '@switchboard/protocol'
+import {
+  codeFromClose,
+  encodeBatch,
+  encodeFrame,
+  FrameType,
+  HIGH_WATER_BYTES,
+  PROBE_ANSWER,
+  PROTOCOL_VERSION,
+  WEBSOCKET_PATH,
+} from '@switchboard/protocol'
 import { endpoint, type ClientTransport, type TransportFactory, type WebSocketLike } from './transport.js'
 
 const OPEN = 1
@@ -38,7 +47,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
         return
       }
-      const url = endpoint(ctx, 'ws')
+      const url = endpoint(ctx, WEBSOCKET_PATH)
       let socket: WebSocketLike
       try {
         socket = new Ctor(url)
