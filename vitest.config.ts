@@ -3,10 +3,10 @@ import { defineConfig } from 'vitest/config'
 
 const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url))
 
-/** Tests import the packages by name and get their TypeScript sources (the client's Node entry, as Node resolves it). */
+/** Tests import the packages by name and get their TypeScript sources (the Node entries, as Node resolves them). */
 export const alias = {
   '@switchboard/protocol': src('protocol'),
-  '@switchboard/server': src('server'),
+  '@switchboard/server': src('server', 'node'),
   '@switchboard/client': src('client', 'node'),
 }
 

@@ -1,25 +1,30 @@
 import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { builtinModules, createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { startServer } from './helpers/fixture.js'
 
 /**
- * The client package as its users get it (the built files, resolved through package.json's
- * "exports", not the sources the other tests import): Node picks the undici build, browsers
- * and their bundlers the fetch build, which must not import any Node module.
+ * The packages as their users get them (the built files, resolved through package.json's
+ * "exports", not the sources the other tests import): Node picks the client's undici build and the
+ * server's Node build; browsers, workers and their bundlers get builds that import no Node module.
  */
 const dist = fileURLToPath(new URL('../packages/client/dist/', import.meta.url))
+const serverDist = fileURLToPath(new URL('../packages/server/dist/', import.meta.url))
 const require = createRequire(fileURLToPath(new URL('../package.json', import.meta.url)))
 
-function built(file: string): string {
+function built(file: string, from = dist): string {
   try {
-    return readFileSync(dist + file, 'utf8')
+    return readFileSync(from + file, 'utf8')
   } catch {
-    throw new Error(`packages/client/dist/${file} is missing: run \`npx turbo run build\` (or \`npm test\`) first`)
+    throw new Error(`${from}${file} is missing: run \`npx turbo run build\` (or \`npm test\`) first`)
   }
 }
+
+/** The modules a built file imports or requires. */
+const specifiers = (code: string) =>
+  [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!)
 
 describe('the client package', () => {
   it('resolves in Node to its Node build, whose client makes HTTP requests over undici', async () => {
@@ -33,7 +38,6 @@ describe('the client package', () => {
   })
 
   it('keeps Node modules out of everything a browser or its bundler loads', () => {
-    const specifiers = (code: string) => [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!)
     const browserFiles = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'node.js')
     expect(browserFiles).toEqual(expect.arrayContaining(['index.js', 'switchboard.browser.js']))
     for (const file of browserFiles) {
@@ -65,5 +69,29 @@ describe('the client package', () => {
     } finally {
       await server.close()
     }
+  })
+})
+
+describe('the server package', () => {
+  /** Every module outside the package that `file` reaches, following its own chunks. */
+  function reachedFrom(file: string, seen = new Set<string>()): string[] {
+    if (seen.has(file)) return []
+    seen.add(file)
+    return specifiers(built(file, serverDist)).flatMap((s) => (s.startsWith('./') ? reachedFrom(s.slice(2), seen) : [s]))
+  }
+  const nodeOnly = (s: string) => s.startsWith('node:') || builtinModules.includes(s) || s === 'ws' || s.startsWith('@hono/node-server')
+
+  it('resolves in Node to its Node build, which adds listen() and handleUpgrades() to the neutral API', async () => {
+    expect(require.resolve('@switchboard/server')).toBe(`${serverDist}node.cjs`)
+    expect(require.resolve('@switchboard/server/node')).toBe(`${serverDist}node.cjs`)
+    const node = (await import(pathToFileURL(`${serverDist}node.js`).href)) as Record<string, unknown>
+    const neutral = (await import(pathToFileURL(`${serverDist}index.js`).href)) as Record<string, unknown>
+    expect(Object.keys(node).sort()).toEqual([...Object.keys(neutral), 'handleUpgrades', 'listen'].sort())
+    expect(node.createSwitchboard).not.toBe(neutral.createSwitchboard)
+  })
+
+  it('keeps Node modules out of its runtime-neutral build, ESM and CommonJS', () => {
+    expect(reachedFrom('node.js').filter(nodeOnly)).toEqual(expect.arrayContaining(['ws', '@hono/node-server']))
+    for (const file of ['index.js', 'index.cjs']) expect(reachedFrom(file).filter(nodeOnly), file).toEqual([])
   })
 })

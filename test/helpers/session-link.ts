@@ -22,7 +22,7 @@ import type { ServerTransport } from '../../packages/server/src/transports/trans
  * A Line is one WebSocket-like connection: two FIFO queues of encoded batches (`up`: client to
  * server, `down`: server to client) that the test delivers, duplicates or loses at will. The
  * code around the sessions does what the real glue does: upstream batches are decoded and handed
- * to `Session.receive` (hub.ts), the first upstream batch of a line is the HELLO that attaches it
+ * to `Session.receive` (session-registry.ts), the first upstream batch of a line is the HELLO that attaches it
  * (transports/websocket.ts), and downstream batches are decoded and handled like
  * client/src/connection.ts: the WELCOME adopts the line (`ClientSession.attach`), later frames go
  * to `ClientSession.receive(frames, from)`, and a line that is no longer the client's is ignored.

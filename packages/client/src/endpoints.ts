@@ -1,5 +1,7 @@
+import { type NEGOTIATE_PATH, type POLL_PATH, type SEND_PATH, type SSE_PATH, WEBSOCKET_PATH } from '@switchboard/protocol'
+
 /** The endpoints a Switchboard app serves under its mount. */
-export type EndpointName = 'negotiate' | 'ws' | 'sse' | 'poll' | 'send'
+export type EndpointName = typeof NEGOTIATE_PATH | typeof WEBSOCKET_PATH | typeof SSE_PATH | typeof POLL_PATH | typeof SEND_PATH
 
 /**
  * The mount URL as the client keeps it: resolved against `base` (the page), without a fragment or
@@ -20,7 +22,7 @@ export function endpointUrl(mount: string, name: EndpointName, query: Readonly<R
   const url = new URL(mount)
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/${name}`
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value)
-  if (name === 'ws') url.protocol = url.protocol === 'https:' ? 'wss:' : url.protocol === 'http:' ? 'ws:' : url.protocol
+  if (name === WEBSOCKET_PATH) url.protocol = url.protocol === 'https:' ? 'wss:' : url.protocol === 'http:' ? 'ws:' : url.protocol
   url.hash = ''
   return url.href
 }

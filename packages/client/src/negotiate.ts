@@ -1,10 +1,4 @@
-import {
-  isErrorCode,
-  PROTOCOL_VERSION,
-  SwitchboardError,
-  type NegotiateResponse,
-  type TransportName,
-} from '@switchboard/protocol'
+import { isErrorCode, NEGOTIATE_PATH, PROTOCOL_VERSION, SwitchboardError, type NegotiateResponse, type TransportName } from '@switchboard/protocol'
 import { endpointUrl } from './endpoints.js'
 import { isOk, type HttpAnswer, type HttpClient } from './http/http.js'
 
@@ -34,7 +28,7 @@ export async function negotiate(
   let text: string
   const signal = AbortSignal.timeout(init.timeoutMs)
   try {
-    answer = await init.http(endpointUrl(baseUrl, 'negotiate'), {
+    answer = await init.http(endpointUrl(baseUrl, NEGOTIATE_PATH), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...init.headers },
       body: JSON.stringify({ version: PROTOCOL_VERSION, transports: init.transports }),

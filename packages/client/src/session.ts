@@ -19,6 +19,7 @@ import {
   type ServerDataFrame,
   type ServerFrame,
   type ReplyFrame,
+  type RequestType,
   type TransportName,
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
@@ -164,9 +165,9 @@ export class ClientSession {
    * A PUBLISH or CALL whose name and data are already encoded: no second JSON pass on the hot path.
    * Throws MESSAGE_TOO_LARGE when the data is over maxMessageBytes, before anything is queued.
    */
-  requestData(type: 12 | 13, nameJson: string, dataJson: string, timeoutMs?: number): Promise<unknown> {
+  requestData(type: RequestType, nameJson: string, dataJson: string, timeoutMs?: number): Promise<unknown> {
     if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
-      throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === 13 ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
+      throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === FrameType.CALL ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
     return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs, (seq) =>
       encodeRequest(type, seq, nameJson, dataJson),

@@ -16,6 +16,7 @@ import {
   exceedsBytes,
   fitBatch,
   joinMessageBody,
+  PROBE_ANSWER,
   utf8Length,
 } from './codec.js'
 import { MAX_BATCH_FRAMES, MAX_NAME_LENGTH } from './constants.js'
@@ -403,6 +404,14 @@ describe('encodeAck', () => {
   it.each([0, 1, 42, 2 ** 53 - 1])('matches encodeFrame for ACK %i and decodes as one', (n) => {
     expect(encodeAck(n)).toBe(encodeFrame([FrameType.ACK, n]))
     expect(decodeServerBatch(encodeBatch([encodeAck(n)]))).toEqual([[FrameType.ACK, n]])
+  })
+})
+
+describe('PROBE_ANSWER', () => {
+  it('is a batch of one PONG that both sides decode', () => {
+    expect(PROBE_ANSWER).toBe(encodeBatch([encodeFrame([FrameType.PONG])]))
+    expect(decodeServerBatch(PROBE_ANSWER)).toEqual([[FrameType.PONG]])
+    expect(decodeClientBatch(PROBE_ANSWER)).toEqual([[FrameType.PONG]])
   })
 })
 

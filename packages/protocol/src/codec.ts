@@ -1,6 +1,6 @@
 import { MAX_BATCH_FRAMES } from './constants.js'
 import { SwitchboardError } from './errors.js'
-import type { ClientFrame, ServerFrame } from './frame.js'
+import { FrameType, type ClientFrame, type RequestType, type ServerFrame } from './frame.js'
 import { assertClientFrame, assertServerFrame } from './validate.js'
 
 /**
@@ -18,6 +18,9 @@ export function encodeFrame(frame: ClientFrame | ServerFrame): string {
 export function encodeBatch(frames: readonly string[]): string {
   return frames.length === 1 ? `[${frames[0]}]` : `[${frames.join(',')}]`
 }
+
+/** `[[4]]`: a batch of one PONG, the answer to a probe on WebSocket and SSE (matched as text). */
+export const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
 /**
  * The control part of a batch: the `queued` control frames (WELCOME, PING, PONG: rare), then
@@ -60,7 +63,7 @@ export function encodeMessageBody(channel: string, data: unknown, offset: number
 }
 
 /** A PUBLISH or CALL frame from pre-encoded parts (the data was already encoded to check its size). */
-export function encodeRequest(type: 12 | 13, seq: number, nameJson: string, dataJson: string): string {
+export function encodeRequest(type: RequestType, seq: number, nameJson: string, dataJson: string): string {
   return `[${type},${seq},${nameJson},${dataJson}]`
 }
 

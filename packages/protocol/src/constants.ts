@@ -43,5 +43,25 @@ export const HTTP_ACK_DELAY_MS = 250
 export const TOKEN_HEADER = 'x-switchboard-token'
 export const ACK_HEADER = 'x-switchboard-ack'
 
+/**
+ * The server's endpoints: path segments under where its app is mounted (`{base}/negotiate`).
+ * Segments, not absolute paths, so `new URL(POLL_PATH, base + '/')` stays under the mount point.
+ */
+export const NEGOTIATE_PATH = 'negotiate'
+export const WEBSOCKET_PATH = 'ws'
+export const SSE_PATH = 'sse'
+export const POLL_PATH = 'poll'
+export const SEND_PATH = 'send'
+
+/** Query keys of those endpoints: the session id on every one but negotiate, and two flags set to `1`. */
+export const SESSION_ID_PARAM = 'sid'
+/** On the first poll of an attach: answer at once (WELCOME) instead of holding the poll. */
+export const ATTACH_PARAM = 'attach'
+/** On an SSE request: a probe stream (one PONG, no attach) to test the line before switching to it. */
+export const PROBE_PARAM = 'probe'
+
+/** Bytes a line may hold queued (socket buffer, stream queue) before the sender waits for it to drain. */
+export const HIGH_WATER_BYTES = 1024 * 1024
+
 /** Longest channel or RPC method name. */
 export const MAX_NAME_LENGTH = 256

@@ -56,6 +56,9 @@ export type ReplyOkFrame = [type: 21, seq: number, ref: number, code: null, resu
 export type ReplyErrorFrame = [type: 21, seq: number, ref: number, code: ErrorCode, message: string, data?: unknown]
 export type ReplyFrame = ReplyOkFrame | ReplyErrorFrame
 
+/** The types of the frames that carry a request's data: PUBLISH and CALL. */
+export type RequestType = typeof FrameType.PUBLISH | typeof FrameType.CALL
+
 /** Frames a client sends. */
 export type ClientFrame =
   | HelloFrame

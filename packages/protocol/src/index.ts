@@ -5,6 +5,7 @@ export type { NegotiateResponse } from './negotiate.js'
 export {
   encodeFrame,
   encodeBatch,
+  PROBE_ANSWER,
   wrapBatch,
   joinControl,
   encodeData,

@@ -1,20 +1,26 @@
-import { upgradeWebSocket } from '@hono/node-server'
 import {
   ACK_HEADER,
+  ATTACH_PARAM,
+  NEGOTIATE_PATH,
+  POLL_PATH,
+  PROBE_PARAM,
   PROTOCOL_VERSION,
+  SEND_PATH,
+  SESSION_ID_PARAM,
+  SSE_PATH,
   SwitchboardError,
   TOKEN_HEADER,
+  WEBSOCKET_PATH,
   type NegotiateResponse,
   type TransportName,
 } from '@switchboard/protocol'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
-import type { Hub } from './hub.js'
+import type { WebSocketRoute } from './runtime.js'
+import type { SessionRegistry } from './session-registry.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
 import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
-import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
-import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './upgrade.js'
 
 function parseAck(value: string | undefined): number {
   const ack = Number(value ?? '0')
@@ -23,14 +29,23 @@ function parseAck(value: string | undefined): number {
 }
 
 /**
- * The endpoints, relative to where the app is mounted:
+ * The endpoints, relative to where the app is mounted (names in the protocol's constants):
  * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
-export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknown>): Hono {
-  const o = hub.options
+export function createApp(
+  registry: SessionRegistry,
+  authenticate: (c: Context) => Promise<unknown>,
+  webSocketRoute: WebSocketRoute | undefined,
+): Hono {
+  const o = registry.options
   const app = new Hono()
-  const enabled = (name: TransportName) => o.transports.includes(name)
+  // Where the runtime has no WebSocket server, websocket is neither offered nor served.
+  const offered = webSocketRoute ? o.transports : o.transports.filter((t) => t !== 'websocket')
+  const enabled = (name: TransportName) => offered.includes(name)
+  // Every endpoint but negotiate names its session in the query and proves it with the token header.
+  const sessionOf = (c: Context) => registry.authorize(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
+  const endedSessionOf = (c: Context) => registry.endedSession(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
 
   if (o.origins !== undefined) {
     // '*' means any site: never with credentials, or any site could negotiate with a user's cookies.
@@ -54,7 +69,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   })
 
   app.use('*', async (c, next) => {
-    if (c.req.method !== 'OPTIONS' && c.req.path.endsWith('/ws') === false && !originAllowed(c, o.origins))
+    if (c.req.method !== 'OPTIONS' && c.req.path.endsWith(`/${WEBSOCKET_PATH}`) === false && !originAllowed(c, o.origins))
       throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
     await next()
   })
@@ -62,7 +77,7 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   const negotiateLimit = limitBody(4096, () => {
     throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
   })
-  app.post('/negotiate', negotiateLimit, async (c) => {
+  app.post(`/${NEGOTIATE_PATH}`, negotiateLimit, async (c) => {
     let requested: TransportName[] | undefined
     const text = await c.req.text()
     if (text.length > 0) {
@@ -78,11 +93,11 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
       if (b.version !== undefined && b.version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
       if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
     }
-    if (hub.closing) throw hub.shutdownError()
+    if (registry.closing) throw registry.shutdownError()
     const identity = await authenticate(c)
-    const transports = requested ? requested.filter((t) => enabled(t)) : [...o.transports]
+    const transports = requested ? requested.filter((t) => enabled(t)) : [...offered]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
-    const session = hub.createSession(identity)
+    const session = registry.createSession(identity)
     const answer: NegotiateResponse = {
       version: PROTOCOL_VERSION,
       sessionId: session.id,
@@ -102,54 +117,33 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
   const refusalFor = (c: Context): SwitchboardError | undefined => {
     if (!enabled('websocket')) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
     if (!originAllowed(c, o.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
-    if (hub.closing) return new SwitchboardError('SERVER_SHUTDOWN')
+    if (registry.closing) return new SwitchboardError('SERVER_SHUTDOWN')
     return undefined
   }
-  app.get(
-    '/ws',
-    async (c, next) => {
-      // Served by listen() / handleUpgrades(): the listener completes the handshake, nothing of
-      // this request outlives it.
-      const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
-      if (!accept) return next()
-      const sid = c.req.query('sid')
-      const refusal = refusalFor(c)
-      accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, hub, sid, refusal))
-      return c.body(null, 200)
-    },
-    // Served by serve({ websocket }) from @hono/node-server.
-    upgradeWebSocket((c) => {
-      const sid = c.req.query('sid')
-      const refusal = refusalFor(c)
-      return {
-        onOpen: (_event, ws) => {
-          new WebSocketTransport(ws.raw as unknown as RawWebSocket, hub, sid, refusal)
-        },
-      }
-    }),
-  )
-  app.get('/ws', () => {
+  if (webSocketRoute) app.get(`/${WEBSOCKET_PATH}`, webSocketRoute(registry, refusalFor))
+  app.get(`/${WEBSOCKET_PATH}`, () => {
+    if (!webSocketRoute) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
     throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
   })
 
-  app.get('/sse', (c) => {
+  app.get(`/${SSE_PATH}`, (c) => {
     if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = endedSessionOf(c)
     if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    if (c.req.query('probe') === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+    const session = sessionOf(c)
+    if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
     const transport = new SseTransport(whenGone(c))
     transport.bind(session)
     session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
     return new Response(transport.body, { headers: SSE_HEADERS })
   })
 
-  app.get('/poll', async (c) => {
+  app.get(`/${POLL_PATH}`, async (c) => {
     if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = endedSessionOf(c)
     if (ended) return new Response(ended.batchFor(parseAck(c.req.header(ACK_HEADER))), { headers: POLL_HEADERS })
-    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
-    const first = c.req.query('attach') === '1'
+    const session = sessionOf(c)
+    const first = c.req.query(ATTACH_PARAM) === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.
     const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, whenGone(c))
     transport.bind(session)
@@ -159,22 +153,22 @@ export function createApp(hub: Hub, authenticate: (c: Context) => Promise<unknow
 
   const sendLimit = limitBody(o.maxBatchBytes, (c) => {
     const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
-    hub.sessions.get(c.req.query('sid') ?? '')?.end(error.code, null, error.message)
+    registry.sessions.get(c.req.query(SESSION_ID_PARAM) ?? '')?.end(error.code, null, error.message)
     throw error
   })
   const proveSession: MiddlewareHandler = async (c, next) => {
     // Frames that arrive after the end are not processed: the answer says which ones were.
-    const ended = hub.endedSession(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    const ended = endedSessionOf(c)
     if (ended) return new Response(ended.ackBatch(), { headers: POLL_HEADERS })
-    hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+    sessionOf(c)
     await next()
   }
-  app.post('/send', proveSession, sendLimit, async (c) => {
-    const session = hub.authorize(c.req.query('sid'), c.req.header(TOKEN_HEADER))
+  app.post(`/${SEND_PATH}`, proveSession, sendLimit, async (c) => {
+    const session = sessionOf(c)
     const text = await c.req.text()
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))
-    hub.receive(session, text, Buffer.byteLength(text), true)
+    registry.receive(session, text, registry.byteLength(text), true)
     // A Response with plain-object headers: @hono/node-server writes it without building a web
     // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
     return new Response(session.postAnswer(), { headers: POLL_HEADERS })

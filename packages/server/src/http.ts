@@ -1,6 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
 import { SwitchboardError, type ErrorCode } from '@switchboard/protocol'
-import type { ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -21,12 +19,20 @@ export function toSwitchboardError(e: unknown, fallback: ErrorCode): Switchboard
   return e instanceof SwitchboardError ? e : new SwitchboardError(fallback, undefined, { cause: e })
 }
 
-/** Constant-time comparison of a presented token with the session's. */
+const encoder = new TextEncoder()
+
+/**
+ * Compares a presented token with the session's over their UTF-8 bytes, in time that depends on
+ * the length only, never on where they differ (what node:crypto's timingSafeEqual does, in any runtime).
+ */
 export function tokensEqual(presented: string | undefined, expected: string): boolean {
   if (typeof presented !== 'string') return false
-  const a = Buffer.from(presented)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
+  const a = encoder.encode(presented)
+  const b = encoder.encode(expected)
+  if (a.length !== b.length) return false
+  let difference = 0
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!
+  return difference === 0
 }
 
 /** Applies the `origins` option to a request. No Origin header (a non-browser client): allowed. */
@@ -81,12 +87,17 @@ export function clientGone(c: Context, e: unknown): boolean {
 /** Registers a listener for the client going away (the request aborted or the connection closed). */
 export type WhenGone = (listener: () => void) => void
 
+/** The part of Node's ServerResponse used here, so the core imports nothing from Node. */
+interface NodeResponse {
+  once(event: 'close', listener: () => void): unknown
+}
+
 /**
  * How a request learns that its client went away: the Node response's 'close' under
  * @hono/node-server, which builds no web AbortSignal per request, else the request's signal.
  */
 export function whenGone(c: Context): WhenGone {
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing
+  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
   if (outgoing && typeof outgoing.once === 'function') return (listener) => void outgoing.once('close', listener)
   const signal = c.req.raw.signal
   return (listener) => signal.addEventListener('abort', listener, { once: true })

@@ -1,3 +1,6 @@
+// The runtime-neutral entry: web standards only (fetch's Request and Response, streams, Web Crypto),
+// for runtimes and bundles where the "node" export condition does not apply (Workers, say).
+// Node resolves the package to node.ts.
 export { createSwitchboard, type Switchboard, type SubscribeResult, type MissingMessages, type PublishOptions } from './switchboard.js'
 export type { SwitchboardOptions } from './options.js'
 export type { ChannelOptions, ChannelContext } from './channels.js'
@@ -15,6 +18,4 @@ export type {
 } from './adapters/adapter.js'
 export { createMemoryAdapter, type MemoryAdapterOptions } from './adapters/memory.js'
 export type { LogEvent, Logger } from './log.js'
-export { listen, type ListenOptions, type Listening } from './listen.js'
-export { handleUpgrades, type UpgradeOptions, type WebSocketUpgrades } from './upgrade.js'
 export { SwitchboardError, type ErrorCode, type TransportName, type NegotiateResponse } from '@switchboard/protocol'

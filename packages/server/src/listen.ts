@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { createAdaptorServer, type ServerType } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { PerMessageDeflateOptions } from 'ws'
-import { handleUpgrades } from './upgrade.js'
+import { handleUpgrades } from './websocket-upgrades.js'
 
 export interface ListenOptions {
   /** Default 0: a free port. */

@@ -15,7 +15,7 @@ import {
   type TransportName,
 } from '@switchboard/protocol'
 import { describe, expect, it, vi } from 'vitest'
-import type { FinalWords } from './final-words.js'
+import type { EndedSession } from './ended-session.js'
 import { Session, type SessionConfig } from './session.js'
 import type { ServerTransport } from './transports/transport.js'
 
@@ -430,7 +430,7 @@ describe('Session end', () => {
     const last = t.batches.at(-1)!
     expect(last.map((f) => f[0])).toEqual([FrameType.ACK, FrameType.MESSAGE, FrameType.MESSAGE, FrameType.CLOSE])
     expect(last[0]).toEqual([FrameType.ACK, 2])
-    const final = onEnd.mock.calls[0]![2] as FinalWords
+    const final = onEnd.mock.calls[0]![2] as EndedSession
     // A client that comes back holding seq 1 gets seq 2, the ack and the CLOSE, behind a WELCOME.
     const replay = JSON.parse(final.batchFor(1)) as unknown[][]
     expect(replay.map((f) => f[0])).toEqual([FrameType.WELCOME, FrameType.MESSAGE, FrameType.ACK, FrameType.CLOSE])

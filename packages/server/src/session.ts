@@ -15,7 +15,7 @@ import {
   type ErrorCode,
   type TransportName,
 } from '@switchboard/protocol'
-import { FinalWords } from './final-words.js'
+import { EndedSession } from './ended-session.js'
 import type { Logger } from './log.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
 
@@ -29,8 +29,10 @@ export interface SessionConfig {
   /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
   dispatch(session: Session, frame: ClientDataFrame): void | Promise<void>
   /** The session is over: forget it, keeping `final` for a client that comes back to hear it. */
-  onEnd(session: Session, code: ErrorCode, final: FinalWords): void
+  onEnd(session: Session, code: ErrorCode, final: EndedSession): void
   logger: Logger | undefined
+  /** UTF-8 size of a frame, to cut batches by bytes: Node's Buffer.byteLength; the protocol's utf8Length when absent. */
+  byteLength?: (s: string) => number
 }
 
 const PING = encodeFrame([FrameType.PING])
@@ -88,7 +90,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#seq = new Sequencer({
       maxUnackedFrames: config.replayBufferFrames,
       maxUnackedBytes: config.replayBufferBytes,
-      byteLength: Buffer.byteLength,
+      byteLength: config.byteLength,
     })
   }
 
@@ -270,7 +272,7 @@ export class Session<Identity = unknown> implements TransportHost {
     const seq = this.#seq
     const ack = encodeAck(seq.received)
     if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
-    const final = new FinalWords(
+    const final = new EndedSession(
       this.token,
       seq.received,
       seq.unackedFrames(),

@@ -12,9 +12,10 @@ import { createApp } from './app.js'
 import { readCatchUp } from './catch-up.js'
 import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
 import { toSwitchboardError } from './http.js'
-import { Hub, OVERSIZED } from './hub.js'
+import { OVERSIZED, SessionRegistry } from './session-registry.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
+import { WEB_RUNTIME, type Runtime } from './runtime.js'
 import type { Session } from './session.js'
 import type { Subscription } from './subscription.js'
 
@@ -54,13 +55,21 @@ export interface Switchboard<Identity = unknown> {
 }
 
 /**
- * Creates a Switchboard server.
+ * Creates a Switchboard server on web standards alone: SSE and long polling, in any runtime with
+ * fetch's Request and Response. On Node, `@switchboard/server` resolves to the Node entry, whose
+ * createSwitchboard serves WebSocket too.
  * @example
  * const sb = createSwitchboard()
  * sb.channel('room:*')
  * app.route('/rt', sb.app)
+ * export default { fetch: app.fetch }
  */
 export function createSwitchboard<Identity = null>(options: SwitchboardOptions<Identity> = {}): Switchboard<Identity> {
+  return createSwitchboardOn(WEB_RUNTIME, options)
+}
+
+/** createSwitchboard on `runtime`: the Node entry passes WebSocket support and Buffer.byteLength. */
+export function createSwitchboardOn<Identity>(runtime: Runtime, options: SwitchboardOptions<Identity>): Switchboard<Identity> {
   const o = resolveOptions(options)
   const adapter = o.adapter
   const log = o.logger
@@ -197,7 +206,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
     }
   }
 
-  const hub = new Hub(o, dispatch, (session) => channels.removeAll(session))
+  const registry = new SessionRegistry(o, dispatch, (session) => channels.removeAll(session), runtime.byteLength)
   const authenticate = async (c: Context): Promise<unknown> => {
     if (!o.authenticate) return null
     let identity: Identity | false
@@ -216,7 +225,7 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
   const ready = Promise.resolve(started)
 
   const sb: Switchboard<Identity> = {
-    app: createApp(hub, authenticate),
+    app: createApp(registry, authenticate, runtime.webSocketRoute),
     channel(pattern, channelOptions = {}) {
       channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
       return sb
@@ -232,14 +241,14 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
       return sb
     },
     get sessionCount() {
-      return hub.sessions.size
+      return registry.sessions.size
     },
     async close({ reconnectMs = 1_000, spreadMs } = {}) {
-      const sessions = [...hub.sessions.values()]
+      const sessions = [...registry.sessions.values()]
       const spread = spreadMs ?? Math.max(reconnectMs, sessions.length)
-      hub.shutDown(reconnectMs + spread)
+      registry.shutDown(reconnectMs + spread)
       for (const session of sessions) session.end('SERVER_SHUTDOWN', reconnectMs + Math.floor(Math.random() * spread))
-      hub.close()
+      registry.close()
       await adapter.close()
     },
   }

@@ -1,4 +1,4 @@
-import { ACK_HEADER, isErrorCode, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import { ACK_HEADER, isErrorCode, SEND_PATH, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
 import { isOk, type HttpAnswer } from '../http/http.js'
 import { endpoint, type TransportContext, type TransportEvents } from './transport.js'
 
@@ -32,7 +32,7 @@ export class HttpSender {
   constructor(ctx: TransportContext, events: TransportEvents) {
     this.#ctx = ctx
     this.#events = events
-    this.#url = endpoint(ctx, 'send')
+    this.#url = endpoint(ctx, SEND_PATH)
   }
 
   send(batch: string, onFail: (reason: string, code?: ErrorCode) => void): boolean {

@@ -1,4 +1,4 @@
-import { ACK_HEADER, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, ATTACH_PARAM, POLL_PATH, TOKEN_HEADER } from '@switchboard/protocol'
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport } from './http-transport.js'
@@ -12,8 +12,8 @@ import { endpoint, type TransportFactory } from './transport.js'
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
   createHttpTransport('long-polling', ctx, events, async (down) => {
     // Built once, as the POST's: every poll after the first goes to the same URL.
-    const attach = endpoint(ctx, 'poll', { attach: '1' })
-    const poll = endpoint(ctx, 'poll')
+    const attach = endpoint(ctx, POLL_PATH, { [ATTACH_PARAM]: '1' })
+    const poll = endpoint(ctx, POLL_PATH)
     for (let first = true; !down.done() && !down.paused(); first = false) {
       const answer = await ctx.http(first ? attach : poll, {
         headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },

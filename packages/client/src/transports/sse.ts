@@ -1,4 +1,4 @@
-import { ACK_HEADER, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, PROBE_ANSWER, PROBE_PARAM, SSE_PATH, TOKEN_HEADER } from '@switchboard/protocol'
 import { createParser } from 'eventsource-parser'
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
@@ -24,8 +24,8 @@ export const createSseTransport: TransportFactory = (ctx, events) =>
       const probe = new AbortController()
       down.signal.addEventListener('abort', () => probe.abort(), { once: true })
       try {
-        await readEvents(ctx, down, { probe: '1' }, probe.signal, (data) => {
-          if (data !== '[[4]]') return
+        await readEvents(ctx, down, { [PROBE_PARAM]: '1' }, probe.signal, (data) => {
+          if (data !== PROBE_ANSWER) return
           probe.abort()
           events.onProbe()
         })
@@ -43,7 +43,7 @@ async function readEvents(
   signal: AbortSignal,
   onData: (data: string) => void,
 ): Promise<void> {
-  const answer = await ctx.http(endpoint(ctx, 'sse', query), {
+  const answer = await ctx.http(endpoint(ctx, SSE_PATH, query), {
     headers: { accept: 'text/event-stream', [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
     signal,
   })

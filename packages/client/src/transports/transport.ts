@@ -1,4 +1,4 @@
-import type { ErrorCode, TransportName } from '@switchboard/protocol'
+import { SESSION_ID_PARAM, type ErrorCode, type TransportName } from '@switchboard/protocol'
 import { type EndpointName, endpointUrl } from '../endpoints.js'
 import type { HttpClient } from '../http/http.js'
 
@@ -71,7 +71,7 @@ export interface ClientTransport {
 
 export type TransportFactory = (ctx: TransportContext, events: TransportEvents) => ClientTransport
 
-/** The URL of a session's endpoint: the mount's query, then `sid` and `query`. */
+/** The URL of a session's endpoint: the mount's query, then the session id (`sid`) and `query`. */
 export function endpoint(ctx: TransportContext, name: EndpointName, query?: Readonly<Record<string, string>>): string {
-  return endpointUrl(ctx.baseUrl, name, { sid: ctx.sessionId, ...query })
+  return endpointUrl(ctx.baseUrl, name, { [SESSION_ID_PARAM]: ctx.sessionId, ...query })
 }

@@ -1,11 +1,18 @@
-import { codeFromClose, encodeBatch, encodeFrame, FrameType, PROTOCOL_VERSION } from '@switchboard/protocol'
+import {
+  codeFromClose,
+  encodeBatch,
+  encodeFrame,
+  FrameType,
+  HIGH_WATER_BYTES,
+  PROBE_ANSWER,
+  PROTOCOL_VERSION,
+  WEBSOCKET_PATH,
+} from '@switchboard/protocol'
 import { endpoint, type ClientTransport, type TransportFactory, type WebSocketLike } from './transport.js'
 
 const OPEN = 1
-/** Over this many buffered bytes, `send` asks the session to wait; drain is polled (browsers have no event). */
-const HIGH_WATER_BYTES = 1024 * 1024
+/** Over HIGH_WATER_BYTES buffered, `send` asks the session to wait; drain is polled this often (browsers have no event). */
 const DRAIN_POLL_MS = 10
-const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
 /** WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. */
 export const createWebSocketTransport: TransportFactory = (ctx, events) => {
@@ -40,7 +47,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
         return
       }
-      const url = endpoint(ctx, 'ws')
+      const url = endpoint(ctx, WEBSOCKET_PATH)
       let socket: WebSocketLike
       try {
         socket = new Ctor(url)

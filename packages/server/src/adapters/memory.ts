@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import { joinMessageBody } from '@switchboard/protocol'
+import { createRandomId } from '../random.js'
 import {
   IDEMPOTENCY_WINDOW_MS,
   type Adapter,
@@ -35,12 +35,12 @@ interface ChannelLog {
 export function createMemoryAdapter(options: MemoryAdapterOptions = {}): Adapter {
   const windowMs = options.idempotencyWindowMs ?? IDEMPOTENCY_WINDOW_MS
   if (!Number.isFinite(windowMs) || windowMs <= 0) throw new TypeError('idempotencyWindowMs must be a positive number')
-  let epoch = randomBytes(6).toString('base64url')
+  let epoch = createRandomId(6)
   const logs = new Map<string, ChannelLog>()
   /** Channels this node subscribed to: the only ones delivered, as a broker would. */
   const interest = new Set<string>()
   const presence = new MemoryPresence()
-  const sessions = new MemorySessions(randomBytes(9).toString('base64url'))
+  const sessions = new MemorySessions(createRandomId(9))
   let onMessage: AdapterEvents['onMessage'] | undefined
 
   const logOf = (channel: string): ChannelLog => {
@@ -106,7 +106,7 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): Adapter
       onMessage = undefined
       logs.clear()
       // Offsets would start again at 1: a publish after close must not reuse the epoch.
-      epoch = randomBytes(6).toString('base64url')
+      epoch = createRandomId(6)
       interest.clear()
       presence.clear()
       sessions.clear()

@@ -1,10 +1,8 @@
-import type { ErrorCode } from '@switchboard/protocol'
+import { HIGH_WATER_BYTES, PROBE_ANSWER, type ErrorCode } from '@switchboard/protocol'
 import type { WhenGone } from '../http.js'
 import type { ServerTransport, TransportHost } from './transport.js'
 
 const encoder = new TextEncoder()
-/** Bytes queued in the stream before the session waits for the reader. */
-const HIGH_WATER_BYTES = 1024 * 1024
 
 /** Response headers: no caching, no transform, and ask nginx not to buffer (`X-Accel-Buffering`). */
 export const SSE_HEADERS = {
@@ -85,7 +83,7 @@ export function createSseProbe(whenGone: WhenGone): ReadableStream<Uint8Array> {
   let timer: ReturnType<typeof setTimeout> | undefined
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(encoder.encode(': switchboard\n\ndata: [[4]]\n\n'))
+      controller.enqueue(encoder.encode(`: switchboard\n\ndata: ${PROBE_ANSWER}\n\n`))
       const end = () => {
         clearTimeout(timer)
         try {

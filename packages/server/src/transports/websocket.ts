@@ -1,15 +1,15 @@
 import {
   decodeClientBatch,
-  encodeBatch,
-  encodeFrame,
   ERRORS,
   FrameType,
+  HIGH_WATER_BYTES,
+  PROBE_ANSWER,
   PROTOCOL_VERSION,
   SwitchboardError,
   type CloseFrame,
   type ErrorCode,
 } from '@switchboard/protocol'
-import type { Hub } from '../hub.js'
+import type { SessionRegistry } from '../session-registry.js'
 import type { Session } from '../session.js'
 import type { ServerTransport } from './transport.js'
 
@@ -28,11 +28,8 @@ export interface RawWebSocket {
 const OPEN = 1
 const TRANSPORT = Symbol('switchboard.transport')
 type Tagged = RawWebSocket & { [TRANSPORT]: WebSocketTransport }
-/** Over this many buffered bytes the session stops writing until the socket drains. */
-const HIGH_WATER_BYTES = 1024 * 1024
 /** A socket that sends no HELLO within this long is closed. */
 const HELLO_TIMEOUT_MS = 10_000
-const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
 
 /** A `ws` message as bytes: a Buffer (the default), fragments, or an ArrayBuffer. */
 function bufferOf(data: unknown): Buffer {
@@ -45,20 +42,21 @@ function bufferOf(data: unknown): Buffer {
 /**
  * One WebSocket, both directions. The client's first message is HELLO (token, ack, version),
  * so the resume token never appears in a URL; then every message is a batch of frames.
+ * Node side: it reads `ws` messages as Buffers, so only the Node entry (node-runtime.ts) loads it.
  */
 export class WebSocketTransport implements ServerTransport {
   readonly name = 'websocket'
   #ws: RawWebSocket
-  #hub: Hub
+  #registry: SessionRegistry
   #sid: string | undefined
   #session: Session | null = null
   #blocked = false
   #closed = false
   #helloTimer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(ws: RawWebSocket, hub: Hub, sid: string | undefined, refusal?: SwitchboardError) {
+  constructor(ws: RawWebSocket, registry: SessionRegistry, sid: string | undefined, refusal?: SwitchboardError) {
     this.#ws = ws
-    this.#hub = hub
+    this.#registry = registry
     this.#sid = sid
     // Module-level listeners that find their transport through a symbol on the socket, as `ws`
     // does itself: no closures per connection (idle memory per session counts).
@@ -125,9 +123,9 @@ export class WebSocketTransport implements ServerTransport {
     const session = this.#session
     if (session) {
       try {
-        this.#hub.receive(session, text, bytes.length, false)
+        this.#registry.receive(session, text, bytes.length, false)
       } catch {
-        // The hub ended the session with the error's code; the socket closes with it.
+        // The registry ended the session with the error's code; the socket closes with it.
       }
       return
     }
@@ -141,12 +139,12 @@ export class WebSocketTransport implements ServerTransport {
       const hello = frames[0]
       if (!hello || hello[0] !== FrameType.HELLO) throw new SwitchboardError('BAD_REQUEST', 'The first frame must be HELLO')
       if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
-      const ended = this.#hub.endedSession(this.#sid, hello[1])
+      const ended = this.#registry.endedSession(this.#sid, hello[1])
       if (ended) {
         this.#ws.send(ended.batchFor(hello[2]))
         return this.close((JSON.parse(ended.closeFrame) as CloseFrame)[1])
       }
-      const session = this.#hub.authorize(this.#sid, hello[1])
+      const session = this.#registry.authorize(this.#sid, hello[1])
       if (hello[4] === 1) {
         // A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO.
         this.#ws.send(PROBE_ANSWER)
@@ -162,7 +160,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #fail(error: SwitchboardError): void {
-    this.#hub.options.logger?.({ kind: 'transport', message: `websocket refused: ${error.code}`, sessionId: this.#sid })
+    this.#registry.options.logger?.({ kind: 'transport', message: `websocket refused: ${error.code}`, sessionId: this.#sid })
     this.close(error.code)
   }
 
@@ -174,6 +172,6 @@ export class WebSocketTransport implements ServerTransport {
 
   #onError(error: Error): void {
     // ws closes the socket after an error (e.g. maxPayload exceeded: 1009); the close handler detaches.
-    this.#hub.options.logger?.({ kind: 'transport', message: `websocket error: ${error.message}`, sessionId: this.#sid })
+    this.#registry.options.logger?.({ kind: 'transport', message: `websocket error: ${error.message}`, sessionId: this.#sid })
   }
 }

@@ -1,17 +1,20 @@
-import { randomBytes } from 'node:crypto'
 import {
   decodeClientBatch,
   encodeData,
   FrameType,
+  type CallFrame,
   type ClientFrame,
   exceedsBytes,
   SwitchboardError,
   type ClientDataFrame,
   type ErrorCode,
+  type PublishFrame,
+  utf8Length,
 } from '@switchboard/protocol'
 import { tokensEqual } from './http.js'
-import type { FinalWords } from './final-words.js'
+import type { EndedSession } from './ended-session.js'
 import type { ResolvedOptions } from './options.js'
+import { createRandomId } from './random.js'
 import { Session, type SessionConfig } from './session.js'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
@@ -20,8 +23,7 @@ const FULL_RETRY_MS = 5_000
 /** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
 export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
 
-const isData = (f: ClientFrame): f is ClientFrame & [12 | 13, number, string, unknown] =>
-  f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
+const isData = (f: ClientFrame): f is PublishFrame | CallFrame => f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
 
 /**
  * Marks the calls and publishes in a batch of `bytes` whose data exceeds `maxBytes`. A batch with
@@ -29,13 +31,13 @@ const isData = (f: ClientFrame): f is ClientFrame & [12 | 13, number, string, un
  * (`[[13,seq,"name",` and `]]`), which is how a client sends one big message. Data in a batch of
  * several is encoded to be measured.
  */
-function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): void {
-  let data: (ClientFrame & [12 | 13, number, string, unknown]) | undefined
+function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number, byteLength: (s: string) => number): void {
+  let data: PublishFrame | CallFrame | undefined
   let count = 0
   for (const f of frames) if (isData(f)) (data = f), count++
   if (count === 0) return
   if (count === 1) {
-    const framing = 7 + String(data![0]).length + String(data![1]).length + Buffer.byteLength(JSON.stringify(data![2]))
+    const framing = 7 + String(data![0]).length + String(data![1]).length + byteLength(JSON.stringify(data![2]))
     if (bytes - framing <= maxBytes) return
   }
   for (const f of frames) {
@@ -46,19 +48,21 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number): 
     } catch {
       continue // nested too deep to encode again: refused where it would be encoded (a publish)
     }
-    if (exceedsBytes(json, maxBytes, Buffer.byteLength)) (f as unknown[])[3] = OVERSIZED
+    if (exceedsBytes(json, maxBytes, byteLength)) (f as unknown[])[3] = OVERSIZED
   }
 }
 
-/** The hub needs every option but the identity hook. */
-export type HubOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
+/** The registry needs every option but the identity hook. */
+export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
 
 /**
  * The sessions of one node, and the checks every endpoint shares: find a session by id and
  * token, decode a batch within limits. Transports and routes use this; channels do not.
  */
-export class Hub {
-  readonly options: HubOptions
+export class SessionRegistry {
+  readonly options: RegistryOptions
+  /** UTF-8 size of a string: a POST body, a frame's data (Node passes its native Buffer.byteLength). */
+  readonly byteLength: (s: string) => number
   readonly sessions = new Map<string, Session>()
   closing = false
   /** What a refused negotiate during shutdown tells the client: come back after this long (ms). */
@@ -67,16 +71,18 @@ export class Hub {
    * Sessions that ended recently: their CLOSE frame, kept for recoveryMs so a client whose line
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
-  #ended = new Map<string, FinalWords>()
+  #ended = new Map<string, EndedSession>()
   #sweep: ReturnType<typeof setInterval>
   #sessionConfig: SessionConfig
 
   constructor(
-    options: HubOptions,
+    options: RegistryOptions,
     dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>,
     onEnd: (session: Session, code: ErrorCode) => void,
+    byteLength: (s: string) => number = utf8Length,
   ) {
     this.options = options
+    this.byteLength = byteLength
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
       batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },
@@ -92,10 +98,13 @@ export class Hub {
         onEnd(s, code)
       },
       logger: options.logger,
+      byteLength,
     }
     const every = Math.max(50, Math.min(1_000, options.heartbeatMs / 4, options.recoveryMs / 4))
     this.#sweep = setInterval(() => this.sweep(Date.now()), every)
-    this.#sweep.unref()
+    // Node's timers are objects, unref'd so the sweep never keeps a process alive; where timers
+    // are numbers (Deno, Workers, browsers) there is nothing to unref.
+    ;(this.#sweep as { unref?: () => void }).unref?.()
   }
 
   /** Refuses new sessions from now on; refused clients are told to come back after `retryAfterMs`. */
@@ -113,12 +122,7 @@ export class Hub {
     if (this.closing) throw this.shutdownError()
     if (this.sessions.size >= this.options.maxSessions)
       throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
-    const session = new Session(
-      randomBytes(16).toString('base64url'),
-      randomBytes(24).toString('base64url'),
-      identity,
-      this.#sessionConfig,
-    )
+    const session = new Session(createRandomId(16), createRandomId(24), identity, this.#sessionConfig)
     this.sessions.set(session.id, session)
     return session
   }
@@ -132,7 +136,7 @@ export class Hub {
   }
 
   /** What a session that ended recently still owes its client, if `token` proves it; else undefined. */
-  endedSession(sid: string | undefined, token: string | undefined): FinalWords | undefined {
+  endedSession(sid: string | undefined, token: string | undefined): EndedSession | undefined {
     const ended = sid === undefined ? undefined : this.#ended.get(sid)
     return ended && tokensEqual(token, ended.token) ? ended : undefined
   }
@@ -148,7 +152,7 @@ export class Hub {
         throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
-      if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes)
+      if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes, this.byteLength)
       session.receive(frames, inlineAck)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })

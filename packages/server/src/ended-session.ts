@@ -10,7 +10,7 @@ const MAX_FINAL_BYTES = 1024 * 1024
  * frame, learns exactly which of its own frames were processed (the rest can go to a new
  * session), and when to come back.
  */
-export class FinalWords {
+export class EndedSession {
   readonly token: string
   readonly until: number
   /** Highest client seq the session processed. */

@@ -1,0 +1,23 @@
+import { utf8Length, type SwitchboardError } from '@switchboard/protocol'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { SessionRegistry } from './session-registry.js'
+
+/**
+ * Serves `GET /ws`: completes the upgrade and hands the socket to a WebSocket transport.
+ * `refusalFor` says why a request may not attach; it is told after the upgrade, as a close code.
+ */
+export type WebSocketRoute = (registry: SessionRegistry, refusalFor: (c: Context) => SwitchboardError | undefined) => MiddlewareHandler
+
+/**
+ * What the core takes from the runtime it runs on. The core itself uses web standards only
+ * (Request, Response, streams, Web Crypto), so the same code serves Node and runtimes without Node's APIs.
+ */
+export interface Runtime {
+  /** UTF-8 size of a string: every POST body is measured, so Node passes its native Buffer.byteLength. */
+  byteLength: (s: string) => number
+  /** The WebSocket endpoint. Without one, websocket is not offered and `GET /ws` answers TRANSPORT_NOT_ALLOWED. */
+  webSocketRoute?: WebSocketRoute
+}
+
+/** Web standards only: SSE and long polling, with UTF-8 measured in JS. */
+export const WEB_RUNTIME: Runtime = { byteLength: utf8Length }
