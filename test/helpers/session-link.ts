@@ -152,6 +152,8 @@ export class SessionPair {
       batch: { maxFrames: LIMITS.maxBatchFrames, maxBytes: LIMITS.maxBatchBytes },
       replayBufferFrames: LIMITS.replayFrames,
       replayBufferBytes: 10_000_000,
+      maxPendingRequests: 10_000,
+      maxPendingBytes: 16_000_000,
       heartbeatMs: 1_000_000,
       recoveryMs: 1_000_000,
       dispatch: (session, frame) => this.#dispatch(session, frame),

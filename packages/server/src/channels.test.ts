@@ -7,6 +7,8 @@ const config: SessionConfig = {
   batch: { maxFrames: 64, maxBytes: 1_000_000 },
   replayBufferFrames: 100,
   replayBufferBytes: 1_000_000,
+  maxPendingRequests: 10_000,
+  maxPendingBytes: 16_000_000,
   heartbeatMs: 1_000,
   recoveryMs: 5_000,
   dispatch: () => {},

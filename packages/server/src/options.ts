@@ -40,6 +40,14 @@ export interface SwitchboardOptions<Identity = unknown> {
   maxBatchFrames?: number
   replayBufferFrames?: number
   replayBufferBytes?: number
+  /**
+   * Requests of one session received but not yet processed, at most (by count and by batch bytes).
+   * The server holds a session's requests while the client owes acks for half the replay buffer;
+   * an honest client stops at its outbox (1,000 requests, 4 MiB by default), so only one that
+   * ignores acks gets past these, and is ended with BACKLOG_FULL. Default 10,000 and 16 MiB.
+   */
+  maxPendingRequests?: number
+  maxPendingBytes?: number
   /** Most live sessions on this node; past it negotiate answers 503 TOO_MANY_SESSIONS. */
   maxSessions?: number
   /** Receives log events; nothing is logged without it. */
@@ -71,6 +79,8 @@ export function resolveOptions<Identity>(o: SwitchboardOptions<Identity>): Resol
     replayBufferFrames: positive(o.replayBufferFrames, REPLAY_BUFFER_FRAMES, 'replayBufferFrames'),
     replayBufferBytes: positive(o.replayBufferBytes, REPLAY_BUFFER_BYTES, 'replayBufferBytes'),
     maxSessions: positive(o.maxSessions, 100_000, 'maxSessions'),
+    maxPendingRequests: positive(o.maxPendingRequests, 10_000, 'maxPendingRequests'),
+    maxPendingBytes: positive(o.maxPendingBytes, 16 * 1024 * 1024, 'maxPendingBytes'),
   }
 }
 

@@ -88,6 +88,8 @@ export class SessionRegistry {
       batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },
       replayBufferFrames: options.replayBufferFrames,
       replayBufferBytes: options.replayBufferBytes,
+      maxPendingRequests: options.maxPendingRequests,
+      maxPendingBytes: options.maxPendingBytes,
       heartbeatMs: options.heartbeatMs,
       recoveryMs: options.recoveryMs,
       dispatch,
@@ -153,7 +155,7 @@ export class SessionRegistry {
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
       if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes, this.byteLength)
-      session.receive(frames, inlineAck)
+      session.receive(frames, inlineAck, bytes)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
       // A protocol violation is final (the client would send it again); our own fault is not.

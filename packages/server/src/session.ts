@@ -24,6 +24,9 @@ export interface SessionConfig {
   batch: BatchLimits
   replayBufferFrames: number
   replayBufferBytes: number
+  /** Requests received but not yet processed, at most (count, and bytes as they came in batches). */
+  maxPendingRequests: number
+  maxPendingBytes: number
   heartbeatMs: number
   recoveryMs: number
   /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
@@ -78,6 +81,11 @@ export class Session<Identity = unknown> implements TransportHost {
   #ended = false
   /** Data frames waiting while an async dispatch runs, to keep per-session order. */
   #backlog: ClientDataFrame[] = []
+  /** The bytes each held frame came with (its share of its batch), and their sum. */
+  #backlogSizes: number[] = []
+  #backlogBytes = 0
+  /** A PING went out to ask for the client's ack since the session fell behind. */
+  #askedAck = false
   #busy = false
   /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
   #overHttp = false
@@ -91,6 +99,8 @@ export class Session<Identity = unknown> implements TransportHost {
       maxUnackedFrames: config.replayBufferFrames,
       maxUnackedBytes: config.replayBufferBytes,
       byteLength: config.byteLength,
+      // Acks say what was processed: frames held under backpressure are not acked until then.
+      ackProcessed: true,
     })
   }
 
@@ -104,7 +114,7 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Highest client seq delivered (what the server acks). */
   get received(): number {
-    return this.#seq.received
+    return this.#seq.processedSeq
   }
 
   /** Frames sent but not yet acked by the client. */
@@ -130,10 +140,11 @@ export class Session<Identity = unknown> implements TransportHost {
     this.lastSeen = Date.now()
     if (welcome) {
       seq.filterControl(notHeartbeat)
-      seq.control(encodeFrame([FrameType.WELCOME, seq.received]), true)
+      seq.control(encodeFrame([FrameType.WELCOME, seq.processedSeq]), true)
       seq.acked()
     }
     this.#log('transport', `attached ${transport.name}`, { clientAck })
+    this.#maybeResume()
     this.flush()
   }
 
@@ -152,10 +163,31 @@ export class Session<Identity = unknown> implements TransportHost {
   /** The client holds every frame up to `ack` (an ACK frame, or the ack header of a POST). */
   acked(ack: number): void {
     if (!this.#seq.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#seq.out.lastSeq}`)
+    else this.#maybeResume()
+  }
+
+  /** An ack came: take the requests held back once it made room, or ask for the next one. */
+  #maybeResume(): void {
+    this.#askedAck = false
+    if (this.#backlog.length === 0 || this.#busy || this.#ended) return
+    if (this.#caughtUp()) this.#resume()
+    else this.#askForAck()
+  }
+
+  /**
+   * Asks for the client's ack now, once per ack: a PING is answered on every line with a batch or
+   * request that carries the ack, where a client with nothing to send (or a long poll holding no
+   * data) would otherwise ack only after its ack delay, or at the poll timeout.
+   */
+  #askForAck(): void {
+    if (this.#askedAck) return
+    this.#askedAck = true
+    this.#seq.control(PING)
+    this.#queueFlush()
   }
 
   /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
-  receive(frames: readonly ClientFrame[], inlineAck = false): void {
+  receive(frames: readonly ClientFrame[], inlineAck = false, bytes = 0): void {
     if (this.#ended) return
     this.lastSeen = Date.now()
     let due = false
@@ -175,7 +207,7 @@ export class Session<Identity = unknown> implements TransportHost {
         default: {
           const verdict = this.#seq.accept(f[1])
           due = true
-          if (verdict === 'deliver') this.#deliver(f)
+          if (verdict === 'deliver') this.#deliver(f, bytes / frames.length)
           else if (verdict === 'gap') this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#seq.received + 1})`)
         }
       }
@@ -198,7 +230,7 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Sends a MESSAGE whose body was encoded once for every subscriber. */
   sendMessage(body: string): void {
-    this.#append(encodeMessage(this.#seq.nextSeq, body))
+    this.#append(encodeMessage(this.#seq.nextSeq, body), false)
   }
 
   /**
@@ -214,7 +246,7 @@ export class Session<Identity = unknown> implements TransportHost {
       return this.replyError(ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT))
     }
     // Built as text: the result is encoded once and no wrapper array is allocated per reply.
-    this.#append(`[21,${this.#seq.nextSeq},${ref},null,${json}]`)
+    this.#append(`[21,${this.#seq.nextSeq},${ref},null,${json}]`, true)
     this.#repliedTo(ref)
   }
 
@@ -229,7 +261,7 @@ export class Session<Identity = unknown> implements TransportHost {
         this.#log('session', `error data of the reply to ${ref} could not be encoded`, e)
       }
     }
-    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]))
+    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]), true)
     this.#repliedTo(ref)
   }
 
@@ -270,11 +302,11 @@ export class Session<Identity = unknown> implements TransportHost {
     // The last batch: what the client is owed, the exact ack of its frames, then CLOSE.
     // Everything up to that ack was processed; nothing after it will be.
     const seq = this.#seq
-    const ack = encodeAck(seq.received)
+    const ack = encodeAck(seq.processedSeq)
     if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
     const final = new EndedSession(
       this.token,
-      seq.received,
+      seq.processedSeq,
       seq.unackedFrames(),
       seq.out.ackedSeq + 1,
       closeFrame,
@@ -285,6 +317,8 @@ export class Session<Identity = unknown> implements TransportHost {
     t?.close(code)
     clearTimeout(this.#ackTimer)
     this.#backlog = []
+    this.#backlogSizes = []
+    this.#backlogBytes = 0
     seq.clear()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
@@ -302,9 +336,15 @@ export class Session<Identity = unknown> implements TransportHost {
     if (t.send(batch) && this.#seq.unsent) this.#queueFlush()
   }
 
-  #append(frame: string): void {
+  /**
+   * Queues a frame for the client. A channel message that finds the replay buffer full ends the
+   * session with SLOW_CONSUMER (a subscriber that cannot keep up with a channel). A reply always
+   * goes in: the session's own request/reply traffic is paced instead (see #deliver), so replies
+   * pass the bound by at most what requests already in progress answer.
+   */
+  #append(frame: string, reply: boolean): void {
     if (this.#ended) return
-    if (!this.#seq.out.hasRoom(frame.length)) {
+    if (!reply && !this.#seq.out.hasRoom(frame.length)) {
       // Bounded memory per session: a client this far behind starts a new session at once and
       // catches up through channel history (subscribe `since`).
       this.end('SLOW_CONSUMER', 0)
@@ -314,13 +354,45 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#queueFlush()
   }
 
-  #deliver(frame: ClientDataFrame): void {
-    if (this.#busy) {
+  /**
+   * Processes a client frame, or holds it: behind an async dispatch (per-session order), or while
+   * the client owes acks for half a replay buffer of our frames (backpressure: the client's outbox
+   * fills, unacked, and it waits; acks and pings are still read). Held frames are not acked, so
+   * a session that ends now tells the client exactly which to carry over.
+   */
+  #deliver(frame: ClientDataFrame, bytes: number): void {
+    if (this.#busy || this.#backlog.length > 0 || this.#behind()) {
+      const config = this.#config
+      if (this.#backlog.length >= config.maxPendingRequests || this.#backlogBytes + bytes > config.maxPendingBytes) {
+        // Only a client that ignores its acks sends this far ahead.
+        this.end('BACKLOG_FULL', null, `More than ${config.maxPendingRequests} requests or ${config.maxPendingBytes} bytes wait to be processed`)
+        return
+      }
       this.#backlog.push(frame)
+      this.#backlogSizes.push(bytes)
+      this.#backlogBytes += bytes
+      if (!this.#busy) this.#askForAck()
       return
     }
+    this.#dispatch(frame)
+  }
+
+  #dispatch(frame: ClientDataFrame): void {
+    this.#seq.processed(frame[1])
     const pending = this.#config.dispatch(this, frame)
     if (pending) this.#wait(pending)
+  }
+
+  /** The client owes acks for half the replay buffer or more: stop taking its requests. */
+  #behind(): boolean {
+    const out = this.#seq.out
+    return out.size * 2 >= this.#config.replayBufferFrames || out.bytes * 2 >= this.#config.replayBufferBytes
+  }
+
+  /** Back under a quarter of the replay buffer: take requests again (the gap avoids flapping). */
+  #caughtUp(): boolean {
+    const out = this.#seq.out
+    return out.size * 4 < this.#config.replayBufferFrames && out.bytes * 4 < this.#config.replayBufferBytes
   }
 
   /** An async dispatch runs: later frames queue behind it (a closure only on this rarer path). */
@@ -332,10 +404,13 @@ export class Session<Identity = unknown> implements TransportHost {
 
   #resume(): void {
     this.#busy = false
-    while (!this.#busy && this.#backlog.length > 0 && !this.#ended) {
-      const pending = this.#config.dispatch(this, this.#backlog.shift()!)
-      if (pending) this.#wait(pending)
+    let dispatched = false
+    while (!this.#busy && this.#backlog.length > 0 && !this.#ended && !this.#behind()) {
+      this.#backlogBytes -= this.#backlogSizes.shift()!
+      this.#dispatch(this.#backlog.shift()!)
+      dispatched = true
     }
+    if (dispatched) this.#scheduleAck()
   }
 
   #scheduleAck(): void {
