@@ -84,7 +84,8 @@ export async function startServer(options: SwitchboardOptions<{ user: string } |
     origin: server.url,
     port: server.port,
     async close() {
-      await sb.close()
+      // Tests close their clients first: no long-polling client will come for the shutdown notice.
+      await sb.close({ drainTimeoutMs: 0 })
       await server.close()
     },
   }

@@ -16,7 +16,7 @@ import {
 } from '@switchboard/protocol'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
-import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
+import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenAnswered, whenGone } from './http.js'
 import type { WebSocketRoute } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
 import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
@@ -138,17 +138,24 @@ export function createApp(
     return new Response(transport.body, { headers: SSE_HEADERS })
   })
 
+  /** A poll of an ended session: a drain waits until an answer that tells the client of the end is written. */
+  const answerEndedPoll = (c: Context, sid: string, batch: string): Response => {
+    registry.endedPollAnswered(sid, batch, whenAnswered(c))
+    return new Response(batch, { headers: POLL_HEADERS })
+  }
   app.get(`/${POLL_PATH}`, async (c) => {
     if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
     const ended = endedSessionOf(c)
-    if (ended) return new Response(ended.batchFor(parseAck(c.req.header(ACK_HEADER))), { headers: POLL_HEADERS })
+    if (ended) return answerEndedPoll(c, c.req.query(SESSION_ID_PARAM)!, ended.batchFor(parseAck(c.req.header(ACK_HEADER))))
     const session = sessionOf(c)
     const first = c.req.query(ATTACH_PARAM) === '1'
     // The first poll of an attach answers at once (WELCOME), later ones wait for data.
     const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, whenGone(c))
     transport.bind(session)
     session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first)
-    return new Response(await transport.response, { headers: POLL_HEADERS })
+    const batch = await transport.response
+    // The session may have ended while this poll was held, and written its CLOSE to it.
+    return session.ended ? answerEndedPoll(c, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })
   })
 
   const sendLimit = limitBody(o.maxBatchBytes, (c) => {

@@ -97,10 +97,26 @@ interface NodeResponse {
  * @hono/node-server, which builds no web AbortSignal per request, else the request's signal.
  */
 export function whenGone(c: Context): WhenGone {
-  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
-  if (outgoing && typeof outgoing.once === 'function') return (listener) => void outgoing.once('close', listener)
+  const outgoing = nodeResponse(c)
+  if (outgoing) return (listener) => void outgoing.once('close', listener)
   const signal = c.req.raw.signal
   return (listener) => signal.addEventListener('abort', listener, { once: true })
+}
+
+/**
+ * Registers a listener for the answer being written out (or the client going away): the Node
+ * response's 'close'. Elsewhere nothing tells, and the listener runs at once.
+ */
+export function whenAnswered(c: Context): WhenGone {
+  const outgoing = nodeResponse(c)
+  if (outgoing) return (listener) => void outgoing.once('close', listener)
+  return (listener) => listener()
+}
+
+/** The Node response under @hono/node-server, if there is one. */
+function nodeResponse(c: Context): NodeResponse | undefined {
+  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
+  return outgoing && typeof outgoing.once === 'function' ? outgoing : undefined
 }
 
 /**

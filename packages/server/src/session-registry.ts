@@ -11,9 +11,10 @@ import {
   type PublishFrame,
   utf8Length,
 } from '@switchboard/protocol'
-import { tokensEqual } from './http.js'
 import type { EndedSession } from './ended-session.js'
+import { tokensEqual, type WhenGone } from './http.js'
 import type { ResolvedOptions } from './options.js'
+import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
 import { Session, type SessionConfig } from './session.js'
 
@@ -72,6 +73,8 @@ export class SessionRegistry {
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
   #ended = new Map<string, EndedSession>()
+  /** Long-polling sessions that drain() ended and whose client has not had the CLOSE yet. */
+  #unheard = new PendingNotices()
   #sweep: ReturnType<typeof setInterval>
   #sessionConfig: SessionConfig
 
@@ -113,6 +116,30 @@ export class SessionRegistry {
   shutDown(retryAfterMs: number): void {
     this.closing = true
     this.#shutdownRetryMs = retryAfterMs
+  }
+
+  /**
+   * Ends every session with SERVER_SHUTDOWN, each told to come back after `reconnectMs()`.
+   * Resolves once every long-polling client still polling has had the CLOSE, or after `timeoutMs`.
+   * A client whose last poll was answered longer than `timeoutMs` ago is not waited for: it is
+   * not polling any more (it closed without a word, or lost its network).
+   */
+  drain(reconnectMs: () => number, timeoutMs: number): Promise<void> {
+    const now = Date.now()
+    for (const session of [...this.sessions.values()]) {
+      const held = session.transport !== null
+      if (session.polling && (held || now - session.detachedAt < timeoutMs)) this.#unheard.add(session.id)
+      session.end('SERVER_SHUTDOWN', reconnectMs())
+    }
+    return this.#unheard.wait(timeoutMs)
+  }
+
+  /**
+   * A poll of the ended session `sid` is answered with `batch`: when that tells the client of the
+   * end, drain() stops waiting for the client once the answer is written.
+   */
+  endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void {
+    if (this.#unheard.has(sid) && this.#ended.get(sid)?.carriedBy(batch)) whenAnswered(() => this.#unheard.heard(sid))
   }
 
   /** The refusal of a new session while shutting down. */

@@ -76,6 +76,8 @@ export class Session<Identity = unknown> implements TransportHost {
   /** Seqs and acks both ways, the replay buffer, and control frames for the next batch. */
   #seq: Sequencer
   #transport: ServerTransport | null = null
+  /** A long poll was answered and the client's next one is on its way. */
+  #betweenPolls = false
   #queued = false
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
@@ -108,6 +110,14 @@ export class Session<Identity = unknown> implements TransportHost {
     return this.#transport?.name ?? null
   }
 
+  /**
+   * A long-polling client is there: its poll is held, or was answered and the next one is on its
+   * way. False once the client abandoned a poll (it closed, or lost its network).
+   */
+  get polling(): boolean {
+    return this.#betweenPolls || this.#transport?.name === 'long-polling'
+  }
+
   get ended(): boolean {
     return this.#ended
   }
@@ -134,6 +144,7 @@ export class Session<Identity = unknown> implements TransportHost {
       throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
+    this.#betweenPolls = false
     this.#overHttp = transport.name !== 'websocket'
     if (old && old !== transport) old.close('SUPERSEDED')
     this.detachedAt = 0
@@ -149,9 +160,10 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   /** The transport's line is gone; the session waits recoveryMs for another. */
-  detach(transport: ServerTransport, reason: string): void {
+  detach(transport: ServerTransport, reason: string, clientLeft = false): void {
     if (this.#transport !== transport) return
     this.#transport = null
+    this.#betweenPolls = transport.name === 'long-polling' && !clientLeft
     this.detachedAt = Date.now()
     this.#log('transport', `detached ${transport.name}: ${reason}`)
   }

@@ -48,10 +48,12 @@ export interface Switchboard<Identity = unknown> {
    * Ends every session with SERVER_SHUTDOWN, telling each client to come back after `reconnectMs`
    * (default 1000) plus a random share of `spreadMs` (default: reconnectMs, or 1 ms per session if
    * more, so a restart sees about 1,000 returns a second at most, not all in one millisecond),
-   * refuses new sessions (503 with Retry-After), and stops the timers. The HTTP server is the
-   * app's to close.
+   * refuses new sessions (503 with Retry-After), and stops the timers. A long-polling client hears
+   * of it only with a poll: close() resolves once each one still polling has (or after
+   * `drainTimeoutMs`, default 2000), so that the requests its session never processed move to
+   * its next session. Close the HTTP server after that.
    */
-  close(options?: { reconnectMs?: number; spreadMs?: number }): Promise<void>
+  close(options?: { reconnectMs?: number; spreadMs?: number; drainTimeoutMs?: number }): Promise<void>
 }
 
 /**
@@ -243,11 +245,10 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
     get sessionCount() {
       return registry.sessions.size
     },
-    async close({ reconnectMs = 1_000, spreadMs } = {}) {
-      const sessions = [...registry.sessions.values()]
-      const spread = spreadMs ?? Math.max(reconnectMs, sessions.length)
+    async close({ reconnectMs = 1_000, spreadMs, drainTimeoutMs = 2_000 } = {}) {
+      const spread = spreadMs ?? Math.max(reconnectMs, registry.sessions.size)
       registry.shutDown(reconnectMs + spread)
-      for (const session of sessions) session.end('SERVER_SHUTDOWN', reconnectMs + Math.floor(Math.random() * spread))
+      await registry.drain(() => reconnectMs + Math.floor(Math.random() * spread), drainTimeoutMs)
       registry.close()
       await adapter.close()
     },

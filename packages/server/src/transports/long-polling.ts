@@ -23,7 +23,7 @@ export class LongPollTransport implements ServerTransport {
   constructor(timeoutMs: number, whenGone: WhenGone) {
     this.response = new Promise((resolve) => (this.#resolve = resolve))
     this.#timer = setTimeout(() => this.#finish('[]', 'poll timeout'), timeoutMs)
-    whenGone(() => this.#finish('[]', 'request aborted'))
+    whenGone(() => this.#finish('[]', 'request aborted', true))
   }
 
   bind(host: TransportHost): void {
@@ -43,11 +43,11 @@ export class LongPollTransport implements ServerTransport {
     this.#finish('[]', 'closed by server')
   }
 
-  #finish(batch: string, reason: string): void {
+  #finish(batch: string, reason: string, clientLeft = false): void {
     if (this.#done) return
     this.#done = true
     clearTimeout(this.#timer)
     this.#resolve(batch)
-    this.#host?.detach(this, reason)
+    this.#host?.detach(this, reason, clientLeft)
   }
 }

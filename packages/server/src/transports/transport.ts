@@ -19,6 +19,6 @@ export interface ServerTransport {
 export interface TransportHost {
   /** The line can take more batches. */
   drain(transport: ServerTransport): void
-  /** The line is gone. */
-  detach(transport: ServerTransport, reason: string): void
+  /** The line is gone; `clientLeft`: the client abandoned it (aborted its request, closed its socket). */
+  detach(transport: ServerTransport, reason: string, clientLeft?: boolean): void
 }
