@@ -381,16 +381,18 @@ export class Connection extends Emitter<ConnectionEvents> {
   #backoff(reason: string, code?: ErrorCode, delayMs?: number, retryAfterMs?: number): void {
     const reconnect = this.#config.reconnect
     if (reconnect === false) return this.close(reason, new SwitchboardError(code && code !== 'TIMEOUT' ? code : 'CONNECT_FAILED', reason))
-    this.#transition('backoff', reason, code)
     let delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
     if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs + Math.floor(Math.random() * retryAfterMs))
     this.#notBefore = delayMs !== undefined || retryAfterMs !== undefined ? Date.now() + delay : 0
     if (browserOffline()) delay = Math.max(delay, OFFLINE_RETRY_MS)
+    // The timer first: a `state` listener may close() on seeing `backoff`, which clears it.
     this.#retryIn(delay, ++this.#generation)
+    this.#transition('backoff', reason, code)
   }
 
   #retryIn(delay: number, gen: number): void {
     this.#retryTimer = setTimeout(() => {
+      if (gen !== this.#generation) return
       this.#transition('connecting', `retry after ${delay} ms`)
       void this.#run(gen)
     }, delay)
