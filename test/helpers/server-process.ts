@@ -13,13 +13,21 @@ export interface ServerProcess {
   daemon: Daemon
   /** True while the process runs. */
   alive(): boolean
+  /** Live sessions and memory after a full GC, from the process itself. */
+  stats(): Promise<ProcessStats>
   stop(): Promise<void>
 }
 
 type ProcessOptions = Pick<SwitchboardOptions, 'heartbeatMs' | 'recoveryMs' | 'pollTimeoutMs' | 'maxMessageBytes' | 'maxBatchBytes'>
 
+export interface ProcessStats {
+  sessions: number
+  heapUsed: number
+  rss: number
+}
+
 export async function startServerProcess(options: ProcessOptions = {}): Promise<ServerProcess> {
-  const daemon = await startDaemon(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+  const daemon = await startDaemon(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: { ...process.env, SWITCHBOARD_SERVER_OPTIONS: JSON.stringify(options) },
   })
   const url = await new Promise<string>((resolve, reject) => {
@@ -39,6 +47,7 @@ export async function startServerProcess(options: ProcessOptions = {}): Promise<
     url,
     daemon,
     alive: () => daemon.child.exitCode === null && daemon.child.signalCode === null,
+    stats: async () => (await fetch(`${url.replace(/\/rt$/, '')}/debug/stats`)).json() as Promise<ProcessStats>,
     stop: () => daemon.stop(),
   }
 }
@@ -46,6 +55,12 @@ export async function startServerProcess(options: ProcessOptions = {}): Promise<
 // Run as a script: start the server, say where, and close it on SIGTERM.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const server = await startServer(JSON.parse(process.env.SWITCHBOARD_SERVER_OPTIONS ?? '{}') as ProcessOptions)
+  // Added before the first request: Hono builds its router on the first match.
+  server.app.get('/debug/stats', (c) => {
+    ;(globalThis as { gc?: () => void }).gc?.()
+    const { heapUsed, rss } = process.memoryUsage()
+    return c.json({ sessions: server.sb.sessionCount, heapUsed, rss } satisfies ProcessStats)
+  })
   console.log(`listening ${server.url}`)
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)))
 }
