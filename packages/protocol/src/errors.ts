@@ -29,6 +29,7 @@ export const ERRORS = {
   TOO_MANY_SESSIONS: { status: 503, close: 4023, message: 'The server holds its maximum number of sessions' },
   NODE_UNREACHABLE: { status: 503, close: 4024, message: 'The node that owns the session could not be reached' },
   BACKLOG_FULL: { status: 429, close: 4025, message: 'More requests wait to be processed than the server holds for a session' },
+  RATE_LIMITED: { status: 429, close: 4026, message: 'Too many requests: retry after retryAfterMs' },
 } as const satisfies Record<string, { status: number; close: number; message: string }>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -94,6 +94,7 @@ export function createApp(
       if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
     }
     if (registry.closing) throw registry.shutdownError()
+    registry.admit(o.negotiateKey(c))
     const identity = await authenticate(c)
     const transports = requested ? requested.filter((t) => enabled(t)) : [...offered]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')

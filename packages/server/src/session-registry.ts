@@ -16,6 +16,7 @@ import { tokensEqual, type WhenGone } from './http.js'
 import type { ResolvedOptions } from './options.js'
 import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
+import { RateLimiter } from './limits.js'
 import { Session, type SessionConfig } from './session.js'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
@@ -54,7 +55,9 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number, b
 }
 
 /** The registry needs every option but the identity hook. */
-export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
+export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate' | 'identityKey'> & {
+  identityKey: (identity: never) => string | undefined
+}
 
 /**
  * The sessions of one node, and the checks every endpoint shares: find a session by id and
@@ -76,6 +79,11 @@ export class SessionRegistry {
   /** Long-polling sessions that drain() ended and whose client has not had the CLOSE yet. */
   #unheard = new PendingNotices()
   #sweep: ReturnType<typeof setInterval>
+  /** New sessions per client key (negotiateRatePerSecond, negotiateBurst). */
+  #negotiates: RateLimiter
+  /** Live sessions per identity key, and each identified session's key (anonymous ones are in neither). */
+  #perIdentity = new Map<string, number>()
+  #identityOf = new Map<Session, string>()
   #sessionConfig: SessionConfig
 
   constructor(
@@ -85,6 +93,7 @@ export class SessionRegistry {
     byteLength: (s: string) => number = utf8Length,
   ) {
     this.options = options
+    this.#negotiates = new RateLimiter(options.negotiateRatePerSecond, options.negotiateBurst)
     this.byteLength = byteLength
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
@@ -98,6 +107,7 @@ export class SessionRegistry {
       dispatch,
       onEnd: (s, code, final) => {
         this.sessions.delete(s.id)
+        this.#forgetIdentity(s)
         this.#ended.set(s.id, final)
         if (this.#ended.size > options.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
         onEnd(s, code)
@@ -147,12 +157,30 @@ export class SessionRegistry {
     return new SwitchboardError('SERVER_SHUTDOWN', undefined, { retryAfterMs: this.#shutdownRetryMs })
   }
 
+  /**
+   * Counts a negotiate against its client's rate (`key`, none: not counted); throws RATE_LIMITED,
+   * with when to retry, past it.
+   */
+  admit(key: string | undefined, now = Date.now()): void {
+    if (key === undefined) return
+    const waitMs = this.#negotiates.take(key, now)
+    if (waitMs > 0) throw new SwitchboardError('RATE_LIMITED', 'Too many new sessions from this client', { retryAfterMs: waitMs })
+  }
+
   createSession(identity: unknown): Session {
     if (this.closing) throw this.shutdownError()
     if (this.sessions.size >= this.options.maxSessions)
       throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
+    const key = identity === null ? undefined : (this.options.identityKey as (i: unknown) => string | undefined)(identity)
+    const held = key === undefined ? 0 : (this.#perIdentity.get(key) ?? 0)
+    if (held >= this.options.maxSessionsPerIdentity)
+      throw new SwitchboardError('TOO_MANY_SESSIONS', `This identity holds ${held} sessions, its most`, { retryAfterMs: FULL_RETRY_MS })
     const session = new Session(createRandomId(16), createRandomId(24), identity, this.#sessionConfig)
     this.sessions.set(session.id, session)
+    if (key !== undefined) {
+      this.#perIdentity.set(key, held + 1)
+      this.#identityOf.set(session, key)
+    }
     return session
   }
 
@@ -192,7 +220,17 @@ export class SessionRegistry {
   }
 
   /** Heartbeats, liveness and expiry for every session, in one timer. */
+  #forgetIdentity(session: Session): void {
+    const key = this.#identityOf.get(session)
+    if (key === undefined) return
+    this.#identityOf.delete(session)
+    const held = (this.#perIdentity.get(key) ?? 1) - 1
+    if (held > 0) this.#perIdentity.set(key, held)
+    else this.#perIdentity.delete(key)
+  }
+
   sweep(now: number): void {
+    this.#negotiates.prune(now)
     for (const session of this.sessions.values()) {
       // Expired, not refused: a client that comes back later starts a new session at once.
       if (!session.tick(now)) session.end('SESSION_LOST', 0)
