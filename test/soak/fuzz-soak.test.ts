@@ -4,8 +4,8 @@ import type { SwitchboardClient } from '@switchboard/client'
 import type { NegotiateResponse } from '@switchboard/server'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
-import { connectClient } from './helpers/fixture.js'
-import { startServerProcess, type ProcessStats, type ServerProcess } from './helpers/server-process.js'
+import { connectClient } from '../helpers/fixture.js'
+import { startServerProcess, type ProcessStats, type ServerProcess } from '../helpers/server-process.js'
 
 /**
  * A fuzz soak: over 10,000 malformed requests and frames, generated from a seed (fast-check), at
