@@ -10,6 +10,18 @@ export const alias = {
   '@switchboard/client': src('client', 'node'),
 }
 
+/**
+ * A suite under test/ that runs on its own after the unit part, one file at a time (each drives
+ * its own processes, browsers or thousands of sessions), with timeouts of `timeoutMs`.
+ */
+export function separateSuite(folder: string, timeoutMs: number) {
+  return defineConfig({
+    root: fileURLToPath(new URL('.', import.meta.url)),
+    resolve: { alias },
+    test: { include: [`test/${folder}/**/*.test.ts`], testTimeout: timeoutMs, hookTimeout: timeoutMs, fileParallelism: false },
+  })
+}
+
 // Tests run against the TypeScript sources, so `npm test` needs no build for the unit and loopback suites.
 export default defineConfig({
   resolve: {
