@@ -65,7 +65,6 @@ export class Session<Identity = unknown> implements TransportHost {
   readonly id: string
   readonly token: string
   readonly identity: Identity
-  readonly subscriptions = new Set<string>()
   /** Last time anything arrived from the client (ms). */
   lastSeen = Date.now()
   lastPing = Date.now()
