@@ -1,4 +1,4 @@
-import { SwitchboardError, type ErrorCode } from '@switchboard/protocol'
+import { ACK_HEADER, SwitchboardError, type ErrorCode } from '@switchboard/protocol'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -132,4 +132,11 @@ export function limitBody(maxSize: number, onTooLarge: (c: Context) => never): M
     if (!/^\d+$/.test(length) || Number(length) > maxSize) onTooLarge(c)
     await next()
   }
+}
+
+/** The client's ack, from the `ACK_HEADER` of a poll, stream or POST; absent means 0. */
+export function parseAck(value: string | undefined): number {
+  const ack = Number(value ?? '0')
+  if (!Number.isSafeInteger(ack) || ack < 0) throw new SwitchboardError('BAD_REQUEST', `Bad ${ACK_HEADER} header`)
+  return ack
 }

@@ -5,6 +5,8 @@ import {
   type CallFrame,
   type ClientFrame,
   exceedsBytes,
+  type HelloFrame,
+  PROTOCOL_VERSION,
   SwitchboardError,
   type ClientDataFrame,
   type ErrorCode,
@@ -18,6 +20,7 @@ import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
 import { RateLimiter } from './limits.js'
 import { Session, type SessionConfig } from './session.js'
+import type { SessionLayer } from './transports/transport.js'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
 const FULL_RETRY_MS = 5_000
@@ -63,7 +66,7 @@ export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate' | 'i
  * The sessions of one node, and the checks every endpoint shares: find a session by id and
  * token, decode a batch within limits. Transports and routes use this; channels do not.
  */
-export class SessionRegistry {
+export class SessionRegistry implements SessionLayer {
   readonly options: RegistryOptions
   /** UTF-8 size of a string: a POST body, a frame's data (Node passes its native Buffer.byteLength). */
   readonly byteLength: (s: string) => number
@@ -196,6 +199,21 @@ export class SessionRegistry {
   endedSession(sid: string | undefined, token: string | undefined): EndedSession | undefined {
     const ended = sid === undefined ? undefined : this.#ended.get(sid)
     return ended && tokensEqual(token, ended.token) ? ended : undefined
+  }
+
+  prove(sid: string | undefined, token: string | undefined): Session | EndedSession {
+    return this.endedSession(sid, token) ?? this.authorize(sid, token)
+  }
+
+  decodeHello(text: string): HelloFrame {
+    const hello = decodeClientBatch(text, 1)[0]
+    if (!hello || hello[0] !== FrameType.HELLO) throw new SwitchboardError('BAD_REQUEST', 'The first frame must be HELLO')
+    if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
+    return hello
+  }
+
+  endWith(sid: string | undefined, error: SwitchboardError): void {
+    if (sid !== undefined) this.sessions.get(sid)?.end(error.code, null, error.message)
   }
 
   /**
