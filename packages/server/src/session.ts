@@ -15,7 +15,9 @@ import {
   type ErrorCode,
   type TransportName,
 } from '@switchboard/protocol'
+import { Backlog } from './backlog.js'
 import { EndedSession } from './ended-session.js'
+import { queueFlush } from './flush-queue.js'
 import type { Logger } from './log.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
 
@@ -45,17 +47,6 @@ const PONG = encodeFrame([FrameType.PONG])
 /** After a reattach, heartbeats queued for the old line are stale. */
 const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
 
-/** Sessions with frames to write, flushed together once the current callback is done. */
-let dirty: Session[] = []
-const resolved = Promise.resolve()
-let flushScheduled = false
-function flushDirty(): void {
-  flushScheduled = false
-  const list = dirty
-  dirty = []
-  for (let i = 0; i < list.length; i++) list[i]!.flush()
-}
-
 /**
  * One client's logical connection. The only place that knows seqs, acks, replay and dedupe:
  * outgoing data frames get a seq and stay in a replay buffer until the client acks them;
@@ -80,11 +71,8 @@ export class Session<Identity = unknown> implements TransportHost {
   #queued = false
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
-  /** Data frames waiting while an async dispatch runs, to keep per-session order. */
-  #backlog: ClientDataFrame[] = []
-  /** The bytes each held frame came with (its share of its batch), and their sum. */
-  #backlogSizes: number[] = []
-  #backlogBytes = 0
+  /** Data frames held back (made on the first): behind an async dispatch, or under backpressure. */
+  #backlog: Backlog | null = null
   /** A PING went out to ask for the client's ack since the session fell behind. */
   #askedAck = false
   #busy = false
@@ -180,7 +168,7 @@ export class Session<Identity = unknown> implements TransportHost {
   /** An ack came: take the requests held back once it made room, or ask for the next one. */
   #maybeResume(): void {
     this.#askedAck = false
-    if (this.#backlog.length === 0 || this.#busy || this.#ended) return
+    if (this.#held() === 0 || this.#busy || this.#ended) return
     if (this.#caughtUp()) this.#resume()
     else this.#askForAck()
   }
@@ -327,9 +315,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#transport = null
     t?.close(code)
     clearTimeout(this.#ackTimer)
-    this.#backlog = []
-    this.#backlogSizes = []
-    this.#backlogBytes = 0
+    this.#backlog = null
     seq.clear()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
@@ -372,16 +358,15 @@ export class Session<Identity = unknown> implements TransportHost {
    * a session that ends now tells the client exactly which to carry over.
    */
   #deliver(frame: ClientDataFrame, bytes: number): void {
-    if (this.#busy || this.#backlog.length > 0 || this.#behind()) {
+    if (this.#busy || this.#held() > 0 || this.#behind()) {
       const config = this.#config
-      if (this.#backlog.length >= config.maxPendingRequests || this.#backlogBytes + bytes > config.maxPendingBytes) {
+      const backlog = (this.#backlog ??= new Backlog())
+      if (!backlog.fits(bytes, config.maxPendingRequests, config.maxPendingBytes)) {
         // Only a client that ignores its acks sends this far ahead.
         this.end('BACKLOG_FULL', null, `More than ${config.maxPendingRequests} requests or ${config.maxPendingBytes} bytes wait to be processed`)
         return
       }
-      this.#backlog.push(frame)
-      this.#backlogSizes.push(bytes)
-      this.#backlogBytes += bytes
+      backlog.push(frame, bytes)
       if (!this.#busy) this.#askForAck()
       return
     }
@@ -392,6 +377,10 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#seq.processed(frame[1])
     const pending = this.#config.dispatch(this, frame)
     if (pending) this.#wait(pending)
+  }
+
+  #held(): number {
+    return this.#backlog === null ? 0 : this.#backlog.length
   }
 
   /** The client owes acks for half the replay buffer or more: stop taking its requests. */
@@ -416,9 +405,8 @@ export class Session<Identity = unknown> implements TransportHost {
   #resume(): void {
     this.#busy = false
     let dispatched = false
-    while (!this.#busy && this.#backlog.length > 0 && !this.#ended && !this.#behind()) {
-      this.#backlogBytes -= this.#backlogSizes.shift()!
-      this.#dispatch(this.#backlog.shift()!)
+    while (!this.#busy && this.#held() > 0 && !this.#ended && !this.#behind()) {
+      this.#dispatch(this.#backlog!.shift())
       dispatched = true
     }
     if (dispatched) this.#scheduleAck()
@@ -440,11 +428,7 @@ export class Session<Identity = unknown> implements TransportHost {
   #queueFlush(): void {
     if (this.#queued) return
     this.#queued = true
-    dirty.push(this)
-    if (!flushScheduled) {
-      flushScheduled = true
-      void resolved.then(flushDirty)
-    }
+    queueFlush(this)
   }
 
   #log(kind: 'session' | 'transport', message: string, data?: unknown): void {
