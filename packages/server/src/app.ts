@@ -11,13 +11,10 @@ import {
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError } from './http.js'
-import type { WebSocketRoute } from './runtime.js'
+import type { Runtime } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
 import { registerHttpUpstream } from './transports/http-upstream.js'
-import { LONG_POLLING_ROUTES } from './transports/long-polling.js'
-import { SSE_ROUTES } from './transports/sse.js'
-import type { TransportRoutes } from './transports/transport.js'
-import { webSocketRoutes } from './transports/websocket.js'
+import { TRANSPORTS } from './transports/index.js'
 
 /**
  * The endpoints, relative to where the app is mounted (names in the protocol's constants):
@@ -27,14 +24,12 @@ import { webSocketRoutes } from './transports/websocket.js'
 export function createApp(
   registry: SessionRegistry,
   authenticate: (c: Context) => Promise<unknown>,
-  webSocketRoute: WebSocketRoute | undefined,
+  runtime: Runtime,
 ): Hono {
   const o = registry.options
   const app = new Hono()
-  // One line per transport: each declares its routes and whether this runtime can serve it.
-  const transports: readonly TransportRoutes[] = [webSocketRoutes(webSocketRoute), SSE_ROUTES, LONG_POLLING_ROUTES]
   // A transport the runtime cannot serve (WebSocket without a WebSocket server) is not offered.
-  const offered = o.transports.filter((name) => transports.some((t) => t.name === name && t.available))
+  const offered = o.transports.filter((name) => TRANSPORTS[name].available(runtime))
   const enabled = (name: TransportName) => offered.includes(name)
 
   if (o.origins !== undefined) {
@@ -104,7 +99,7 @@ export function createApp(
     return c.json(answer, 200, { 'cache-control': 'no-store' })
   })
 
-  for (const transport of transports) transport.register(app, registry, enabled(transport.name))
+  for (const transport of Object.values(TRANSPORTS)) transport.register(app, registry, enabled(transport.name), runtime)
   registerHttpUpstream(app, registry)
 
   return app

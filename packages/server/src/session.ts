@@ -19,7 +19,8 @@ import { Backlog } from './backlog.js'
 import { EndedSession } from './ended-session.js'
 import { queueFlush } from './flush-queue.js'
 import type { Logger } from './log.js'
-import type { ServerTransport, TransportHost } from './transports/transport.js'
+import { TRANSPORTS } from './transports/index.js'
+import type { ServerTransport, TransportHost, TransportTraits } from './transports/transport.js'
 
 export interface SessionConfig {
   /** Every batch to the client, and every POST answer. */
@@ -44,6 +45,9 @@ const PING = encodeFrame([FrameType.PING])
 const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
 
 const PONG = encodeFrame([FrameType.PONG])
+/** What a line's module declares of it (never on the per-message path). */
+const traitsOf = (transport: ServerTransport): TransportTraits => TRANSPORTS[transport.name].traits
+
 /** After a reattach, heartbeats queued for the old line are stale. */
 const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
 
@@ -102,7 +106,7 @@ export class Session<Identity = unknown> implements TransportHost {
    * way. False once the client abandoned a poll (it closed, or lost its network).
    */
   get polling(): boolean {
-    return this.#betweenPolls || this.#transport?.name === 'long-polling'
+    return this.#betweenPolls || (this.#transport !== null && traitsOf(this.#transport).polled)
   }
 
   get ended(): boolean {
@@ -132,7 +136,7 @@ export class Session<Identity = unknown> implements TransportHost {
     const old = this.#transport
     this.#transport = transport
     this.#betweenPolls = false
-    this.#overHttp = transport.name !== 'websocket'
+    this.#overHttp = traitsOf(transport).postsUpstream
     if (old && old !== transport) old.close('SUPERSEDED')
     this.detachedAt = 0
     this.lastSeen = Date.now()
@@ -150,7 +154,7 @@ export class Session<Identity = unknown> implements TransportHost {
   detach(transport: ServerTransport, reason: string, clientLeft = false): void {
     if (this.#transport !== transport) return
     this.#transport = null
-    this.#betweenPolls = transport.name === 'long-polling' && !clientLeft
+    this.#betweenPolls = traitsOf(transport).polled && !clientLeft
     this.detachedAt = Date.now()
     this.#log('transport', `detached ${transport.name}: ${reason}`)
   }
@@ -278,7 +282,7 @@ export class Session<Identity = unknown> implements TransportHost {
     if (this.#ended) return false
     const t = this.#transport
     if (!t) return now - this.detachedAt < this.#config.recoveryMs
-    if (t.name === 'long-polling') return true
+    if (traitsOf(t).polled) return true
     if (now - this.lastSeen > this.#config.heartbeatMs * 2) {
       t.close('TIMEOUT')
       this.detach(t, 'no traffic from the client')

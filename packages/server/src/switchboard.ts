@@ -85,7 +85,7 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
   const registry = new SessionRegistry(o, dispatch, (session) => channels.removeAll(session), runtime.byteLength)
 
   const sb: Switchboard<Identity> = {
-    app: createApp(registry, createAuthenticate(o.authenticate), runtime.webSocketRoute),
+    app: createApp(registry, createAuthenticate(o.authenticate), runtime),
     channel(pattern, channelOptions = {}) {
       channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
       return sb

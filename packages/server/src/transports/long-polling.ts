@@ -63,7 +63,8 @@ function answerEndedPoll(c: Context, layer: SessionLayer, sid: string, batch: st
 /** `GET /poll`: one long poll of a session (`?attach=1` for the first of an attach). */
 export const LONG_POLLING_ROUTES: TransportRoutes = {
   name: 'long-polling',
-  available: true,
+  traits: { polled: true, postsUpstream: true },
+  available: () => true,
   register(app, layer, enabled) {
     app.get(`/${POLL_PATH}`, async (c) => {
       if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')

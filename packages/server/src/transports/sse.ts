@@ -115,7 +115,8 @@ export function createSseProbe(whenGone: WhenGone): ReadableStream<Uint8Array> {
 /** `GET /sse`: the downstream stream of a session, or a probe of the line (`?probe=1`). */
 export const SSE_ROUTES: TransportRoutes = {
   name: 'sse',
-  available: true,
+  traits: { polled: false, postsUpstream: true },
+  available: () => true,
   register(app, layer, enabled) {
     app.get(`/${SSE_PATH}`, (c) => {
       if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')

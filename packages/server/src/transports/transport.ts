@@ -2,6 +2,7 @@ import type { ErrorCode, HelloFrame, SwitchboardError, TransportName } from '@sw
 import type { Hono } from 'hono'
 import type { EndedSession } from '../ended-session.js'
 import type { WhenGone } from '../http.js'
+import type { Runtime } from '../runtime.js'
 import type { RegistryOptions } from '../session-registry.js'
 import type { Session } from '../session.js'
 
@@ -54,11 +55,23 @@ export interface SessionLayer {
   endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void
 }
 
-/** A transport's server side: the routes it serves, relative to where the app is mounted. */
+/** What the session needs to know of a transport, declared by its module. */
+export interface TransportTraits {
+  /**
+   * One batch per request, and the client comes back with the next (long polling): the poll is
+   * the heartbeat, and a client between polls is still there.
+   */
+  polled: boolean
+  /** Upstream frames come by `POST /send`, whose answers carry frames too. */
+  postsUpstream: boolean
+}
+
+/** A transport's server side: its traits and the routes it serves, relative to where the app is mounted. */
 export interface TransportRoutes {
   readonly name: TransportName
+  readonly traits: TransportTraits
   /** The runtime can serve it (WebSocket needs a runtime with a WebSocket server). */
-  readonly available: boolean
+  available(runtime: Runtime): boolean
   /** Adds the routes to `app`. When not `enabled`, they answer TRANSPORT_NOT_ALLOWED. */
-  register(app: Hono, layer: SessionLayer, enabled: boolean): void
+  register(app: Hono, layer: SessionLayer, enabled: boolean, runtime: Runtime): void
 }

@@ -11,7 +11,6 @@ import {
 import type { Context } from 'hono'
 import { EndedSession } from '../ended-session.js'
 import { originAllowed } from '../http.js'
-import type { WebSocketRoute } from '../runtime.js'
 import type { Session } from '../session.js'
 import type { ServerTransport, SessionLayer, TransportRoutes } from './transport.js'
 
@@ -185,29 +184,28 @@ export class WebSocketTransport implements ServerTransport {
  * close code the client can read (an HTTP status it cannot); without a WebSocket route, or for a
  * request that is no upgrade, the answer is an HTTP error.
  */
-export function webSocketRoutes(route: WebSocketRoute | undefined): TransportRoutes {
-  return {
-    name: 'websocket',
-    available: route !== undefined,
-    register(app, layer, enabled) {
-      const refusalFor = (c: Context): SwitchboardError | undefined => {
-        if (!enabled) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-        if (!originAllowed(c, layer.options.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
-        if (layer.closing) return new SwitchboardError('SERVER_SHUTDOWN')
-        return undefined
-      }
-      if (route)
-        app.get(
-          `/${WEBSOCKET_PATH}`,
-          route({
-            admit: (c) => ({ sid: c.req.query(SESSION_ID_PARAM), refusal: refusalFor(c) }),
-            open: (ws, admission) => void new WebSocketTransport(ws, layer, admission.sid, admission.refusal),
-          }),
-        )
-      app.get(`/${WEBSOCKET_PATH}`, () => {
-        if (!route) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
-        throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
-      })
-    },
-  }
+export const WEBSOCKET_ROUTES: TransportRoutes = {
+  name: 'websocket',
+  traits: { polled: false, postsUpstream: false },
+  available: (runtime) => runtime.webSocketRoute !== undefined,
+  register(app, layer, enabled, { webSocketRoute: route }) {
+    const refusalFor = (c: Context): SwitchboardError | undefined => {
+      if (!enabled) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+      if (!originAllowed(c, layer.options.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
+      if (layer.closing) return new SwitchboardError('SERVER_SHUTDOWN')
+      return undefined
+    }
+    if (route)
+      app.get(
+        `/${WEBSOCKET_PATH}`,
+        route({
+          admit: (c) => ({ sid: c.req.query(SESSION_ID_PARAM), refusal: refusalFor(c) }),
+          open: (ws, admission) => void new WebSocketTransport(ws, layer, admission.sid, admission.refusal),
+        }),
+      )
+    app.get(`/${WEBSOCKET_PATH}`, () => {
+      if (!route) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
+      throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
+    })
+  },
 }
