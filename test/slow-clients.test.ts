@@ -56,7 +56,7 @@ describe('slow clients', () => {
   })
 
   it('keeps a live SSE session past both timeouts', async () => {
-    const client = connectClient(server.url + '/rt', 'sse', { upgrade: false })
+    const client = connectClient(`${server.url}/rt`, 'sse', { upgrade: false })
     try {
       await client.ready()
       const lines: string[] = []

@@ -1,11 +1,9 @@
 import {
-  ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
   encodeFrame,
   encodeRequest,
   exceedsBytes,
   FrameType,
-  HTTP_ACK_DELAY_MS,
   MAX_BATCH_BYTES,
   MAX_BATCH_FRAMES,
   MAX_MESSAGE_BYTES,
@@ -20,7 +18,6 @@ import {
   type ServerFrame,
   type ReplyFrame,
   type RequestType,
-  type TransportName,
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
 import { microtask } from './microtask.js'
