@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { startBystander } from './helpers/bystander.js'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
@@ -78,5 +79,79 @@ describe('live sessions per identity', () => {
     expect((await as('bob')).status).toBe(200)
     // Never attached, ann's sessions expire after recoveryMs: her count comes back down.
     await vi.waitFor(async () => expect((await as('ann')).status).toBe(200), { timeout: 5_000, interval: 200 })
+  })
+})
+
+describe('per session', () => {
+  it('answers a subscribe past maxSubscriptionsPerSession with TOO_MANY_SUBSCRIPTIONS, and takes one again after an unsubscribe', async () => {
+    const s = await server({ maxSubscriptionsPerSession: 2 })
+    const client = connectClient(s.url, 'websocket')
+    try {
+      await client.channel('room:a').subscribe()
+      await client.channel('room:b').subscribe()
+      await expect(client.channel('room:c').subscribe()).rejects.toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS' })
+      await client.channel('room:a').unsubscribe()
+      await client.channel('room:c').subscribe()
+      expect(client.channel('room:c').state).toBe('subscribed')
+    } finally {
+      client.close()
+    }
+  })
+
+  it('answers publishes and calls past the session rate with RATE_LIMITED and when to retry; others are unaffected', async () => {
+    const s = await server({ requestRatePerSecond: 5, requestBurst: 10 })
+    const client = connectClient(s.url, 'websocket')
+    const bystander = await startBystander(s)
+    try {
+      await client.ready()
+      const outcomes = await Promise.all(
+        Array.from({ length: 15 }, (_, i) => client.call('add', { a: i, b: 0 }).then(() => 'ok', (e: { code: string; data?: { retryAfterMs?: number } }) => e)),
+      )
+      expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10)
+      const refused = outcomes.filter((o) => o !== 'ok') as { code: string; data: { retryAfterMs: number } }[]
+      expect(refused.map((e) => e.code)).toEqual(Array(5).fill('RATE_LIMITED'))
+      expect(refused[0]!.data.retryAfterMs).toBeGreaterThan(0)
+      await bystander.stillWorks()
+      await new Promise((r) => setTimeout(r, refused[0]!.data.retryAfterMs))
+      await expect(client.call('add', { a: 1, b: 1 })).resolves.toBe(2)
+    } finally {
+      client.close()
+      bystander.client.close()
+    }
+  })
+
+  it('answers a session past maxRequestsPerSession POSTs or SSE probes in flight with 429 RATE_LIMITED', async () => {
+    const s = await server({ maxRequestsPerSession: 2 })
+    const session = (await (await negotiate(s)).json()) as { sessionId: string; resumeToken: string }
+    const headers = { 'x-switchboard-token': session.resumeToken }
+    // Two probes hold their streams open: the third is one too many.
+    const probes = [0, 1].map(() => fetch(`${s.url}/sse?sid=${session.sessionId}&probe=1`, { headers }))
+    const held = await Promise.all(probes)
+    expect(held.map((r) => r.status)).toEqual([200, 200])
+    const third = await fetch(`${s.url}/sse?sid=${session.sessionId}&probe=1`, { headers })
+    expect({ status: third.status, body: await third.json() }).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } })
+    // A probe that ends frees its place.
+    await held[0]!.body!.cancel()
+    await vi.waitFor(async () => {
+      const again = await fetch(`${s.url}/sse?sid=${session.sessionId}&probe=1`, { headers })
+      expect(again.status).toBe(200)
+      await again.body!.cancel()
+    })
+    await held[1]!.body!.cancel()
+    // POSTs whose bodies are still coming count too.
+    const slow = [0, 1].map(() => {
+      const socket = net.connect(s.port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write(
+        `POST /rt/send?sid=${session.sessionId} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-switchboard-token: ${session.resumeToken}\r\ncontent-length: 100\r\n\r\n[`,
+      )
+      return socket
+    })
+    await vi.waitFor(async () => {
+      const post = await fetch(`${s.url}/send?sid=${session.sessionId}`, { method: 'POST', headers, body: '[]' })
+      expect({ status: post.status, body: await post.json() }).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } })
+    })
+    for (const socket of slow) socket.destroy()
+    await vi.waitFor(async () => expect((await fetch(`${s.url}/send?sid=${session.sessionId}`, { method: 'POST', headers, body: '[]' })).status).toBe(200))
   })
 })

@@ -23,7 +23,9 @@ export class ChannelService<Identity> {
   /** The adapter has started: subscribes and server publishes wait for it. */
   #ready: Promise<void>
 
-  constructor(adapter: Adapter, maxMessageBytes: number, log: Logger | undefined) {
+  #maxSubscriptions: number
+  constructor(adapter: Adapter, maxMessageBytes: number, log: Logger | undefined, maxSubscriptions = Number.POSITIVE_INFINITY) {
+    this.#maxSubscriptions = maxSubscriptions
     this.registry = new ChannelRegistry(adapter, log)
     this.#adapter = adapter
     this.#log = log
@@ -49,6 +51,9 @@ export class ChannelService<Identity> {
     const channels = this.registry
     const def = channels.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
+    const held = channels.channelsOf(session)
+    if (held.size >= this.#maxSubscriptions && !held.has(channel))
+      return session.replyError(ref, new SwitchboardError('TOO_MANY_SUBSCRIPTIONS', `A session may be subscribed to ${this.#maxSubscriptions} channels`))
     let subscription: Subscription | undefined
     try {
       await this.#authorize(def, this.#context(session, channel, 'subscribe'))

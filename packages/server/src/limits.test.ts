@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RateLimiter, TokenBucket } from './limits.js'
+import { InFlight, RateLimiter, TokenBucket } from './limits.js'
 
 describe('TokenBucket', () => {
   it('grants a burst at once, then one token per 1/rate seconds, and says how long to wait', () => {
@@ -44,5 +44,21 @@ describe('RateLimiter', () => {
     expect(r.size).toBe(3)
     r.prune(1_000)
     expect(r.size).toBe(0)
+  })
+})
+
+describe('InFlight', () => {
+  it('counts per owner up to max, and frees a place on leave', () => {
+    const posts = new InFlight<object>(2)
+    const a = {}
+    const b = {}
+    expect([posts.enter(a), posts.enter(a), posts.enter(a)]).toEqual([true, true, false])
+    expect(posts.enter(b)).toBe(true)
+    posts.leave(a)
+    expect(posts.enter(a)).toBe(true)
+    posts.leave(a)
+    posts.leave(a)
+    posts.leave(a) // one too many: harmless
+    expect([posts.enter(a), posts.enter(a), posts.enter(a)]).toEqual([true, true, false])
   })
 })

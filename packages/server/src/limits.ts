@@ -77,3 +77,30 @@ export class RateLimiter {
     for (const [key, bucket] of this.#buckets) if (bucket.full(now)) this.#buckets.delete(key)
   }
 }
+
+/**
+ * Requests of one kind in flight per owner (a session's POSTs, its SSE probes), at most `max`:
+ * `enter` refuses past it, `leave` when one is done. Owners with none in flight are not kept.
+ */
+export class InFlight<Owner extends object> {
+  readonly max: number
+  #counts = new WeakMap<Owner, number>()
+
+  constructor(max: number) {
+    this.max = max
+  }
+
+  /** Counts one more for `owner`; false (counting nothing) when it already has `max`. */
+  enter(owner: Owner): boolean {
+    const n = this.#counts.get(owner) ?? 0
+    if (n >= this.max) return false
+    this.#counts.set(owner, n + 1)
+    return true
+  }
+
+  leave(owner: Owner): void {
+    const n = this.#counts.get(owner) ?? 0
+    if (n <= 1) this.#counts.delete(owner)
+    else this.#counts.set(owner, n - 1)
+  }
+}

@@ -71,6 +71,21 @@ export interface SwitchboardOptions<Identity = unknown> {
    * Default 1,000.
    */
   maxSessionsPerIdentity?: number
+  /**
+   * Requests of one session in flight at once besides its line: upstream POSTs and SSE probes
+   * (the client sends one POST at a time and one probe at a time). Past it: 429 RATE_LIMITED.
+   * Default 4.
+   */
+  maxRequestsPerSession?: number
+  /** Channels one session may be subscribed to; past it a subscribe is answered TOO_MANY_SUBSCRIPTIONS. Default 1,000. */
+  maxSubscriptionsPerSession?: number
+  /**
+   * Publishes and calls of one session, a token bucket: `requestRatePerSecond` a second, bursts of
+   * `requestBurst`; past it each is answered RATE_LIMITED with `retryAfterMs` (in the error's data).
+   * Default 20,000 and 200,000: far above what one honest session sends, even a pipelined burst.
+   */
+  requestRatePerSecond?: number
+  requestBurst?: number
   /** How identities are told apart. Default: a string identity itself, else its `id`, else its JSON. */
   identityKey?: (identity: Identity) => string | undefined
   /** Receives log events; nothing is logged without it. */
@@ -110,6 +125,10 @@ export function resolveOptions<Identity>(o: SwitchboardOptions<Identity>): Resol
     negotiateBurst: positive(o.negotiateBurst, 10_000, 'negotiateBurst'),
     negotiateKey: o.negotiateKey ?? clientAddress,
     maxSessionsPerIdentity: positive(o.maxSessionsPerIdentity, 1_000, 'maxSessionsPerIdentity'),
+    maxRequestsPerSession: positive(o.maxRequestsPerSession, 4, 'maxRequestsPerSession'),
+    maxSubscriptionsPerSession: positive(o.maxSubscriptionsPerSession, 1_000, 'maxSubscriptionsPerSession'),
+    requestRatePerSecond: positive(o.requestRatePerSecond, 20_000, 'requestRatePerSecond'),
+    requestBurst: positive(o.requestBurst, 200_000, 'requestBurst'),
     identityKey: o.identityKey ?? defaultIdentityKey,
     maxPendingBytes: positive(o.maxPendingBytes, 16 * 1024 * 1024, 'maxPendingBytes'),
   }

@@ -18,7 +18,7 @@ import { tokensEqual, type WhenGone } from './http.js'
 import type { ResolvedOptions } from './options.js'
 import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
-import { RateLimiter } from './limits.js'
+import { InFlight, RateLimiter } from './limits.js'
 import { Session, type SessionConfig } from './session.js'
 import type { SessionLayer } from './transports/transport.js'
 
@@ -82,6 +82,8 @@ export class SessionRegistry implements SessionLayer {
   /** Long-polling sessions that drain() ended and whose client has not had the CLOSE yet. */
   #unheard = new PendingNotices()
   #sweep: ReturnType<typeof setInterval>
+  /** POSTs and SSE probes of each session in flight (maxRequestsPerSession). */
+  #requests: InFlight<Session>
   /** New sessions per client key (negotiateRatePerSecond, negotiateBurst). */
   #negotiates: RateLimiter
   /** Live sessions per identity key, and each identified session's key (anonymous ones are in neither). */
@@ -97,6 +99,7 @@ export class SessionRegistry implements SessionLayer {
   ) {
     this.options = options
     this.#negotiates = new RateLimiter(options.negotiateRatePerSecond, options.negotiateBurst)
+    this.#requests = new InFlight(options.maxRequestsPerSession)
     this.byteLength = byteLength
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
@@ -153,6 +156,17 @@ export class SessionRegistry implements SessionLayer {
    */
   endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void {
     if (this.#unheard.has(sid) && this.#ended.get(sid)?.carriedBy(batch)) whenAnswered(() => this.#unheard.heard(sid))
+  }
+
+  enterRequest(session: Session): () => void {
+    if (!this.#requests.enter(session))
+      throw new SwitchboardError('RATE_LIMITED', `More than ${this.#requests.max} requests of this session at once`, { retryAfterMs: 1_000 })
+    let left = false
+    return () => {
+      if (left) return
+      left = true
+      this.#requests.leave(session)
+    }
   }
 
   /** The refusal of a new session while shutting down. */

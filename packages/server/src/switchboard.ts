@@ -1,8 +1,9 @@
-import { FrameType, type ClientDataFrame } from '@switchboard/protocol'
+import { FrameType, SwitchboardError, type ClientDataFrame } from '@switchboard/protocol'
 import type { Hono } from 'hono'
 import { createApp } from './app.js'
 import { createAuthenticate } from './auth.js'
 import { Calls } from './calls.js'
+import { TokenBucket } from './limits.js'
 import { ChannelService } from './channel-service.js'
 import type { ChannelOptions } from './channels.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
@@ -61,14 +62,28 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
 }
 
 /** createSwitchboard on `runtime`: the Node entry passes WebSocket support and Buffer.byteLength. */
-/** createSwitchboard on `runtime`: the Node entry passes WebSocket support and Buffer.byteLength. */
 export function createSwitchboardOn<Identity>(runtime: Runtime, options: SwitchboardOptions<Identity>): Switchboard<Identity> {
   const o = resolveOptions(options)
-  const channels = new ChannelService<Identity>(o.adapter, o.maxMessageBytes, o.logger)
+  const channels = new ChannelService<Identity>(o.adapter, o.maxMessageBytes, o.logger, o.maxSubscriptionsPerSession)
   const calls = new Calls<Identity>(o.maxMessageBytes, o.logger)
+  /** Publishes and calls per session: a bucket made on a session's first one (idle sessions pay nothing). */
+  const rates = new WeakMap<Session, TokenBucket>()
+
+  /** The session's publish or call `ref` is over its rate: answered RATE_LIMITED with when to retry. */
+  function overRate(session: Session, ref: number): boolean {
+    const now = Date.now()
+    let bucket = rates.get(session)
+    if (bucket === undefined) rates.set(session, (bucket = new TokenBucket(o.requestRatePerSecond, o.requestBurst, now)))
+    const waitMs = bucket.take(now)
+    if (waitMs === 0) return false
+    const message = `More than ${o.requestRatePerSecond} publishes and calls a second`
+    session.replyError(ref, new SwitchboardError('RATE_LIMITED', message, { data: { retryAfterMs: waitMs }, retryAfterMs: waitMs }))
+    return true
+  }
 
   /** Routes a client's data frame, in seq order; a returned promise holds the session's later frames. */
   function dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> {
+    if ((frame[0] === FrameType.PUBLISH || frame[0] === FrameType.CALL) && overRate(session, frame[1])) return
     switch (frame[0]) {
       case FrameType.PUBLISH:
         return channels.publish(session, frame[1], frame[2], frame[3])

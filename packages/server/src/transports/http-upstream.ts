@@ -26,7 +26,14 @@ export function registerHttpUpstream(app: Hono, layer: SessionLayer): void {
   app.post(`/${SEND_PATH}`, proveSession, sendLimit, async (c) => {
     const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
     if (session instanceof EndedSession) throw new SwitchboardError('UNKNOWN_SESSION')
-    const text = await c.req.text()
+    // Bodies are read concurrently: a client that opens many POSTs at once must not hold many.
+    const leave = layer.enterRequest(session)
+    let text: string
+    try {
+      text = await c.req.text()
+    } finally {
+      leave()
+    }
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))
     layer.receive(session, text, layer.byteLength(text), true)

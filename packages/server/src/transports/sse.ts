@@ -90,13 +90,14 @@ const PROBE_HOLD_MS = 10_000
  * A probe of the SSE line: a PONG event on a stream that stays open, so a proxy that buffers
  * until the response ends holds the PONG back and the probe fails, as the real stream would.
  */
-export function createSseProbe(whenGone: WhenGone): ReadableStream<Uint8Array> {
+export function createSseProbe(whenGone: WhenGone, onEnd: () => void = () => {}): ReadableStream<Uint8Array> {
   let timer: ReturnType<typeof setTimeout> | undefined
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(`: switchboard\n\ndata: ${PROBE_ANSWER}\n\n`))
       const end = () => {
         clearTimeout(timer)
+        onEnd()
         try {
           controller.close()
         } catch {
@@ -108,6 +109,7 @@ export function createSseProbe(whenGone: WhenGone): ReadableStream<Uint8Array> {
     },
     cancel() {
       clearTimeout(timer)
+      onEnd()
     },
   })
 }
@@ -123,7 +125,7 @@ export const SSE_ROUTES: TransportRoutes = {
       const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
       if (session instanceof EndedSession)
         return new Response(`data: ${session.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-      if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+      if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c), layer.enterRequest(session)), { headers: SSE_HEADERS })
       const transport = new SseTransport(whenGone(c))
       transport.bind(session)
       session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)

@@ -53,6 +53,11 @@ export interface SessionLayer {
   endWith(sid: string | undefined, error: SwitchboardError): void
   /** A poll of the ended session `sid` is answered with `batch` (a drain waits for it to be written). */
   endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void
+  /**
+   * Counts a request of `session` in flight besides its line (a POST, an SSE probe); throws
+   * RATE_LIMITED past maxRequestsPerSession. Returns the function that ends it (call it once).
+   */
+  enterRequest(session: Session): () => void
 }
 
 /** What the session needs to know of a transport, declared by its module. */
