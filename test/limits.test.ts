@@ -2,6 +2,7 @@ import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { startBystander } from './helpers/bystander.js'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
+import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 /**
  * Limits that keep one caller from locking everyone else out: new sessions per client (a token
@@ -153,5 +154,27 @@ describe('per session', () => {
     })
     for (const socket of slow) socket.destroy()
     await vi.waitFor(async () => expect((await fetch(`${s.url}/send?sid=${session.sessionId}`, { method: 'POST', headers, body: '[]' })).status).toBe(200))
+  })
+})
+
+describe('a full node', () => {
+  it('still takes back its existing sessions: a resume attaches to its session and needs no new one', async () => {
+    const s = await server({ maxSessions: 5 })
+    const proxy = await startTcpProxy({ targetPort: s.port })
+    const client = connectClient(`${proxy.url}/rt`, 'websocket')
+    try {
+      await client.ready()
+      const sessions: { resumed: boolean }[] = []
+      client.on('session', (e) => sessions.push(e))
+      // A flood takes every other place on the node.
+      for (let i = 0; i < 4; i++) expect((await negotiate(s)).status).toBe(200)
+      expect((await negotiate(s)).status).toBe(503)
+      proxy.cutAll()
+      await vi.waitFor(() => expect(sessions).toEqual([expect.objectContaining({ resumed: true })]))
+      await expect(client.call('add', { a: 2, b: 2 })).resolves.toBe(4)
+    } finally {
+      client.close()
+      await proxy.close()
+    }
   })
 })
