@@ -90,7 +90,7 @@ export class ChannelRegistry {
     let subscription = subscriptions.get(session)
     if (subscription !== undefined) subscription.hold()
     else {
-      subscriptions.set(session, (subscription = new Subscription(session)))
+      subscriptions.set(session, (subscription = new Subscription(session, channel)))
       session.subscriptions.add(channel)
     }
     return subscription

@@ -221,6 +221,7 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
   }
   const started = adapter.start({
     onMessage: (channel, offset, epoch, body) => channels.deliver(channel, offset, epoch, body),
+    logger: log,
   })
   const ready = Promise.resolve(started)
 
