@@ -38,8 +38,8 @@ export type { RedisSource } from './redis-connection.js'
 
 /**
  * An adapter over Redis (a server, or a Redis Cluster through sharded pub/sub), so several nodes
- * share channels, history, presence and the session directory behind any load balancer. Give it
- * a URL, or an ioredis client (Redis or Cluster) it makes its own connections from.
+ * share channels, history, presence and the session directory. Give it a URL, or an ioredis
+ * client (Redis or Cluster) it makes its own connections from.
  * @example
  * const sb = createSwitchboard({ adapter: createRedisAdapter({ url: 'redis://127.0.0.1:6379' }) })
  */
