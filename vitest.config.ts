@@ -12,6 +12,18 @@ export const alias = {
   '@switchboard/client': src('client', 'node'),
 }
 
+/**
+ * A suite under test/ that runs on its own after the unit part, one file at a time (each drives
+ * its own processes, browsers or thousands of sessions), with timeouts of `timeoutMs`.
+ */
+export function separateSuite(folder: string, timeoutMs: number) {
+  return defineConfig({
+    root: fileURLToPath(new URL('.', import.meta.url)),
+    resolve: { alias },
+    test: { include: [`test/${folder}/**/*.test.ts`], testTimeout: timeoutMs, hookTimeout: timeoutMs, fileParallelism: false },
+  })
+}
+
 // Tests run against the TypeScript sources, so `npm test` needs no build for the unit and loopback suites.
 export default defineConfig({
   resolve: {
@@ -19,7 +31,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['test/browser/**', '**/node_modules/**'],
+    // test/soak runs on its own, one file at a time (test/run.mjs): its loads would skew the timing of the rest.
+    exclude: ['test/browser/**', 'test/soak/**', '**/node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

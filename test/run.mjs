@@ -77,7 +77,7 @@ const ENGINE_BANNER = [
 ].join('\n')
 
 let step = 0
-const TOTAL_STEPS = 6
+const TOTAL_STEPS = 7
 function header(title) {
   step++
   const line = `==== [${step}/${TOTAL_STEPS}] ${title} `
@@ -302,6 +302,10 @@ else skip('typecheck', 'Type-check (npx tsc -p tsconfig.json --noEmit)', 'system
 const blocked = !installed ? 'system packages are missing' : !built ? 'the build failed' : undefined
 if (blocked) skip('unit', 'Unit + integration tests (vitest)', blocked)
 else await part('unit', 'Unit + integration tests (vitest)', () => vitest('unit', [], { allowEmpty: false }))
+
+// Soaks and storms, one file at a time after the rest: their load would skew other tests' timing.
+if (blocked) skip('soak', 'Soak and storm tests (vitest, test/soak)', blocked)
+else await part('soak', 'Soak and storm tests (vitest, test/soak)', () => vitest('soak', ['--config', 'test/soak/vitest.config.ts'], { allowEmpty: false }))
 
 if (skipBrowsers) skip('browser', 'Browser tests (vitest, test/browser)', 'SWITCHBOARD_SKIP_BROWSERS=1')
 else if (blocked) skip('browser', 'Browser tests (vitest, test/browser)', blocked)

@@ -1,5 +1,5 @@
 import { connect, type ClientOptions, type SwitchboardClient, type TransportName } from '@switchboard/client'
-import { createSwitchboard, listen, SwitchboardError, type Switchboard, type SwitchboardOptions } from '@switchboard/server'
+import { createSwitchboard, listen, SwitchboardError, type Listening, type Switchboard, type SwitchboardOptions } from '@switchboard/server'
 import { Hono } from 'hono'
 import { WebSocket } from 'ws'
 
@@ -16,6 +16,8 @@ export interface TestServer {
   /** The server's root: `http://127.0.0.1:PORT`. */
   origin: string
   port: number
+  /** The Node HTTP server (its 'connection' events see every socket, WebSockets included). */
+  http: Listening['server']
   close(): Promise<void>
 }
 
@@ -27,7 +29,7 @@ export interface TestServer {
  * (onPublish returns a BigInt),
  * and a REST route `POST /api/announce` that publishes from an ordinary Hono handler.
  */
-export async function startServer(options: SwitchboardOptions<{ user: string } | null> = {}): Promise<TestServer> {
+export async function startServer(options: SwitchboardOptions<{ user: string } | null> = {}, port = 0): Promise<TestServer> {
   const sb = createSwitchboard<{ user: string } | null>(options)
   sb.channel<ChatMessage>('room:*', { historySize: 100 })
     .channel('private:*', { authorize: () => false })
@@ -76,15 +78,17 @@ export async function startServer(options: SwitchboardOptions<{ user: string } |
     const offset = await sb.publish(body.channel, body.data)
     return c.json({ offset })
   })
-  const server = await listen(app)
+  const server = await listen(app, { port })
   return {
     sb,
     app,
     url: `${server.url}/rt`,
     origin: server.url,
     port: server.port,
+    http: server.server,
     async close() {
-      await sb.close()
+      // Tests close their clients first: no long-polling client will come for the shutdown notice.
+      await sb.close({ drainTimeoutMs: 0 })
       await server.close()
     },
   }

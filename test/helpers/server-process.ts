@@ -13,14 +13,31 @@ export interface ServerProcess {
   daemon: Daemon
   /** True while the process runs. */
   alive(): boolean
+  /** Live sessions and memory after a full GC, from the process itself. */
+  stats(): Promise<ProcessStats>
+  /** Resets every TCP connection to the server at once (as a proxy that dies would), WebSockets included. */
+  cutAll(): Promise<void>
   stop(): Promise<void>
 }
 
-type ProcessOptions = Pick<SwitchboardOptions, 'heartbeatMs' | 'recoveryMs' | 'pollTimeoutMs' | 'maxMessageBytes' | 'maxBatchBytes'>
+type ProcessOptions = Pick<
+  SwitchboardOptions,
+  'heartbeatMs' | 'recoveryMs' | 'pollTimeoutMs' | 'maxMessageBytes' | 'maxBatchBytes' | 'negotiateRatePerSecond' | 'negotiateBurst'
+>
 
-export async function startServerProcess(options: ProcessOptions = {}): Promise<ServerProcess> {
-  const daemon = await startDaemon(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, SWITCHBOARD_SERVER_OPTIONS: JSON.stringify(options) },
+export interface ProcessStats {
+  sessions: number
+  heapUsed: number
+  rss: number
+  /** Negotiates that reached the limit check (taken or refused), and the most in one 100 ms window. */
+  negotiates: number
+  peakNegotiatesPer100Ms: number
+}
+
+/** Starts it on `port` (0: a free one; give the old port to restart in its place). */
+export async function startServerProcess(options: ProcessOptions = {}, port = 0): Promise<ServerProcess> {
+  const daemon = await startDaemon(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, SWITCHBOARD_SERVER_OPTIONS: JSON.stringify(options), SWITCHBOARD_PORT: String(port) },
   })
   const url = await new Promise<string>((resolve, reject) => {
     let seen = ''
@@ -39,13 +56,50 @@ export async function startServerProcess(options: ProcessOptions = {}): Promise<
     url,
     daemon,
     alive: () => daemon.child.exitCode === null && daemon.child.signalCode === null,
+    stats: async () => (await fetch(`${url.replace(/\/rt$/, '')}/debug/stats`)).json() as Promise<ProcessStats>,
+    cutAll: async () => void (await fetch(`${url.replace(/\/rt$/, '')}/debug/cut`, { method: 'POST' })),
     stop: () => daemon.stop(),
   }
 }
 
 // Run as a script: start the server, say where, and close it on SIGTERM.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const server = await startServer(JSON.parse(process.env.SWITCHBOARD_SERVER_OPTIONS ?? '{}') as ProcessOptions)
+  let negotiates = 0
+  let peak = 0
+  let window = { at: 0, n: 0 }
+  const options = JSON.parse(process.env.SWITCHBOARD_SERVER_OPTIONS ?? '{}') as ProcessOptions
+  const server = await startServer(
+    {
+      ...options,
+      // The default key (the client's address), counting every negotiate that reaches it.
+      negotiateKey: (c) => {
+        negotiates++
+        const at = Math.floor(Date.now() / 100)
+        window = window.at === at ? { at, n: window.n + 1 } : { at, n: 1 }
+        peak = Math.max(peak, window.n)
+        return (c.env as { incoming?: { socket?: { remoteAddress?: string } } }).incoming?.socket?.remoteAddress
+      },
+    },
+    Number(process.env.SWITCHBOARD_PORT ?? 0),
+  )
+  const sockets = new Set<import('node:net').Socket>()
+  server.http.on('connection', (socket: import('node:net').Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  // Added before the first request: Hono builds its router on the first match.
+  server.app.get('/debug/stats', (c) => {
+    ;(globalThis as { gc?: () => void }).gc?.()
+    const { heapUsed, rss } = process.memoryUsage()
+    return c.json({ sessions: server.sb.sessionCount, heapUsed, rss, negotiates, peakNegotiatesPer100Ms: peak } satisfies ProcessStats)
+  })
+  server.app.post('/debug/cut', (c) => {
+    // After the answer is out: every socket but this request's own goes now, this one just after.
+    setTimeout(() => {
+      for (const socket of sockets) socket.resetAndDestroy()
+    }, 10)
+    return c.body(null, 204)
+  })
   console.log(`listening ${server.url}`)
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)))
 }

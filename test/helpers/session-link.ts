@@ -13,6 +13,7 @@ import {
 } from '@switchboard/protocol'
 import { ClientSession } from '../../packages/client/src/session.js'
 import type { ClientTransport } from '../../packages/client/src/transports/transport.js'
+import { WEBSOCKET_TRAITS } from '../../packages/client/src/transports/websocket.js'
 import { Session } from '../../packages/server/src/session.js'
 import type { ServerTransport } from '../../packages/server/src/transports/transport.js'
 
@@ -86,6 +87,7 @@ export class Line {
     }
     this.clientTransport = {
       name: 'websocket',
+      traits: WEBSOCKET_TRAITS,
       open() {},
       attach() {},
       pause() {},
@@ -152,6 +154,8 @@ export class SessionPair {
       batch: { maxFrames: LIMITS.maxBatchFrames, maxBytes: LIMITS.maxBatchBytes },
       replayBufferFrames: LIMITS.replayFrames,
       replayBufferBytes: 10_000_000,
+      maxPendingRequests: 10_000,
+      maxPendingBytes: 16_000_000,
       heartbeatMs: 1_000_000,
       recoveryMs: 1_000_000,
       dispatch: (session, frame) => this.#dispatch(session, frame),

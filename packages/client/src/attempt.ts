@@ -1,5 +1,5 @@
 import { decodeServerBatch, FrameType, type CloseFrame, type ErrorCode, type ServerFrame, type TransportName } from '@switchboard/protocol'
-import { TRANSPORT_FACTORIES } from './transports/index.js'
+import { TRANSPORT_MODULES } from './transports/index.js'
 import type { ClientTransport, TransportCloseInfo, TransportContext } from './transports/transport.js'
 
 /** How one try of a transport ended: welcomed, or failed (with the server's CLOSE if it sent one). */
@@ -51,7 +51,7 @@ export function attemptTransport(
   }
   const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`, 'TIMEOUT'), timeoutMs)
 
-  const transport: ClientTransport = TRANSPORT_FACTORIES[name](ctx, {
+  const transport: ClientTransport = TRANSPORT_MODULES[name].create(ctx, {
     onBatch(text) {
       if (!host.isLive()) return transport.close()
       let frames: ServerFrame[]

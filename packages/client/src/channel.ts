@@ -48,10 +48,16 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   #host: ChannelHost
   #state: ChannelState = 'unsubscribed'
   #position: StreamPosition | null = null
+  /** The subscribe in flight; it outlives lost sessions, so a renew finds it and does not send another. */
   #subscribing: Promise<void> | null = null
+  /** Bumped by unsubscribe(): an older attempt that completes later changes nothing. */
+  #generation = 0
   #nameJson: string | undefined
   #recent = 0
-  /** Highest offset the subscribe in flight delivered: after a lost history, its replay restarts below #position. */
+  /**
+   * Highest offset the subscribe in flight delivered, on every session it was sent on: after a
+   * lost history, its replay restarts below #position.
+   */
   #replayed = 0
 
   constructor(name: string, host: ChannelHost) {
@@ -71,6 +77,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
 
   /**
    * Subscribes; resolves once the server confirms. Rejects with UNKNOWN_CHANNEL, FORBIDDEN, CLOSED, ...
+   * A lost session does not end it: it goes on to the next session and settles there.
    * `recent`: first replay up to that many of the latest messages the server keeps (its
    * `historySize`), so a newcomer sees the conversation so far.
    */
@@ -79,11 +86,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     if (this.#subscribing) return this.#subscribing
     this.#state = 'subscribing'
     this.#recent = Math.max(0, Math.floor(options.recent ?? 0))
-    const attempt = this.#request().finally(() => {
-      if (this.#subscribing === attempt) this.#subscribing = null
-    })
-    this.#subscribing = attempt
-    return attempt
+    return this.#start()
   }
 
   /** Stops delivery at once and tells the server. */
@@ -91,6 +94,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     if (this.#state === 'unsubscribed') return
     this.#state = 'unsubscribed'
     this.#subscribing = null
+    this.#generation++
     await this.#host.session.request((seq) => [FrameType.UNSUBSCRIBE, seq, this.name])
   }
 
@@ -116,35 +120,49 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     this.emit('message', { channel: this.name, data: data as Msg, offset })
   }
 
-  /** The session was replaced: subscribe again from where this channel left off. */
+  /**
+   * The session was replaced: subscribe again from where this channel left off. A subscribe in
+   * flight is already on its way to the new session (carried over, or sent again when the old
+   * session lost it), so it is not sent twice.
+   */
   renew(): void {
     if (this.#state === 'unsubscribed' || this.#subscribing) return
     this.#state = 'subscribing'
-    const attempt = this.#request().catch((e: SwitchboardError) => this.emit('error', e))
-    this.#subscribing = attempt.finally(() => (this.#subscribing = null))
+    this.#start().catch((e: SwitchboardError) => this.emit('error', e))
   }
 
-  async #request(): Promise<void> {
-    const since = this.#position?.[1] ? this.#position : null
+  #start(): Promise<void> {
     this.#replayed = 0
+    const attempt = this.#request(this.#generation).finally(() => {
+      if (this.#subscribing === attempt) this.#subscribing = null
+    })
+    this.#subscribing = attempt
+    return attempt
+  }
+
+  /**
+   * Sends SUBSCRIBE until the server answers. When the session is lost first, the frame is sent
+   * again at once: it waits in the new session's outbox (the lost one's is already cleared) and
+   * leaves on its first line, with `since` from whatever the old session delivered meanwhile.
+   */
+  async #request(generation: number): Promise<void> {
     let result: Subscribed
-    try {
+    for (;;) {
+      const since = this.#position?.[1] ? this.#position : null
       const recent = since === null && this.#recent > 0 ? this.#recent : 0
-      result = (await this.#host.session.request((seq) =>
-        recent > 0 ? [FrameType.SUBSCRIBE, seq, this.name, null, recent] : [FrameType.SUBSCRIBE, seq, this.name, since],
-      )) as Subscribed
-    } catch (e) {
-      // A lost session is renewed by the client; anything else ends the subscription.
-      if (e instanceof SwitchboardError && e.code === 'SESSION_LOST' && this.#state === 'subscribing') {
-        return new Promise<void>((resolve, reject) => {
-          const offOk = this.once('subscribed', () => (offErr(), resolve()))
-          const offErr = this.once('error', (err) => (offOk(), reject(err)))
-        })
+      try {
+        result = (await this.#host.session.request((seq) =>
+          recent > 0 ? [FrameType.SUBSCRIBE, seq, this.name, null, recent] : [FrameType.SUBSCRIBE, seq, this.name, since],
+        )) as Subscribed
+        break
+      } catch (e) {
+        if (generation !== this.#generation) return
+        if (e instanceof SwitchboardError && e.code === 'SESSION_LOST') continue
+        this.#state = 'unsubscribed'
+        throw e
       }
-      if (this.#state === 'subscribing') this.#state = 'unsubscribed'
-      throw e
     }
-    if (this.#state !== 'subscribing') return
+    if (generation !== this.#generation) return
     this.#state = 'subscribed'
     const offset = this.#position && this.#position[1] === result.epoch ? Math.max(this.#position[0], result.offset) : result.offset
     this.#position = [offset, result.epoch]

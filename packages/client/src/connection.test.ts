@@ -133,6 +133,18 @@ describe('Connection backoff', () => {
     expect(Number(retried) - Number(dropped)).toBe(99)
   })
 
+  it('stays closed when a state listener closes it on entering backoff', async () => {
+    const t = setup()
+    await t.open()
+    t.connection.on('state', ({ to }) => to === 'backoff' && t.connection.close('seen backoff'))
+    t.server.socket.drop()
+    await settle()
+    expect(t.connection.state).toBe('closed')
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(t.states.at(-1)).toMatchObject({ from: 'backoff', to: 'closed', reason: 'seen backoff' })
+  })
+
   it('closes on the first drop when reconnect is false', async () => {
     const t = setup({ reconnect: false })
     await t.open()

@@ -9,6 +9,7 @@ import {
   type WelcomeFrame,
 } from '@switchboard/protocol'
 import { attemptTransport, type Attempt } from './attempt.js'
+import { TRANSPORT_MODULES } from './transports/index.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { Emitter } from './emitter.js'
 import type { HttpClient } from './http/http.js'
@@ -184,7 +185,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         this.#log('transport', `${name} failed: ${last.reason}`)
         if (last.code && (FATAL_CODES.has(last.code) || SESSION_GONE.has(last.code))) break
         // An HTTP request could not reach the server: the next transport goes to the same host.
-        if (last.code === 'CONNECT_FAILED' && name !== 'websocket') break
+        if (last.code === 'CONNECT_FAILED' && TRANSPORT_MODULES[name].traits.http) break
       }
       const code = last.ok ? undefined : last.code
       if (code && SESSION_GONE.has(code) && renegotiations++ < 2) {
@@ -381,16 +382,18 @@ export class Connection extends Emitter<ConnectionEvents> {
   #backoff(reason: string, code?: ErrorCode, delayMs?: number, retryAfterMs?: number): void {
     const reconnect = this.#config.reconnect
     if (reconnect === false) return this.close(reason, new SwitchboardError(code && code !== 'TIMEOUT' ? code : 'CONNECT_FAILED', reason))
-    this.#transition('backoff', reason, code)
     let delay = delayMs ?? backoffDelay(this.#retries++, reconnect)
     if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs + Math.floor(Math.random() * retryAfterMs))
     this.#notBefore = delayMs !== undefined || retryAfterMs !== undefined ? Date.now() + delay : 0
     if (browserOffline()) delay = Math.max(delay, OFFLINE_RETRY_MS)
+    // The timer first: a `state` listener may close() on seeing `backoff`, which clears it.
     this.#retryIn(delay, ++this.#generation)
+    this.#transition('backoff', reason, code)
   }
 
   #retryIn(delay: number, gen: number): void {
     this.#retryTimer = setTimeout(() => {
+      if (gen !== this.#generation) return
       this.#transition('connecting', `retry after ${delay} ms`)
       void this.#run(gen)
     }, delay)
@@ -399,7 +402,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** Declares the line dead when nothing (not even a heartbeat) arrived in time. */
   #watchLiveness(transport: ClientTransport): void {
     const info = this.#info!
-    const deadline = transport.name === 'long-polling' ? info.pollTimeoutMs + info.heartbeatMs : info.heartbeatMs * 2
+    const deadline = transport.traits.polled ? info.pollTimeoutMs + info.heartbeatMs : info.heartbeatMs * 2
     this.#liveness.watch(deadline, (silent) => {
       if (this.#transport === transport) this.#lost(transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' })
     })

@@ -13,6 +13,7 @@ import {
 } from '@switchboard/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ClientSession, type ClientSessionConfig } from './session.js'
+import { TRANSPORT_MODULES } from './transports/index.js'
 import type { ClientTransport } from './transports/transport.js'
 
 /** An in-memory line: records every batch (decoded and validated) and answers send() with `accept`. */
@@ -20,6 +21,9 @@ class FakeTransport implements ClientTransport {
   readonly batches: ClientFrame[][] = []
   accept = true
   constructor(readonly name: TransportName = 'websocket') {}
+  get traits() {
+    return TRANSPORT_MODULES[this.name].traits
+  }
   open(): void {}
   send(batch: string): boolean {
     this.batches.push(decodeClientBatch(batch))

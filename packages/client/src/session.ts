@@ -1,11 +1,9 @@
 import {
-  ACK_DELAY_MS,
   ACK_EVERY_FRAMES,
   encodeFrame,
   encodeRequest,
   exceedsBytes,
   FrameType,
-  HTTP_ACK_DELAY_MS,
   MAX_BATCH_BYTES,
   MAX_BATCH_FRAMES,
   MAX_MESSAGE_BYTES,
@@ -20,12 +18,12 @@ import {
   type ServerFrame,
   type ReplyFrame,
   type RequestType,
-  type TransportName,
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
 import { microtask } from './microtask.js'
 import { PendingRequests } from './pending.js'
-import type { ClientTransport } from './transports/transport.js'
+import type { AckCarriage, ClientTransport } from './transports/transport.js'
+import { WEBSOCKET_TRAITS } from './transports/websocket.js'
 import { type Pending, WaitingRequests } from './waiting.js'
 
 export interface ClientSessionConfig {
@@ -47,24 +45,6 @@ export interface ClientSessionConfig {
 const PONG = encodeFrame([FrameType.PONG])
 const dropAll = () => false
 
-/**
- * How each line carries this client's ack (the only place that says it):
- * - websocket: an ACK frame in every batch that leaves, or alone after ACK_DELAY_MS;
- * - sse: the header of every POST; an ACK-only POST only once the ack is overdue (HTTP_ACK_DELAY_MS);
- * - long-polling: every poll, and the next poll leaves as soon as one is answered: nothing more.
- * Past ACK_EVERY_FRAMES unacked frames an ack is overdue at once.
- */
-interface AckCarriage {
-  frames: 'every-batch' | 'when-overdue' | 'never'
-  /** Each request that leaves carries the ack in a header. */
-  inHeader: boolean
-  delayMs: number
-}
-const ACK_CARRIAGE: Record<TransportName, AckCarriage> = {
-  websocket: { frames: 'every-batch', inHeader: false, delayMs: ACK_DELAY_MS },
-  sse: { frames: 'when-overdue', inHeader: true, delayMs: HTTP_ACK_DELAY_MS },
-  'long-polling': { frames: 'never', inHeader: true, delayMs: 0 },
-}
 /** Frames held ahead of a gap at most, and their size in characters; later ones are dropped (see onGap). */
 const MAX_EARLY_FRAMES = 512
 const MAX_EARLY_CHARS = 4 * 1024 * 1024
@@ -88,7 +68,7 @@ export class ClientSession {
   #pending = new PendingRequests<Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   /** How the attached line carries the ack. */
-  #ackBy: AckCarriage = ACK_CARRIAGE.websocket
+  #ackBy: AckCarriage = WEBSOCKET_TRAITS.ack
   /** The ack is overdue: send it even alone (lines that ack `when-overdue`). */
   #ackOverdue = false
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
@@ -245,7 +225,7 @@ export class ClientSession {
     const seq = this.#seq
     if (!seq.rewind(serverAck)) throw new SwitchboardError('MALFORMED_FRAME', `Server acked ${serverAck}, beyond ${seq.out.lastSeq}`)
     this.#transport = transport
-    this.#ackBy = ACK_CARRIAGE[transport.name]
+    this.#ackBy = transport.traits.ack
     this.#writable = true
     // The attach request told the server our ack as of when it left; frames may have arrived since
     // (from a paused old line during a switch), so ack once more on this line.
@@ -358,7 +338,7 @@ export class ClientSession {
     const ackBy = this.#ackBy
     const seq = this.#seq
     const withAck = ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue)
-    const batch = seq.nextBatch(t.name === 'websocket' ? this.#messageBatch : this.#batch, withAck)
+    const batch = seq.nextBatch(t.traits.messageSized ? this.#messageBatch : this.#batch, withAck)
     if (batch === '') return
     if (ackBy.inHeader) {
       seq.acked()

@@ -28,7 +28,9 @@ export const ERRORS = {
   PROTOCOL_MISMATCH: { status: 400, close: 4022, message: 'Client and server speak different protocol versions' },
   TOO_MANY_SESSIONS: { status: 503, close: 4023, message: 'The server holds its maximum number of sessions' },
   NODE_UNREACHABLE: { status: 503, close: 4024, message: 'The node that owns the session could not be reached' },
-  ADAPTER_UNAVAILABLE: { status: 503, close: 4025, message: 'The broker that connects the nodes is unavailable' },
+  BACKLOG_FULL: { status: 429, close: 4025, message: 'More requests wait to be processed than the server holds for a session' },
+  RATE_LIMITED: { status: 429, close: 4026, message: 'Too many requests: retry after retryAfterMs' },
+  ADAPTER_UNAVAILABLE: { status: 503, close: 4027, message: 'The broker that connects the nodes is unavailable' },
 } as const satisfies Record<string, { status: number; close: number; message: string }>
 
 export type ErrorCode = keyof typeof ERRORS

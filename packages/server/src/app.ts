@@ -1,32 +1,20 @@
 import {
   ACK_HEADER,
-  ATTACH_PARAM,
   NEGOTIATE_PATH,
-  POLL_PATH,
-  PROBE_PARAM,
   PROTOCOL_VERSION,
-  SEND_PATH,
-  SESSION_ID_PARAM,
-  SSE_PATH,
   SwitchboardError,
   TOKEN_HEADER,
   WEBSOCKET_PATH,
   type NegotiateResponse,
   type TransportName,
 } from '@switchboard/protocol'
-import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
-import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError, whenGone } from './http.js'
-import type { WebSocketRoute } from './runtime.js'
+import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError } from './http.js'
+import type { Runtime } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
-import { LongPollTransport, POLL_HEADERS } from './transports/long-polling.js'
-import { createSseProbe, SSE_HEADERS, SseTransport } from './transports/sse.js'
-
-function parseAck(value: string | undefined): number {
-  const ack = Number(value ?? '0')
-  if (!Number.isSafeInteger(ack) || ack < 0) throw new SwitchboardError('BAD_REQUEST', `Bad ${ACK_HEADER} header`)
-  return ack
-}
+import { registerHttpUpstream } from './transports/http-upstream.js'
+import { TRANSPORTS } from './transports/index.js'
 
 /**
  * The endpoints, relative to where the app is mounted (names in the protocol's constants):
@@ -36,16 +24,13 @@ function parseAck(value: string | undefined): number {
 export function createApp(
   registry: SessionRegistry,
   authenticate: (c: Context) => Promise<unknown>,
-  webSocketRoute: WebSocketRoute | undefined,
+  runtime: Runtime,
 ): Hono {
   const o = registry.options
   const app = new Hono()
-  // Where the runtime has no WebSocket server, websocket is neither offered nor served.
-  const offered = webSocketRoute ? o.transports : o.transports.filter((t) => t !== 'websocket')
+  // A transport the runtime cannot serve (WebSocket without a WebSocket server) is not offered.
+  const offered = o.transports.filter((name) => TRANSPORTS[name].available(runtime))
   const enabled = (name: TransportName) => offered.includes(name)
-  // Every endpoint but negotiate names its session in the query and proves it with the token header.
-  const sessionOf = (c: Context) => registry.authorize(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
-  const endedSessionOf = (c: Context) => registry.endedSession(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
 
   if (o.origins !== undefined) {
     // '*' means any site: never with credentials, or any site could negotiate with a user's cookies.
@@ -94,6 +79,7 @@ export function createApp(
       if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
     }
     if (registry.closing) throw registry.shutdownError()
+    registry.admit(o.negotiateKey(c))
     const identity = await authenticate(c)
     const transports = requested ? requested.filter((t) => enabled(t)) : [...offered]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
@@ -113,66 +99,8 @@ export function createApp(
     return c.json(answer, 200, { 'cache-control': 'no-store' })
   })
 
-  /** Refusals are told after the upgrade, as a close code the client can read (an HTTP status it cannot). */
-  const refusalFor = (c: Context): SwitchboardError | undefined => {
-    if (!enabled('websocket')) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    if (!originAllowed(c, o.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
-    if (registry.closing) return new SwitchboardError('SERVER_SHUTDOWN')
-    return undefined
-  }
-  if (webSocketRoute) app.get(`/${WEBSOCKET_PATH}`, webSocketRoute(registry, refusalFor))
-  app.get(`/${WEBSOCKET_PATH}`, () => {
-    if (!webSocketRoute) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
-    throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
-  })
-
-  app.get(`/${SSE_PATH}`, (c) => {
-    if (!enabled('sse')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = endedSessionOf(c)
-    if (ended) return new Response(`data: ${ended.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-    const session = sessionOf(c)
-    if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
-    const transport = new SseTransport(whenGone(c))
-    transport.bind(session)
-    session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
-    return new Response(transport.body, { headers: SSE_HEADERS })
-  })
-
-  app.get(`/${POLL_PATH}`, async (c) => {
-    if (!enabled('long-polling')) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-    const ended = endedSessionOf(c)
-    if (ended) return new Response(ended.batchFor(parseAck(c.req.header(ACK_HEADER))), { headers: POLL_HEADERS })
-    const session = sessionOf(c)
-    const first = c.req.query(ATTACH_PARAM) === '1'
-    // The first poll of an attach answers at once (WELCOME), later ones wait for data.
-    const transport = new LongPollTransport(first ? 0 : o.pollTimeoutMs, whenGone(c))
-    transport.bind(session)
-    session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first)
-    return new Response(await transport.response, { headers: POLL_HEADERS })
-  })
-
-  const sendLimit = limitBody(o.maxBatchBytes, (c) => {
-    const error = new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${o.maxBatchBytes} bytes`)
-    registry.sessions.get(c.req.query(SESSION_ID_PARAM) ?? '')?.end(error.code, null, error.message)
-    throw error
-  })
-  const proveSession: MiddlewareHandler = async (c, next) => {
-    // Frames that arrive after the end are not processed: the answer says which ones were.
-    const ended = endedSessionOf(c)
-    if (ended) return new Response(ended.ackBatch(), { headers: POLL_HEADERS })
-    sessionOf(c)
-    await next()
-  }
-  app.post(`/${SEND_PATH}`, proveSession, sendLimit, async (c) => {
-    const session = sessionOf(c)
-    const text = await c.req.text()
-    const ack = c.req.header(ACK_HEADER)
-    if (ack !== undefined) session.acked(parseAck(ack))
-    registry.receive(session, text, registry.byteLength(text), true)
-    // A Response with plain-object headers: @hono/node-server writes it without building a web
-    // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
-    return new Response(session.postAnswer(), { headers: POLL_HEADERS })
-  })
+  for (const transport of Object.values(TRANSPORTS)) transport.register(app, registry, enabled(transport.name), runtime)
+  registerHttpUpstream(app, registry)
 
   return app
 }

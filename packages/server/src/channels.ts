@@ -32,6 +32,8 @@ export interface ChannelDefinition {
   options: ChannelOptions<unknown, unknown>
 }
 
+const NO_CHANNELS: ReadonlySet<string> = new Set()
+
 /** `*` matches one or more characters other than `:`; everything else is literal. */
 export function compilePattern(pattern: string): RegExp {
   const source = pattern
@@ -52,6 +54,8 @@ export type ChannelInterest = Pick<Adapter, 'subscribe' | 'unsubscribe'>
 export class ChannelRegistry {
   #definitions: ChannelDefinition[] = []
   #subscriptions = new Map<string, Map<Session, Subscription>>()
+  /** The channels of each session that subscribed: a session that never does costs no entry here. */
+  #channelsOf = new Map<Session, Set<string>>()
   /** `interest.subscribe` calls in flight, or failed, by channel: joiners wait for them. */
   #pending = new Map<string, Promise<void>>()
   #interest: ChannelInterest
@@ -91,7 +95,9 @@ export class ChannelRegistry {
     if (subscription !== undefined) subscription.hold()
     else {
       subscriptions.set(session, (subscription = new Subscription(session, channel)))
-      session.subscriptions.add(channel)
+      let channels = this.#channelsOf.get(session)
+      if (channels === undefined) this.#channelsOf.set(session, (channels = new Set()))
+      channels.add(channel)
     }
     return subscription
   }
@@ -102,7 +108,8 @@ export class ChannelRegistry {
   }
 
   leave(channel: string, session: Session): void {
-    session.subscriptions.delete(channel)
+    const channels = this.#channelsOf.get(session)
+    if (channels?.delete(channel) && channels.size === 0) this.#channelsOf.delete(session)
     const subscriptions = this.#subscriptions.get(channel)
     const subscription = subscriptions?.get(session)
     if (subscriptions === undefined || subscription === undefined) return
@@ -115,7 +122,14 @@ export class ChannelRegistry {
   }
 
   removeAll(session: Session): void {
-    for (const channel of session.subscriptions) this.leave(channel, session)
+    const channels = this.#channelsOf.get(session)
+    if (channels === undefined) return
+    for (const channel of channels) this.leave(channel, session)
+  }
+
+  /** The channels `session` subscribes to on this node. */
+  channelsOf(session: Session): ReadonlySet<string> {
+    return this.#channelsOf.get(session) ?? NO_CHANNELS
   }
 
   /** Local subscribers of `channel`, those whose subscribe is being served included. */

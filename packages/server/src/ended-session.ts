@@ -41,6 +41,14 @@ export class EndedSession {
     ])
   }
 
+  /**
+   * True when `batch` tells the client of the end: CLOSE is the last frame of every batch that
+   * carries it (the session's last batch on its line, and batchFor()).
+   */
+  carriedBy(batch: string): boolean {
+    return batch.endsWith(`${this.closeFrame}]`)
+  }
+
   /** The answer to an upstream POST that arrived after the end: which frames were processed. */
   ackBatch(): string {
     return encodeBatch([encodeAck(this.received)])

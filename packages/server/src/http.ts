@@ -1,4 +1,4 @@
-import { SwitchboardError, type ErrorCode } from '@switchboard/protocol'
+import { ACK_HEADER, SwitchboardError, type ErrorCode } from '@switchboard/protocol'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -97,10 +97,26 @@ interface NodeResponse {
  * @hono/node-server, which builds no web AbortSignal per request, else the request's signal.
  */
 export function whenGone(c: Context): WhenGone {
-  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
-  if (outgoing && typeof outgoing.once === 'function') return (listener) => void outgoing.once('close', listener)
+  const outgoing = nodeResponse(c)
+  if (outgoing) return (listener) => void outgoing.once('close', listener)
   const signal = c.req.raw.signal
   return (listener) => signal.addEventListener('abort', listener, { once: true })
+}
+
+/**
+ * Registers a listener for the answer being written out (or the client going away): the Node
+ * response's 'close'. Elsewhere nothing tells, and the listener runs at once.
+ */
+export function whenAnswered(c: Context): WhenGone {
+  const outgoing = nodeResponse(c)
+  if (outgoing) return (listener) => void outgoing.once('close', listener)
+  return (listener) => listener()
+}
+
+/** The Node response under @hono/node-server, if there is one. */
+function nodeResponse(c: Context): NodeResponse | undefined {
+  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
+  return outgoing && typeof outgoing.once === 'function' ? outgoing : undefined
 }
 
 /**
@@ -116,4 +132,11 @@ export function limitBody(maxSize: number, onTooLarge: (c: Context) => never): M
     if (!/^\d+$/.test(length) || Number(length) > maxSize) onTooLarge(c)
     await next()
   }
+}
+
+/** The client's ack, from the `ACK_HEADER` of a poll, stream or POST; absent means 0. */
+export function parseAck(value: string | undefined): number {
+  const ack = Number(value ?? '0')
+  if (!Number.isSafeInteger(ack) || ack < 0) throw new SwitchboardError('BAD_REQUEST', `Bad ${ACK_HEADER} header`)
+  return ack
 }

@@ -1,9 +1,8 @@
 import { upgradeWebSocket } from '@hono/node-server'
-import { SESSION_ID_PARAM } from '@switchboard/protocol'
 import type { SwitchboardOptions } from './options.js'
 import type { Runtime, WebSocketRoute } from './runtime.js'
 import { createSwitchboardOn, type Switchboard } from './switchboard.js'
-import { WebSocketTransport, type RawWebSocket } from './transports/websocket.js'
+import type { RawWebSocket } from './transports/websocket.js'
 import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './websocket-upgrades.js'
 
 /**
@@ -11,22 +10,16 @@ import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './websocket-upgrades.js'
  * handshake with a shared `ws` server, and nothing of this request outlives it; under
  * `serve({ websocket })` from @hono/node-server, that package's helper does.
  */
-const webSocketRoute: WebSocketRoute = (registry, refusalFor) => {
+const webSocketRoute: WebSocketRoute = ({ admit, open }) => {
   const viaNodeServer = upgradeWebSocket((c) => {
-    const sid = c.req.query(SESSION_ID_PARAM)
-    const refusal = refusalFor(c)
-    return {
-      onOpen: (_event, ws) => {
-        new WebSocketTransport(ws.raw as unknown as RawWebSocket, registry, sid, refusal)
-      },
-    }
+    const admission = admit(c)
+    return { onOpen: (_event, ws) => open(ws.raw as unknown as RawWebSocket, admission) }
   })
   return async (c, next) => {
     const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
     if (!accept) return viaNodeServer(c, next)
-    const sid = c.req.query(SESSION_ID_PARAM)
-    const refusal = refusalFor(c)
-    accept((ws) => new WebSocketTransport(ws as unknown as RawWebSocket, registry, sid, refusal))
+    const admission = admit(c)
+    accept((ws) => open(ws as unknown as RawWebSocket, admission))
     return c.body(null, 200)
   }
 }

@@ -40,16 +40,50 @@ export interface SwitchboardOptions<Identity = unknown> {
   maxBatchFrames?: number
   replayBufferFrames?: number
   replayBufferBytes?: number
+  /**
+   * Requests of one session received but not yet processed, at most (by count and by batch bytes).
+   * The server holds a session's requests while the client owes acks for half the replay buffer;
+   * an honest client stops at its outbox (1,000 requests, 4 MiB by default), so only one that
+   * ignores acks gets past these, and is ended with BACKLOG_FULL. Default 10,000 and 16 MiB.
+   */
+  maxPendingRequests?: number
+  maxPendingBytes?: number
   /** Most live sessions on this node; past it negotiate answers 503 TOO_MANY_SESSIONS. */
   maxSessions?: number
+  /**
+   * New sessions per client, a token bucket: `negotiateRatePerSecond` a second, bursts of
+   * `negotiateBurst`; past it negotiate answers 429 RATE_LIMITED with retryAfterMs, so one caller
+   * cannot fill the node. Default 500 and 10,000: sessions that are never attached expire after
+   * recoveryMs, so one client holds at most about 10,000 + 500 x 60 = 40,000 of the node's
+   * 100,000 (with the defaults), and a load test or a NAT of 10,000 users still connects at once.
+   */
+  negotiateRatePerSecond?: number
+  negotiateBurst?: number
+  /**
+   * What a client is, for that limit. Default: the address the request came from (on Node; none
+   * elsewhere, and then no limit). Behind a proxy every request comes from the proxy: key on what
+   * the proxy states (`c.req.header('x-forwarded-for')`), an API key or the identity instead.
+   */
+  negotiateKey?: (c: Context) => string | undefined
+  /**
+   * Most live sessions of one identity (authenticate's result, keyed by `identityKey`); past it
+   * negotiate answers 503 TOO_MANY_SESSIONS. Anonymous sessions (identity null) are not counted.
+   * Default 1,000.
+   */
+  maxSessionsPerIdentity?: number
+  /** How identities are told apart. Default: a string identity itself, else its `id`, else its JSON. */
+  identityKey?: (identity: Identity) => string | undefined
   /** Receives log events; nothing is logged without it. */
   logger?: Logger
 }
 
 export type ResolvedOptions<Identity> = Required<
-  Omit<SwitchboardOptions<Identity>, 'authenticate' | 'logger' | 'origins'>
+  Omit<SwitchboardOptions<Identity>, 'authenticate' | 'logger' | 'origins' | 'negotiateKey' | 'identityKey'>
 > &
-  Pick<SwitchboardOptions<Identity>, 'authenticate' | 'logger' | 'origins'>
+  Pick<SwitchboardOptions<Identity>, 'authenticate' | 'logger' | 'origins'> & {
+    negotiateKey: (c: Context) => string | undefined
+    identityKey: (identity: Identity) => string | undefined
+  }
 
 export function resolveOptions<Identity>(o: SwitchboardOptions<Identity>): ResolvedOptions<Identity> {
   const transports = o.transports ?? TRANSPORTS
@@ -71,6 +105,13 @@ export function resolveOptions<Identity>(o: SwitchboardOptions<Identity>): Resol
     replayBufferFrames: positive(o.replayBufferFrames, REPLAY_BUFFER_FRAMES, 'replayBufferFrames'),
     replayBufferBytes: positive(o.replayBufferBytes, REPLAY_BUFFER_BYTES, 'replayBufferBytes'),
     maxSessions: positive(o.maxSessions, 100_000, 'maxSessions'),
+    maxPendingRequests: positive(o.maxPendingRequests, 10_000, 'maxPendingRequests'),
+    negotiateRatePerSecond: positive(o.negotiateRatePerSecond, 500, 'negotiateRatePerSecond'),
+    negotiateBurst: positive(o.negotiateBurst, 10_000, 'negotiateBurst'),
+    negotiateKey: o.negotiateKey ?? clientAddress,
+    maxSessionsPerIdentity: positive(o.maxSessionsPerIdentity, 1_000, 'maxSessionsPerIdentity'),
+    identityKey: o.identityKey ?? defaultIdentityKey,
+    maxPendingBytes: positive(o.maxPendingBytes, 16 * 1024 * 1024, 'maxPendingBytes'),
   }
 }
 
@@ -78,4 +119,21 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number`)
   return value
+}
+
+/** The address a request came from, read from the Node request when there is one (duck-typed). */
+function clientAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress
+}
+
+function defaultIdentityKey(identity: unknown): string | undefined {
+  if (identity === null || identity === undefined) return undefined
+  if (typeof identity === 'string') return identity
+  const id = (identity as { id?: unknown }).id
+  if (typeof id === 'string' || typeof id === 'number') return String(id)
+  try {
+    return JSON.stringify(identity)
+  } catch {
+    return undefined // a cycle, a BigInt: not counted
+  }
 }

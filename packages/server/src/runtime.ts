@@ -1,12 +1,15 @@
-import { utf8Length, type SwitchboardError } from '@switchboard/protocol'
+import { utf8Length } from '@switchboard/protocol'
 import type { Context, MiddlewareHandler } from 'hono'
-import type { SessionRegistry } from './session-registry.js'
+import type { RawWebSocket, WebSocketAdmission } from './transports/websocket.js'
 
 /**
- * Serves `GET /ws`: completes the upgrade and hands the socket to a WebSocket transport.
- * `refusalFor` says why a request may not attach; it is told after the upgrade, as a close code.
+ * Serves `GET /ws`: `admit` reads the request (nothing of it outlives the upgrade), and once the
+ * upgrade completes `open` hands the socket to a WebSocket transport.
  */
-export type WebSocketRoute = (registry: SessionRegistry, refusalFor: (c: Context) => SwitchboardError | undefined) => MiddlewareHandler
+export type WebSocketRoute = (handler: {
+  admit(c: Context): WebSocketAdmission
+  open(ws: RawWebSocket, admission: WebSocketAdmission): void
+}) => MiddlewareHandler
 
 /**
  * What the core takes from the runtime it runs on. The core itself uses web standards only

@@ -5,17 +5,22 @@ import {
   type CallFrame,
   type ClientFrame,
   exceedsBytes,
+  type HelloFrame,
+  PROTOCOL_VERSION,
   SwitchboardError,
   type ClientDataFrame,
   type ErrorCode,
   type PublishFrame,
   utf8Length,
 } from '@switchboard/protocol'
-import { tokensEqual } from './http.js'
 import type { EndedSession } from './ended-session.js'
+import { tokensEqual, type WhenGone } from './http.js'
 import type { ResolvedOptions } from './options.js'
+import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
+import { RateLimiter } from './limits.js'
 import { Session, type SessionConfig } from './session.js'
+import type { SessionLayer } from './transports/transport.js'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
 const FULL_RETRY_MS = 5_000
@@ -53,13 +58,15 @@ function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number, b
 }
 
 /** The registry needs every option but the identity hook. */
-export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate'>
+export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate' | 'identityKey'> & {
+  identityKey: (identity: never) => string | undefined
+}
 
 /**
  * The sessions of one node, and the checks every endpoint shares: find a session by id and
  * token, decode a batch within limits. Transports and routes use this; channels do not.
  */
-export class SessionRegistry {
+export class SessionRegistry implements SessionLayer {
   readonly options: RegistryOptions
   /** UTF-8 size of a string: a POST body, a frame's data (Node passes its native Buffer.byteLength). */
   readonly byteLength: (s: string) => number
@@ -72,7 +79,14 @@ export class SessionRegistry {
    * was down at the moment of the end still learns why (and when to come back) on its next attach.
    */
   #ended = new Map<string, EndedSession>()
+  /** Long-polling sessions that drain() ended and whose client has not had the CLOSE yet. */
+  #unheard = new PendingNotices()
   #sweep: ReturnType<typeof setInterval>
+  /** New sessions per client key (negotiateRatePerSecond, negotiateBurst). */
+  #negotiates: RateLimiter
+  /** Live sessions per identity key, and each identified session's key (anonymous ones are in neither). */
+  #perIdentity = new Map<string, number>()
+  #identityOf = new Map<Session, string>()
   #sessionConfig: SessionConfig
 
   constructor(
@@ -82,17 +96,21 @@ export class SessionRegistry {
     byteLength: (s: string) => number = utf8Length,
   ) {
     this.options = options
+    this.#negotiates = new RateLimiter(options.negotiateRatePerSecond, options.negotiateBurst)
     this.byteLength = byteLength
     // One config object for every session (not one per session: idle memory counts).
     this.#sessionConfig = {
       batch: { maxFrames: options.maxBatchFrames, maxBytes: options.maxBatchBytes },
       replayBufferFrames: options.replayBufferFrames,
       replayBufferBytes: options.replayBufferBytes,
+      maxPendingRequests: options.maxPendingRequests,
+      maxPendingBytes: options.maxPendingBytes,
       heartbeatMs: options.heartbeatMs,
       recoveryMs: options.recoveryMs,
       dispatch,
       onEnd: (s, code, final) => {
         this.sessions.delete(s.id)
+        this.#forgetIdentity(s)
         this.#ended.set(s.id, final)
         if (this.#ended.size > options.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
         onEnd(s, code)
@@ -113,17 +131,59 @@ export class SessionRegistry {
     this.#shutdownRetryMs = retryAfterMs
   }
 
+  /**
+   * Ends every session with SERVER_SHUTDOWN, each told to come back after `reconnectMs()`.
+   * Resolves once every long-polling client still polling has had the CLOSE, or after `timeoutMs`.
+   * A client whose last poll was answered longer than `timeoutMs` ago is not waited for: it is
+   * not polling any more (it closed without a word, or lost its network).
+   */
+  drain(reconnectMs: () => number, timeoutMs: number): Promise<void> {
+    const now = Date.now()
+    for (const session of [...this.sessions.values()]) {
+      const held = session.transport !== null
+      if (session.polling && (held || now - session.detachedAt < timeoutMs)) this.#unheard.add(session.id)
+      session.end('SERVER_SHUTDOWN', reconnectMs())
+    }
+    return this.#unheard.wait(timeoutMs)
+  }
+
+  /**
+   * A poll of the ended session `sid` is answered with `batch`: when that tells the client of the
+   * end, drain() stops waiting for the client once the answer is written.
+   */
+  endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void {
+    if (this.#unheard.has(sid) && this.#ended.get(sid)?.carriedBy(batch)) whenAnswered(() => this.#unheard.heard(sid))
+  }
+
   /** The refusal of a new session while shutting down. */
   shutdownError(): SwitchboardError {
     return new SwitchboardError('SERVER_SHUTDOWN', undefined, { retryAfterMs: this.#shutdownRetryMs })
+  }
+
+  /**
+   * Counts a negotiate against its client's rate (`key`, none: not counted); throws RATE_LIMITED,
+   * with when to retry, past it.
+   */
+  admit(key: string | undefined, now = Date.now()): void {
+    if (key === undefined) return
+    const waitMs = this.#negotiates.take(key, now)
+    if (waitMs > 0) throw new SwitchboardError('RATE_LIMITED', 'Too many new sessions from this client', { retryAfterMs: waitMs })
   }
 
   createSession(identity: unknown): Session {
     if (this.closing) throw this.shutdownError()
     if (this.sessions.size >= this.options.maxSessions)
       throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
+    const key = identity === null ? undefined : (this.options.identityKey as (i: unknown) => string | undefined)(identity)
+    const held = key === undefined ? 0 : (this.#perIdentity.get(key) ?? 0)
+    if (held >= this.options.maxSessionsPerIdentity)
+      throw new SwitchboardError('TOO_MANY_SESSIONS', `This identity holds ${held} sessions, its most`, { retryAfterMs: FULL_RETRY_MS })
     const session = new Session(createRandomId(16), createRandomId(24), identity, this.#sessionConfig)
     this.sessions.set(session.id, session)
+    if (key !== undefined) {
+      this.#perIdentity.set(key, held + 1)
+      this.#identityOf.set(session, key)
+    }
     return session
   }
 
@@ -141,6 +201,21 @@ export class SessionRegistry {
     return ended && tokensEqual(token, ended.token) ? ended : undefined
   }
 
+  prove(sid: string | undefined, token: string | undefined): Session | EndedSession {
+    return this.endedSession(sid, token) ?? this.authorize(sid, token)
+  }
+
+  decodeHello(text: string): HelloFrame {
+    const hello = decodeClientBatch(text, 1)[0]
+    if (!hello || hello[0] !== FrameType.HELLO) throw new SwitchboardError('BAD_REQUEST', 'The first frame must be HELLO')
+    if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
+    return hello
+  }
+
+  endWith(sid: string | undefined, error: SwitchboardError): void {
+    if (sid !== undefined) this.sessions.get(sid)?.end(error.code, null, error.message)
+  }
+
   /**
    * Decodes a client batch within the limits and hands it to the session. `bytes`: the batch's
    * UTF-8 size, which the transport knows without counting (the WebSocket message's length).
@@ -153,7 +228,7 @@ export class SessionRegistry {
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
       if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes, this.byteLength)
-      session.receive(frames, inlineAck)
+      session.receive(frames, inlineAck, bytes)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
       // A protocol violation is final (the client would send it again); our own fault is not.
@@ -163,7 +238,17 @@ export class SessionRegistry {
   }
 
   /** Heartbeats, liveness and expiry for every session, in one timer. */
+  #forgetIdentity(session: Session): void {
+    const key = this.#identityOf.get(session)
+    if (key === undefined) return
+    this.#identityOf.delete(session)
+    const held = (this.#perIdentity.get(key) ?? 1) - 1
+    if (held > 0) this.#perIdentity.set(key, held)
+    else this.#perIdentity.delete(key)
+  }
+
   sweep(now: number): void {
+    this.#negotiates.prune(now)
     for (const session of this.sessions.values()) {
       // Expired, not refused: a client that comes back later starts a new session at once.
       if (!session.tick(now)) session.end('SESSION_LOST', 0)

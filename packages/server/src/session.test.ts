@@ -63,6 +63,8 @@ function createSession(overrides: Partial<SessionConfig> = {}): Harness {
     batch: { maxFrames: 512, maxBytes: 1_000_000 },
     replayBufferFrames: 1_000,
     replayBufferBytes: 1_000_000,
+    maxPendingRequests: 10_000,
+    maxPendingBytes: 16_000_000,
     heartbeatMs: 1_000,
     recoveryMs: 5_000,
     dispatch: (_s, frame) => void dispatched.push(frame),

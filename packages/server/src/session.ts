@@ -15,15 +15,21 @@ import {
   type ErrorCode,
   type TransportName,
 } from '@switchboard/protocol'
+import { Backlog } from './backlog.js'
 import { EndedSession } from './ended-session.js'
+import { queueFlush } from './flush-queue.js'
 import type { Logger } from './log.js'
-import type { ServerTransport, TransportHost } from './transports/transport.js'
+import { TRANSPORTS } from './transports/index.js'
+import type { ServerTransport, TransportHost, TransportTraits } from './transports/transport.js'
 
 export interface SessionConfig {
   /** Every batch to the client, and every POST answer. */
   batch: BatchLimits
   replayBufferFrames: number
   replayBufferBytes: number
+  /** Requests received but not yet processed, at most (count, and bytes as they came in batches). */
+  maxPendingRequests: number
+  maxPendingBytes: number
   heartbeatMs: number
   recoveryMs: number
   /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
@@ -39,19 +45,11 @@ const PING = encodeFrame([FrameType.PING])
 const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
 
 const PONG = encodeFrame([FrameType.PONG])
+/** What a line's module declares of it (never on the per-message path). */
+const traitsOf = (transport: ServerTransport): TransportTraits => TRANSPORTS[transport.name].traits
+
 /** After a reattach, heartbeats queued for the old line are stale. */
 const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
-
-/** Sessions with frames to write, flushed together once the current callback is done. */
-let dirty: Session[] = []
-const resolved = Promise.resolve()
-let flushScheduled = false
-function flushDirty(): void {
-  flushScheduled = false
-  const list = dirty
-  dirty = []
-  for (let i = 0; i < list.length; i++) list[i]!.flush()
-}
 
 /**
  * One client's logical connection. The only place that knows seqs, acks, replay and dedupe:
@@ -62,7 +60,6 @@ export class Session<Identity = unknown> implements TransportHost {
   readonly id: string
   readonly token: string
   readonly identity: Identity
-  readonly subscriptions = new Set<string>()
   /** Last time anything arrived from the client (ms). */
   lastSeen = Date.now()
   lastPing = Date.now()
@@ -73,11 +70,15 @@ export class Session<Identity = unknown> implements TransportHost {
   /** Seqs and acks both ways, the replay buffer, and control frames for the next batch. */
   #seq: Sequencer
   #transport: ServerTransport | null = null
+  /** A long poll was answered and the client's next one is on its way. */
+  #betweenPolls = false
   #queued = false
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
-  /** Data frames waiting while an async dispatch runs, to keep per-session order. */
-  #backlog: ClientDataFrame[] = []
+  /** Data frames held back (made on the first): behind an async dispatch, or under backpressure. */
+  #backlog: Backlog | null = null
+  /** A PING went out to ask for the client's ack since the session fell behind. */
+  #askedAck = false
   #busy = false
   /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
   #overHttp = false
@@ -91,11 +92,21 @@ export class Session<Identity = unknown> implements TransportHost {
       maxUnackedFrames: config.replayBufferFrames,
       maxUnackedBytes: config.replayBufferBytes,
       byteLength: config.byteLength,
+      // Acks say what was processed: frames held under backpressure are not acked until then.
+      ackProcessed: true,
     })
   }
 
   get transport(): TransportName | null {
     return this.#transport?.name ?? null
+  }
+
+  /**
+   * A long-polling client is there: its poll is held, or was answered and the next one is on its
+   * way. False once the client abandoned a poll (it closed, or lost its network).
+   */
+  get polling(): boolean {
+    return this.#betweenPolls || (this.#transport !== null && traitsOf(this.#transport).polled)
   }
 
   get ended(): boolean {
@@ -104,7 +115,7 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Highest client seq delivered (what the server acks). */
   get received(): number {
-    return this.#seq.received
+    return this.#seq.processedSeq
   }
 
   /** Frames sent but not yet acked by the client. */
@@ -124,23 +135,26 @@ export class Session<Identity = unknown> implements TransportHost {
       throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
-    this.#overHttp = transport.name !== 'websocket'
+    this.#betweenPolls = false
+    this.#overHttp = traitsOf(transport).postsUpstream
     if (old && old !== transport) old.close('SUPERSEDED')
     this.detachedAt = 0
     this.lastSeen = Date.now()
     if (welcome) {
       seq.filterControl(notHeartbeat)
-      seq.control(encodeFrame([FrameType.WELCOME, seq.received]), true)
+      seq.control(encodeFrame([FrameType.WELCOME, seq.processedSeq]), true)
       seq.acked()
     }
     this.#log('transport', `attached ${transport.name}`, { clientAck })
+    this.#maybeResume()
     this.flush()
   }
 
   /** The transport's line is gone; the session waits recoveryMs for another. */
-  detach(transport: ServerTransport, reason: string): void {
+  detach(transport: ServerTransport, reason: string, clientLeft = false): void {
     if (this.#transport !== transport) return
     this.#transport = null
+    this.#betweenPolls = traitsOf(transport).polled && !clientLeft
     this.detachedAt = Date.now()
     this.#log('transport', `detached ${transport.name}: ${reason}`)
   }
@@ -152,10 +166,31 @@ export class Session<Identity = unknown> implements TransportHost {
   /** The client holds every frame up to `ack` (an ACK frame, or the ack header of a POST). */
   acked(ack: number): void {
     if (!this.#seq.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#seq.out.lastSeq}`)
+    else this.#maybeResume()
+  }
+
+  /** An ack came: take the requests held back once it made room, or ask for the next one. */
+  #maybeResume(): void {
+    this.#askedAck = false
+    if (this.#held() === 0 || this.#busy || this.#ended) return
+    if (this.#caughtUp()) this.#resume()
+    else this.#askForAck()
+  }
+
+  /**
+   * Asks for the client's ack now, once per ack: a PING is answered on every line with a batch or
+   * request that carries the ack, where a client with nothing to send (or a long poll holding no
+   * data) would otherwise ack only after its ack delay, or at the poll timeout.
+   */
+  #askForAck(): void {
+    if (this.#askedAck) return
+    this.#askedAck = true
+    this.#seq.control(PING)
+    this.#queueFlush()
   }
 
   /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
-  receive(frames: readonly ClientFrame[], inlineAck = false): void {
+  receive(frames: readonly ClientFrame[], inlineAck = false, bytes = 0): void {
     if (this.#ended) return
     this.lastSeen = Date.now()
     let due = false
@@ -175,7 +210,7 @@ export class Session<Identity = unknown> implements TransportHost {
         default: {
           const verdict = this.#seq.accept(f[1])
           due = true
-          if (verdict === 'deliver') this.#deliver(f)
+          if (verdict === 'deliver') this.#deliver(f, bytes / frames.length)
           else if (verdict === 'gap') this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#seq.received + 1})`)
         }
       }
@@ -198,7 +233,7 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Sends a MESSAGE whose body was encoded once for every subscriber. */
   sendMessage(body: string): void {
-    this.#append(encodeMessage(this.#seq.nextSeq, body))
+    this.#append(encodeMessage(this.#seq.nextSeq, body), false)
   }
 
   /**
@@ -214,7 +249,7 @@ export class Session<Identity = unknown> implements TransportHost {
       return this.replyError(ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT))
     }
     // Built as text: the result is encoded once and no wrapper array is allocated per reply.
-    this.#append(`[21,${this.#seq.nextSeq},${ref},null,${json}]`)
+    this.#append(`[21,${this.#seq.nextSeq},${ref},null,${json}]`, true)
     this.#repliedTo(ref)
   }
 
@@ -229,7 +264,7 @@ export class Session<Identity = unknown> implements TransportHost {
         this.#log('session', `error data of the reply to ${ref} could not be encoded`, e)
       }
     }
-    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]))
+    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]), true)
     this.#repliedTo(ref)
   }
 
@@ -247,7 +282,7 @@ export class Session<Identity = unknown> implements TransportHost {
     if (this.#ended) return false
     const t = this.#transport
     if (!t) return now - this.detachedAt < this.#config.recoveryMs
-    if (t.name === 'long-polling') return true
+    if (traitsOf(t).polled) return true
     if (now - this.lastSeen > this.#config.heartbeatMs * 2) {
       t.close('TIMEOUT')
       this.detach(t, 'no traffic from the client')
@@ -270,11 +305,11 @@ export class Session<Identity = unknown> implements TransportHost {
     // The last batch: what the client is owed, the exact ack of its frames, then CLOSE.
     // Everything up to that ack was processed; nothing after it will be.
     const seq = this.#seq
-    const ack = encodeAck(seq.received)
+    const ack = encodeAck(seq.processedSeq)
     if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
     const final = new EndedSession(
       this.token,
-      seq.received,
+      seq.processedSeq,
       seq.unackedFrames(),
       seq.out.ackedSeq + 1,
       closeFrame,
@@ -284,7 +319,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#transport = null
     t?.close(code)
     clearTimeout(this.#ackTimer)
-    this.#backlog = []
+    this.#backlog = null
     seq.clear()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
@@ -302,9 +337,15 @@ export class Session<Identity = unknown> implements TransportHost {
     if (t.send(batch) && this.#seq.unsent) this.#queueFlush()
   }
 
-  #append(frame: string): void {
+  /**
+   * Queues a frame for the client. A channel message that finds the replay buffer full ends the
+   * session with SLOW_CONSUMER (a subscriber that cannot keep up with a channel). A reply always
+   * goes in: the session's own request/reply traffic is paced instead (see #deliver), so replies
+   * pass the bound by at most what requests already in progress answer.
+   */
+  #append(frame: string, reply: boolean): void {
     if (this.#ended) return
-    if (!this.#seq.out.hasRoom(frame.length)) {
+    if (!reply && !this.#seq.out.hasRoom(frame.length)) {
       // Bounded memory per session: a client this far behind starts a new session at once and
       // catches up through channel history (subscribe `since`).
       this.end('SLOW_CONSUMER', 0)
@@ -314,13 +355,48 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#queueFlush()
   }
 
-  #deliver(frame: ClientDataFrame): void {
-    if (this.#busy) {
-      this.#backlog.push(frame)
+  /**
+   * Processes a client frame, or holds it: behind an async dispatch (per-session order), or while
+   * the client owes acks for half a replay buffer of our frames (backpressure: the client's outbox
+   * fills, unacked, and it waits; acks and pings are still read). Held frames are not acked, so
+   * a session that ends now tells the client exactly which to carry over.
+   */
+  #deliver(frame: ClientDataFrame, bytes: number): void {
+    if (this.#busy || this.#held() > 0 || this.#behind()) {
+      const config = this.#config
+      const backlog = (this.#backlog ??= new Backlog())
+      if (!backlog.fits(bytes, config.maxPendingRequests, config.maxPendingBytes)) {
+        // Only a client that ignores its acks sends this far ahead.
+        this.end('BACKLOG_FULL', null, `More than ${config.maxPendingRequests} requests or ${config.maxPendingBytes} bytes wait to be processed`)
+        return
+      }
+      backlog.push(frame, bytes)
+      if (!this.#busy) this.#askForAck()
       return
     }
+    this.#dispatch(frame)
+  }
+
+  #dispatch(frame: ClientDataFrame): void {
+    this.#seq.processed(frame[1])
     const pending = this.#config.dispatch(this, frame)
     if (pending) this.#wait(pending)
+  }
+
+  #held(): number {
+    return this.#backlog === null ? 0 : this.#backlog.length
+  }
+
+  /** The client owes acks for half the replay buffer or more: stop taking its requests. */
+  #behind(): boolean {
+    const out = this.#seq.out
+    return out.size * 2 >= this.#config.replayBufferFrames || out.bytes * 2 >= this.#config.replayBufferBytes
+  }
+
+  /** Back under a quarter of the replay buffer: take requests again (the gap avoids flapping). */
+  #caughtUp(): boolean {
+    const out = this.#seq.out
+    return out.size * 4 < this.#config.replayBufferFrames && out.bytes * 4 < this.#config.replayBufferBytes
   }
 
   /** An async dispatch runs: later frames queue behind it (a closure only on this rarer path). */
@@ -332,10 +408,12 @@ export class Session<Identity = unknown> implements TransportHost {
 
   #resume(): void {
     this.#busy = false
-    while (!this.#busy && this.#backlog.length > 0 && !this.#ended) {
-      const pending = this.#config.dispatch(this, this.#backlog.shift()!)
-      if (pending) this.#wait(pending)
+    let dispatched = false
+    while (!this.#busy && this.#held() > 0 && !this.#ended && !this.#behind()) {
+      this.#dispatch(this.#backlog!.shift())
+      dispatched = true
     }
+    if (dispatched) this.#scheduleAck()
   }
 
   #scheduleAck(): void {
@@ -354,11 +432,7 @@ export class Session<Identity = unknown> implements TransportHost {
   #queueFlush(): void {
     if (this.#queued) return
     this.#queued = true
-    dirty.push(this)
-    if (!flushScheduled) {
-      flushScheduled = true
-      void resolved.then(flushDirty)
-    }
+    queueFlush(this)
   }
 
   #log(kind: 'session' | 'transport', message: string, data?: unknown): void {

@@ -1,6 +1,6 @@
 import type { ErrorCode, TransportName } from '@switchboard/protocol'
 import { HttpSender } from './http-sender.js'
-import type { ClientTransport, TransportContext, TransportEvents } from './transport.js'
+import type { ClientTransport, TransportContext, TransportEvents, TransportTraits } from './transport.js'
 
 /** What a downstream reader gets from the HTTP transport shell. */
 export interface Downstream {
@@ -20,6 +20,7 @@ export interface Downstream {
  */
 export function createHttpTransport(
   name: TransportName,
+  traits: TransportTraits,
   ctx: TransportContext,
   events: TransportEvents,
   read: (downstream: Downstream) => Promise<void>,
@@ -54,6 +55,7 @@ export function createHttpTransport(
 
   return {
     name,
+    traits,
     open() {
       // A probe proves the line first (reporting onProbe); the real downstream starts on attach().
       start(probing ? probe! : read)

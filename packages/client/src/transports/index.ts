@@ -1,11 +1,12 @@
 import type { TransportName } from '@switchboard/protocol'
-import { createLongPollingTransport } from './long-polling.js'
-import { createSseTransport } from './sse.js'
-import type { TransportFactory } from './transport.js'
-import { createWebSocketTransport } from './websocket.js'
+import { createLongPollingTransport, LONG_POLLING_TRAITS } from './long-polling.js'
+import { createSseTransport, SSE_TRAITS } from './sse.js'
+import type { TransportFactory, TransportTraits } from './transport.js'
+import { createWebSocketTransport, WEBSOCKET_TRAITS } from './websocket.js'
 
-export const TRANSPORT_FACTORIES: Record<TransportName, TransportFactory> = {
-  websocket: createWebSocketTransport,
-  sse: createSseTransport,
-  'long-polling': createLongPollingTransport,
+/** Every transport, by name: its factory and what it declares of itself. A new transport is one line here. */
+export const TRANSPORT_MODULES: Record<TransportName, { create: TransportFactory; traits: TransportTraits }> = {
+  websocket: { create: createWebSocketTransport, traits: WEBSOCKET_TRAITS },
+  sse: { create: createSseTransport, traits: SSE_TRAITS },
+  'long-polling': { create: createLongPollingTransport, traits: LONG_POLLING_TRAITS },
 }

@@ -2,15 +2,23 @@ import { ACK_HEADER, ATTACH_PARAM, POLL_PATH, TOKEN_HEADER } from '@switchboard/
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport } from './http-transport.js'
-import { endpoint, type TransportFactory } from './transport.js'
+import { endpoint, type TransportFactory, type TransportTraits } from './transport.js'
 
 /**
  * Long polling: one GET held by the server until it has frames (or its poll timeout), then
  * the next; POST up. Every poll carries the client's ack, so an answer lost on the way is
  * simply sent again by the next poll, and the client needs no separate ack frames.
  */
+/** Every poll and POST carries the ack, and the next poll leaves as soon as one is answered: no ACK frames. */
+export const LONG_POLLING_TRAITS: TransportTraits = {
+  ack: { frames: 'never', inHeader: true, delayMs: 0 },
+  messageSized: false,
+  http: true,
+  polled: true,
+}
+
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
-  createHttpTransport('long-polling', ctx, events, async (down) => {
+  createHttpTransport('long-polling', LONG_POLLING_TRAITS, ctx, events, async (down) => {
     // Built once, as the POST's: every poll after the first goes to the same URL.
     const attach = endpoint(ctx, POLL_PATH, { [ATTACH_PARAM]: '1' })
     const poll = endpoint(ctx, POLL_PATH)

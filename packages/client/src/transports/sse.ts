@@ -1,18 +1,30 @@
-import { ACK_HEADER, PROBE_ANSWER, PROBE_PARAM, SSE_PATH, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, HTTP_ACK_DELAY_MS, PROBE_ANSWER, PROBE_PARAM, SSE_PATH, TOKEN_HEADER } from '@switchboard/protocol'
 import { createParser } from 'eventsource-parser'
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport, type Downstream } from './http-transport.js'
-import { endpoint, type TransportContext, type TransportFactory } from './transport.js'
+import { endpoint, type TransportContext, type TransportFactory, type TransportTraits } from './transport.js'
 
 /**
  * Server-Sent Events down, POST up. Read with ctx.http + eventsource-parser rather than
  * EventSource, so the token travels in a header and a stalled (buffering) proxy shows up
  * as a missing first event instead of a silent wait.
  */
+/**
+ * Every POST carries the ack in a header; an ACK-only POST goes only once the ack is overdue
+ * (HTTP_ACK_DELAY_MS, longer than on WebSocket since a standalone ack costs a request).
+ */
+export const SSE_TRAITS: TransportTraits = {
+  ack: { frames: 'when-overdue', inHeader: true, delayMs: HTTP_ACK_DELAY_MS },
+  messageSized: false,
+  http: true,
+  polled: false,
+}
+
 export const createSseTransport: TransportFactory = (ctx, events) =>
   createHttpTransport(
     'sse',
+    SSE_TRAITS,
     ctx,
     events,
     async (down) => {

@@ -50,11 +50,39 @@ export interface TransportEvents {
 }
 
 /**
+ * How a line carries this client's ack:
+ * - `frames`: an ACK frame in every batch that leaves ('every-batch'), only once the ack is overdue
+ *   ('when-overdue': after `delayMs`, or ACK_EVERY_FRAMES unacked frames), or never (the line's
+ *   requests carry it);
+ * - `inHeader`: each request that leaves carries the ack in a header.
+ */
+export interface AckCarriage {
+  frames: 'every-batch' | 'when-overdue' | 'never'
+  inHeader: boolean
+  delayMs: number
+}
+
+/** What the rest of the client needs to know of a transport, declared by its module. */
+export interface TransportTraits {
+  ack: AckCarriage
+  /** Each batch is one socket message: kept within maxMessageBytes too, so the server never measures frames one by one. */
+  messageSized: boolean
+  /** Its requests are plain HTTP to the mount's host: one that cannot reach it means no HTTP transport can. */
+  http: boolean
+  /**
+   * The downstream is a poll the server holds at most pollTimeoutMs (silent up to that plus a
+   * heartbeat), not a stream the server pings every heartbeatMs (silent up to two heartbeats).
+   */
+  polled: boolean
+}
+
+/**
  * A line to the server. It moves encoded batches both ways and knows nothing of channels,
  * seqs or acks. Every transport has this shape, so adding one touches nothing else.
  */
 export interface ClientTransport {
   readonly name: TransportName
+  readonly traits: TransportTraits
   open(): void
   /** Sends one batch; false: wait for `onDrain` before sending more. */
   send(batch: string): boolean

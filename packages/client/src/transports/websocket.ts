@@ -1,4 +1,5 @@
 import {
+  ACK_DELAY_MS,
   codeFromClose,
   encodeBatch,
   encodeFrame,
@@ -8,11 +9,19 @@ import {
   PROTOCOL_VERSION,
   WEBSOCKET_PATH,
 } from '@switchboard/protocol'
-import { endpoint, type ClientTransport, type TransportFactory, type WebSocketLike } from './transport.js'
+import { endpoint, type ClientTransport, type TransportFactory, type TransportTraits, type WebSocketLike } from './transport.js'
 
 const OPEN = 1
 /** Over HIGH_WATER_BYTES buffered, `send` asks the session to wait; drain is polled this often (browsers have no event). */
 const DRAIN_POLL_MS = 10
+
+/** An ACK frame rides every batch that leaves (or goes alone after ACK_DELAY_MS); batches are socket messages. */
+export const WEBSOCKET_TRAITS: TransportTraits = {
+  ack: { frames: 'every-batch', inHeader: false, delayMs: ACK_DELAY_MS },
+  messageSized: true,
+  http: false,
+  polled: false,
+}
 
 /** WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. */
 export const createWebSocketTransport: TransportFactory = (ctx, events) => {
@@ -41,6 +50,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
 
   const transport: ClientTransport = {
     name: 'websocket',
+    traits: WEBSOCKET_TRAITS,
     open() {
       const Ctor = ctx.WebSocket
       if (!Ctor) {

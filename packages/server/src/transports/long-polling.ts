@@ -1,6 +1,8 @@
-import type { ErrorCode } from '@switchboard/protocol'
-import type { WhenGone } from '../http.js'
-import type { ServerTransport, TransportHost } from './transport.js'
+import { ACK_HEADER, ATTACH_PARAM, POLL_PATH, SESSION_ID_PARAM, SwitchboardError, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import type { Context } from 'hono'
+import { EndedSession } from '../ended-session.js'
+import { parseAck, whenAnswered, whenGone, type WhenGone } from '../http.js'
+import type { ServerTransport, SessionLayer, TransportHost, TransportRoutes } from './transport.js'
 
 export const POLL_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
@@ -23,7 +25,7 @@ export class LongPollTransport implements ServerTransport {
   constructor(timeoutMs: number, whenGone: WhenGone) {
     this.response = new Promise((resolve) => (this.#resolve = resolve))
     this.#timer = setTimeout(() => this.#finish('[]', 'poll timeout'), timeoutMs)
-    whenGone(() => this.#finish('[]', 'request aborted'))
+    whenGone(() => this.#finish('[]', 'request aborted', true))
   }
 
   bind(host: TransportHost): void {
@@ -43,11 +45,40 @@ export class LongPollTransport implements ServerTransport {
     this.#finish('[]', 'closed by server')
   }
 
-  #finish(batch: string, reason: string): void {
+  #finish(batch: string, reason: string, clientLeft = false): void {
     if (this.#done) return
     this.#done = true
     clearTimeout(this.#timer)
     this.#resolve(batch)
-    this.#host?.detach(this, reason)
+    this.#host?.detach(this, reason, clientLeft)
   }
+}
+
+/** A poll of an ended session: a drain waits until an answer that tells the client of the end is written. */
+function answerEndedPoll(c: Context, layer: SessionLayer, sid: string, batch: string): Response {
+  layer.endedPollAnswered(sid, batch, whenAnswered(c))
+  return new Response(batch, { headers: POLL_HEADERS })
+}
+
+/** `GET /poll`: one long poll of a session (`?attach=1` for the first of an attach). */
+export const LONG_POLLING_ROUTES: TransportRoutes = {
+  name: 'long-polling',
+  traits: { polled: true, postsUpstream: true },
+  available: () => true,
+  register(app, layer, enabled) {
+    app.get(`/${POLL_PATH}`, async (c) => {
+      if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+      const sid = c.req.query(SESSION_ID_PARAM)
+      const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
+      if (session instanceof EndedSession) return answerEndedPoll(c, layer, sid!, session.batchFor(parseAck(c.req.header(ACK_HEADER))))
+      const first = c.req.query(ATTACH_PARAM) === '1'
+      // The first poll of an attach answers at once (WELCOME), later ones wait for data.
+      const transport = new LongPollTransport(first ? 0 : layer.options.pollTimeoutMs, whenGone(c))
+      transport.bind(session)
+      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first)
+      const batch = await transport.response
+      // The session may have ended while this poll was held, and written its CLOSE to it.
+      return session.ended ? answerEndedPoll(c, layer, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })
+    })
+  },
 }

@@ -1,6 +1,17 @@
-import { HIGH_WATER_BYTES, PROBE_ANSWER, type ErrorCode } from '@switchboard/protocol'
-import type { WhenGone } from '../http.js'
-import type { ServerTransport, TransportHost } from './transport.js'
+import {
+  ACK_HEADER,
+  HIGH_WATER_BYTES,
+  PROBE_ANSWER,
+  PROBE_PARAM,
+  SESSION_ID_PARAM,
+  SSE_PATH,
+  SwitchboardError,
+  TOKEN_HEADER,
+  type ErrorCode,
+} from '@switchboard/protocol'
+import { EndedSession } from '../ended-session.js'
+import { parseAck, whenGone, type WhenGone } from '../http.js'
+import type { ServerTransport, TransportHost, TransportRoutes } from './transport.js'
 
 const encoder = new TextEncoder()
 
@@ -99,4 +110,24 @@ export function createSseProbe(whenGone: WhenGone): ReadableStream<Uint8Array> {
       clearTimeout(timer)
     },
   })
+}
+
+/** `GET /sse`: the downstream stream of a session, or a probe of the line (`?probe=1`). */
+export const SSE_ROUTES: TransportRoutes = {
+  name: 'sse',
+  traits: { polled: false, postsUpstream: true },
+  available: () => true,
+  register(app, layer, enabled) {
+    app.get(`/${SSE_PATH}`, (c) => {
+      if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+      const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
+      if (session instanceof EndedSession)
+        return new Response(`data: ${session.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
+      if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+      const transport = new SseTransport(whenGone(c))
+      transport.bind(session)
+      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
+      return new Response(transport.body, { headers: SSE_HEADERS })
+    })
+  },
 }

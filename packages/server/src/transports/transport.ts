@@ -1,4 +1,10 @@
-import type { ErrorCode, TransportName } from '@switchboard/protocol'
+import type { ErrorCode, HelloFrame, SwitchboardError, TransportName } from '@switchboard/protocol'
+import type { Hono } from 'hono'
+import type { EndedSession } from '../ended-session.js'
+import type { WhenGone } from '../http.js'
+import type { Runtime } from '../runtime.js'
+import type { RegistryOptions } from '../session-registry.js'
+import type { Session } from '../session.js'
 
 /**
  * A downstream line to one client. It moves encoded batches and knows nothing of channels,
@@ -19,6 +25,53 @@ export interface ServerTransport {
 export interface TransportHost {
   /** The line can take more batches. */
   drain(transport: ServerTransport): void
-  /** The line is gone. */
-  detach(transport: ServerTransport, reason: string): void
+  /** The line is gone; `clientLeft`: the client abandoned it (aborted its request, closed its socket). */
+  detach(transport: ServerTransport, reason: string, clientLeft?: boolean): void
+}
+
+/**
+ * What a transport's routes use of the session layer (the session registry). The handshake
+ * (proving a session by id and token) and the decoding of client batches happen there, once for
+ * every transport; a transport only carries text and attaches to the session it is given.
+ */
+export interface SessionLayer {
+  readonly options: Pick<RegistryOptions, 'logger' | 'origins' | 'pollTimeoutMs' | 'maxBatchBytes'>
+  /** UTF-8 size of a string (Node's native Buffer.byteLength where it has one). */
+  readonly byteLength: (s: string) => number
+  /** New sessions and attaches are refused: the server is shutting down. */
+  readonly closing: boolean
+  /**
+   * The handshake: the session `sid`, proven by `token`, or, if it ended recently, what it still
+   * owes its client. Throws UNKNOWN_SESSION or INVALID_TOKEN.
+   */
+  prove(sid: string | undefined, token: string | undefined): Session | EndedSession
+  /** Decodes the first message of a bidirectional line: HELLO, of our protocol version. */
+  decodeHello(text: string): HelloFrame
+  /** Decodes a client batch of `bytes` (UTF-8) within the limits and hands it to the session. */
+  receive(session: Session, text: string, bytes: number, inlineAck: boolean): void
+  /** Ends the live session `sid`, if any, with `error` (a request broke a limit before it was proven). */
+  endWith(sid: string | undefined, error: SwitchboardError): void
+  /** A poll of the ended session `sid` is answered with `batch` (a drain waits for it to be written). */
+  endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void
+}
+
+/** What the session needs to know of a transport, declared by its module. */
+export interface TransportTraits {
+  /**
+   * One batch per request, and the client comes back with the next (long polling): the poll is
+   * the heartbeat, and a client between polls is still there.
+   */
+  polled: boolean
+  /** Upstream frames come by `POST /send`, whose answers carry frames too. */
+  postsUpstream: boolean
+}
+
+/** A transport's server side: its traits and the routes it serves, relative to where the app is mounted. */
+export interface TransportRoutes {
+  readonly name: TransportName
+  readonly traits: TransportTraits
+  /** The runtime can serve it (WebSocket needs a runtime with a WebSocket server). */
+  available(runtime: Runtime): boolean
+  /** Adds the routes to `app`. When not `enabled`, they answer TRANSPORT_NOT_ALLOWED. */
+  register(app: Hono, layer: SessionLayer, enabled: boolean, runtime: Runtime): void
 }

@@ -1,17 +1,18 @@
 import {
-  decodeClientBatch,
   ERRORS,
-  FrameType,
-  HIGH_WATER_BYTES,
   PROBE_ANSWER,
-  PROTOCOL_VERSION,
+  SESSION_ID_PARAM,
   SwitchboardError,
+  WEBSOCKET_PATH,
+  HIGH_WATER_BYTES,
   type CloseFrame,
   type ErrorCode,
 } from '@switchboard/protocol'
-import type { SessionRegistry } from '../session-registry.js'
+import type { Context } from 'hono'
+import { EndedSession } from '../ended-session.js'
+import { originAllowed } from '../http.js'
 import type { Session } from '../session.js'
-import type { ServerTransport } from './transport.js'
+import type { ServerTransport, SessionLayer, TransportRoutes } from './transport.js'
 
 /** The part of a `ws` WebSocket we use, so `ws` types do not leak into ours. */
 export interface RawWebSocket {
@@ -39,24 +40,30 @@ function bufferOf(data: unknown): Buffer {
   return Buffer.from(data as ArrayBuffer)
 }
 
+/** What an upgrade request left for its socket: the session it names, or why it is refused. */
+export interface WebSocketAdmission {
+  readonly sid: string | undefined
+  readonly refusal: SwitchboardError | undefined
+}
+
 /**
  * One WebSocket, both directions. The client's first message is HELLO (token, ack, version),
  * so the resume token never appears in a URL; then every message is a batch of frames.
- * Node side: it reads `ws` messages as Buffers, so only the Node entry (node-runtime.ts) loads it.
+ * It reads `ws` messages as Buffers: only a runtime with a WebSocket server (Node) creates one.
  */
 export class WebSocketTransport implements ServerTransport {
   readonly name = 'websocket'
   #ws: RawWebSocket
-  #registry: SessionRegistry
+  #layer: SessionLayer
   #sid: string | undefined
   #session: Session | null = null
   #blocked = false
   #closed = false
   #helloTimer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(ws: RawWebSocket, registry: SessionRegistry, sid: string | undefined, refusal?: SwitchboardError) {
+  constructor(ws: RawWebSocket, layer: SessionLayer, sid: string | undefined, refusal?: SwitchboardError) {
     this.#ws = ws
-    this.#registry = registry
+    this.#layer = layer
     this.#sid = sid
     // Module-level listeners that find their transport through a symbol on the socket, as `ws`
     // does itself: no closures per connection (idle memory per session counts).
@@ -123,9 +130,9 @@ export class WebSocketTransport implements ServerTransport {
     const session = this.#session
     if (session) {
       try {
-        this.#registry.receive(session, text, bytes.length, false)
+        this.#layer.receive(session, text, bytes.length, false)
       } catch {
-        // The registry ended the session with the error's code; the socket closes with it.
+        // The session layer ended the session with the error's code; the socket closes with it.
       }
       return
     }
@@ -135,16 +142,12 @@ export class WebSocketTransport implements ServerTransport {
   #hello(text: string): void {
     this.#clearHelloTimer()
     try {
-      const frames = decodeClientBatch(text, 1)
-      const hello = frames[0]
-      if (!hello || hello[0] !== FrameType.HELLO) throw new SwitchboardError('BAD_REQUEST', 'The first frame must be HELLO')
-      if (hello[3] !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
-      const ended = this.#registry.endedSession(this.#sid, hello[1])
-      if (ended) {
-        this.#ws.send(ended.batchFor(hello[2]))
-        return this.close((JSON.parse(ended.closeFrame) as CloseFrame)[1])
+      const hello = this.#layer.decodeHello(text)
+      const session = this.#layer.prove(this.#sid, hello[1])
+      if (session instanceof EndedSession) {
+        this.#ws.send(session.batchFor(hello[2]))
+        return this.close((JSON.parse(session.closeFrame) as CloseFrame)[1])
       }
-      const session = this.#registry.authorize(this.#sid, hello[1])
       if (hello[4] === 1) {
         // A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO.
         this.#ws.send(PROBE_ANSWER)
@@ -160,7 +163,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #fail(error: SwitchboardError): void {
-    this.#registry.options.logger?.({ kind: 'transport', message: `websocket refused: ${error.code}`, sessionId: this.#sid })
+    this.#layer.options.logger?.({ kind: 'transport', message: `websocket refused: ${error.code}`, sessionId: this.#sid })
     this.close(error.code)
   }
 
@@ -172,6 +175,37 @@ export class WebSocketTransport implements ServerTransport {
 
   #onError(error: Error): void {
     // ws closes the socket after an error (e.g. maxPayload exceeded: 1009); the close handler detaches.
-    this.#registry.options.logger?.({ kind: 'transport', message: `websocket error: ${error.message}`, sessionId: this.#sid })
+    this.#layer.options.logger?.({ kind: 'transport', message: `websocket error: ${error.message}`, sessionId: this.#sid })
   }
+}
+
+/**
+ * `GET /ws`, served by the runtime's WebSocket route. Refusals are told after the upgrade, as a
+ * close code the client can read (an HTTP status it cannot); without a WebSocket route, or for a
+ * request that is no upgrade, the answer is an HTTP error.
+ */
+export const WEBSOCKET_ROUTES: TransportRoutes = {
+  name: 'websocket',
+  traits: { polled: false, postsUpstream: false },
+  available: (runtime) => runtime.webSocketRoute !== undefined,
+  register(app, layer, enabled, { webSocketRoute: route }) {
+    const refusalFor = (c: Context): SwitchboardError | undefined => {
+      if (!enabled) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+      if (!originAllowed(c, layer.options.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
+      if (layer.closing) return new SwitchboardError('SERVER_SHUTDOWN')
+      return undefined
+    }
+    if (route)
+      app.get(
+        `/${WEBSOCKET_PATH}`,
+        route({
+          admit: (c) => ({ sid: c.req.query(SESSION_ID_PARAM), refusal: refusalFor(c) }),
+          open: (ws, admission) => void new WebSocketTransport(ws, layer, admission.sid, admission.refusal),
+        }),
+      )
+    app.get(`/${WEBSOCKET_PATH}`, () => {
+      if (!route) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
+      throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
+    })
+  },
 }

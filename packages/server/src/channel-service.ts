@@ -1,0 +1,138 @@
+import { encodeData, exceedsBytes, SwitchboardError, type StreamPosition } from '@switchboard/protocol'
+import type { Adapter } from './adapters/adapter.js'
+import { readCatchUp } from './catch-up.js'
+import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
+import { toSwitchboardError } from './http.js'
+import type { Logger } from './log.js'
+import { OVERSIZED } from './session-registry.js'
+import type { Session } from './session.js'
+import type { Subscription } from './subscription.js'
+
+const UNENCODABLE = 'The message could not be encoded as JSON'
+
+/**
+ * What clients and the app do with channels: subscribe (history merged with live messages, so
+ * none is lost or doubled), publish (through the channel's authorize and onPublish hooks) and
+ * unsubscribe. Every answer goes back to the session as a reply to the client's frame.
+ */
+export class ChannelService<Identity> {
+  readonly registry: ChannelRegistry
+  #adapter: Adapter
+  #log: Logger | undefined
+  #maxMessageBytes: number
+  /** The adapter has started: subscribes and server publishes wait for it. */
+  #ready: Promise<void>
+
+  constructor(adapter: Adapter, maxMessageBytes: number, log: Logger | undefined) {
+    this.registry = new ChannelRegistry(adapter, log)
+    this.#adapter = adapter
+    this.#log = log
+    this.#maxMessageBytes = maxMessageBytes
+    const started = adapter.start({
+      onMessage: (channel, offset, epoch, body) => this.registry.deliver(channel, offset, epoch, body),
+      logger: log,
+    })
+    this.#ready = Promise.resolve(started)
+  }
+
+  define(pattern: string, options: ChannelOptions<unknown, unknown>): void {
+    this.registry.define(pattern, options)
+  }
+
+  /** A publish from the app: no hooks, and once per idempotency key. Resolves to the offset. */
+  async publishFromServer(channel: string, data: unknown, idempotencyKey: string | undefined): Promise<number> {
+    await this.#ready
+    const def = this.registry.match(channel)
+    return this.#adapter.publish(channel, encodeData(data), def?.options.historySize ?? 0, idempotencyKey)
+  }
+
+  async subscribe(session: Session, ref: number, channel: string, since: StreamPosition | null, recent: number): Promise<void> {
+    const channels = this.registry
+    const def = channels.match(channel)
+    if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
+    let subscription: Subscription | undefined
+    try {
+      await this.#authorize(def, this.#context(session, channel, 'subscribe'))
+      await this.#ready
+      if (session.ended) return
+      // Live messages are held from here on, so none published while history is read is lost.
+      subscription = channels.join(channel, session)
+      await channels.ready(channel)
+      const page = await readCatchUp(this.#adapter, channel, since, recent)
+      if (!subscription.closed) session.reply(ref, subscription.open(since, page))
+    } catch (e) {
+      if (subscription && !subscription.closed) channels.leave(channel, session)
+      // A refusal is the app's answer; anything else is the adapter failing, worth a log line.
+      if (!(e instanceof SwitchboardError))
+        this.#log?.({ kind: 'channel', message: `subscribe to ${channel} failed`, sessionId: session.id, data: e })
+      session.replyError(ref, toSwitchboardError(e, 'INTERNAL'))
+    }
+  }
+
+  publish(session: Session, ref: number, channel: string, data: unknown): void | Promise<void> {
+    if (data === OVERSIZED) return session.replyError(ref, this.#tooLarge())
+    const def = this.registry.match(channel)
+    if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
+    if (def.options.clientPublish === false)
+      return session.replyError(ref, new SwitchboardError('FORBIDDEN', `Clients may not publish to ${channel}`))
+    if (!def.options.authorize && !def.options.onPublish) return this.#publishNow(session, ref, channel, def, data)
+    return this.#publishChecked(session, ref, channel, def, data)
+  }
+
+  unsubscribe(session: Session, ref: number, channel: string): void {
+    this.registry.leave(channel, session)
+    session.reply(ref, null)
+  }
+
+  /** The session ended: it leaves every channel. */
+  removeAll(session: Session): void {
+    this.registry.removeAll(session)
+  }
+
+  async #publishChecked(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown) {
+    const ctx = this.#context(session, channel, 'publish')
+    let message = data
+    try {
+      await this.#authorize(def, ctx)
+      const hook = def.options.onPublish as ChannelOptions<unknown, Identity>['onPublish']
+      if (hook) message = await hook(data, ctx)
+    } catch (e) {
+      return session.replyError(ref, toSwitchboardError(e, 'FORBIDDEN'))
+    }
+    return this.#publishNow(session, ref, channel, def, message, true)
+  }
+
+  /** `shaped`: the data came from the channel's onPublish hook, not straight from the client. */
+  #publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown, shaped = false) {
+    let dataJson: string
+    try {
+      dataJson = encodeData(data)
+    } catch (e) {
+      // Client data that parsed but cannot be encoded again (nested deeper than the stack allows),
+      // or an onPublish result that JSON cannot hold (a BigInt, a cycle): this publish only fails.
+      if (shaped)
+        this.#log?.({ kind: 'channel', message: `onPublish result for ${channel} could not be encoded`, sessionId: session.id, data: e })
+      return session.replyError(ref, shaped ? new SwitchboardError('INTERNAL', UNENCODABLE) : new SwitchboardError('BAD_REQUEST', UNENCODABLE))
+    }
+    if (exceedsBytes(dataJson, this.#maxMessageBytes)) return session.replyError(ref, this.#tooLarge())
+    const offset = this.#adapter.publish(channel, dataJson, def.options.historySize ?? 0)
+    if (typeof offset === 'number') return session.reply(ref, { offset })
+    return offset.then(
+      (n) => session.reply(ref, { offset: n }),
+      (e) => session.replyError(ref, toSwitchboardError(e, 'INTERNAL')),
+    )
+  }
+
+  #tooLarge(): SwitchboardError {
+    return new SwitchboardError('MESSAGE_TOO_LARGE', `A message exceeds ${this.#maxMessageBytes} bytes`)
+  }
+
+  #context(session: Session, channel: string, action: 'subscribe' | 'publish'): ChannelContext<Identity> {
+    return { channel, action, identity: session.identity as Identity, sessionId: session.id }
+  }
+
+  async #authorize(def: ChannelDefinition, ctx: ChannelContext<Identity>): Promise<void> {
+    const hook = def.options.authorize as ChannelOptions<unknown, Identity>['authorize']
+    if (hook && (await hook(ctx)) !== true) throw new SwitchboardError('FORBIDDEN', `Not allowed to ${ctx.action} ${ctx.channel}`)
+  }
+}

@@ -1,0 +1,12 @@
+import type { TransportName } from '@switchboard/protocol'
+import { LONG_POLLING_ROUTES } from './long-polling.js'
+import { SSE_ROUTES } from './sse.js'
+import type { TransportRoutes } from './transport.js'
+import { WEBSOCKET_ROUTES } from './websocket.js'
+
+/** Every transport, by name: its routes and what it declares of itself. A new transport is one line here. */
+export const TRANSPORTS: Record<TransportName, TransportRoutes> = {
+  websocket: WEBSOCKET_ROUTES,
+  sse: SSE_ROUTES,
+  'long-polling': LONG_POLLING_ROUTES,
+}
