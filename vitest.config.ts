@@ -6,6 +6,8 @@ const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/
 /** Tests import the packages by name and get their TypeScript sources (the Node entries, as Node resolves them). */
 export const alias = {
   '@switchboard/protocol': src('protocol'),
+  // Before '@switchboard/server', which would otherwise take the subpath as a path under node.ts.
+  '@switchboard/server/redis': src('server', 'redis'),
   '@switchboard/server': src('server', 'node'),
   '@switchboard/client': src('client', 'node'),
 }

@@ -90,6 +90,14 @@ describe('the server package', () => {
     expect(node.createSwitchboard).not.toBe(neutral.createSwitchboard)
   })
 
+  it('keeps ioredis to its own entry, @switchboard/server/redis, which exports the Redis adapter alone', async () => {
+    expect(require.resolve('@switchboard/server/redis')).toBe(`${serverDist}redis.cjs`)
+    expect(reachedFrom('redis.js')).toContain('ioredis')
+    for (const file of ['index.js', 'index.cjs', 'node.js', 'node.cjs']) expect(reachedFrom(file), file).not.toContain('ioredis')
+    const redis = (await import(pathToFileURL(`${serverDist}redis.js`).href)) as Record<string, unknown>
+    expect(Object.keys(redis)).toEqual(['createRedisAdapter'])
+  })
+
   it('keeps Node modules out of its runtime-neutral build, ESM and CommonJS', () => {
     expect(reachedFrom('node.js').filter(nodeOnly)).toEqual(expect.arrayContaining(['ws', '@hono/node-server']))
     for (const file of ['index.js', 'index.cjs']) expect(reachedFrom(file).filter(nodeOnly), file).toEqual([])

@@ -24,6 +24,9 @@ const SYSTEM_PACKAGES = [
   { command: 'nginx', package: 'nginx', browser: true },
   { command: 'squid', package: 'squid', browser: true },
   { command: 'openssl', package: 'openssl', browser: true },
+  // The Redis adapter's tests start their own redis-server (and a Redis Cluster with redis-cli).
+  { command: 'redis-server', package: 'redis-server' },
+  { command: 'redis-cli', package: 'redis-tools' },
 ]
 
 const skipBrowsers = process.env.SWITCHBOARD_SKIP_BROWSERS === '1'

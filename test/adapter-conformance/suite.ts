@@ -11,6 +11,11 @@ export interface AdapterHarness {
   loseHistory(adapter: Adapter): Adapter | Promise<Adapter>
   /** True when the adapter delivers only the channels its node subscribed to, as a broker adapter must. */
   filtersByInterest: boolean
+  /**
+   * True when the adapters `create` makes are nodes of one cluster (they share a broker): what one
+   * node publishes, leases or forwards, the others see. Runs the tests across nodes.
+   */
+  sharesBackend?: boolean
 }
 
 interface Delivery {
@@ -227,6 +232,89 @@ export function describeAdapterConformance(name: string, harness: AdapterHarness
         await vi.waitFor(async () => expect(await members(node, channel)).toEqual([{ member: 'refreshed', infoJson: '2' }]), {
           timeout: 5_000,
         })
+      })
+    })
+
+    describe.runIf(harness.sharesBackend ?? false)('across nodes', () => {
+      it('carries one node’s publishes to the nodes that subscribed, in order, and to no other', async () => {
+        const [a, b, c] = [await open(), await open(), await open()]
+        const [wanted, other] = [fresh('wanted'), fresh('other')]
+        await b.adapter.subscribe(wanted)
+        await c.adapter.subscribe(other)
+        for (let n = 1; n <= 10; n++) await a.adapter.publish(wanted, encodeData({ n }), 0)
+        await a.adapter.publish(other, '1', 0)
+        await vi.waitFor(() => expect(offsetsOf(b, wanted)).toEqual(range(1, 10)))
+        await vi.waitFor(() => expect(offsetsOf(c, other)).toEqual([1]))
+        expect(offsetsOf(c, wanted)).toEqual([])
+        expect(a.received).toEqual([])
+      })
+
+      it('numbers a channel without a gap when several nodes publish to it at once, and shares its history', async () => {
+        const nodes = [await open(), await open(), await open()]
+        const channel = fresh('shared')
+        await nodes[0]!.adapter.subscribe(channel)
+        const offsets = await Promise.all(nodes.map((node) => publishMany(node.adapter, channel, 10, 50)))
+        expect(offsets.flat().sort((x, y) => x - y)).toEqual(range(1, 30))
+        await vi.waitFor(() => expect(offsetsOf(nodes[0]!, channel)).toEqual(range(1, 30)))
+        const pages = await Promise.all(nodes.map((node) => node.adapter.history(channel, 20)))
+        for (const page of pages) expect(page).toEqual(pages[0])
+        expect(pages[0]!.messages.map((m) => m.body)).toEqual(nodes[0]!.received.slice(20).map((d) => d.body))
+      })
+
+      it('answers a key repeated on another node with the first offset, delivered once', async () => {
+        const [a, b, watcher] = [await open(), await open(), await open()]
+        const channel = fresh('keyed')
+        await watcher.adapter.subscribe(channel)
+        expect(await a.adapter.publish(channel, '"first"', 10, 'k')).toBe(1)
+        expect(await b.adapter.publish(channel, '"again"', 10, 'k')).toBe(1)
+        expect(await b.adapter.publish(channel, '"next"', 10)).toBe(2)
+        await vi.waitFor(() => expect(offsetsOf(watcher, channel)).toEqual([1, 2]))
+        expect(watcher.received[0]!.body).toBe(joinMessageBody(channel, '"first"', 1))
+      })
+
+      it('refuses another node a session whose lease is live, and grants it once the lease lapsed', async () => {
+        const [a, b] = [await open(), await open()]
+        const session = fresh('s')
+        const held = await a.adapter.sessions.claim(session, 300)
+        expect(await b.adapter.sessions.claim(session, LONG_MS)).toEqual(held)
+        expect(await b.adapter.sessions.owner(session)).toEqual(held)
+        await vi.waitFor(async () => expect(await b.adapter.sessions.owner(session)).toBeNull(), { timeout: 5_000 })
+        const taken = await b.adapter.sessions.claim(session, LONG_MS)
+        expect(taken).toEqual({ nodeId: b.adapter.sessions.nodeId, fence: expect.any(Number) })
+        expect(taken.fence).toBeGreaterThan(held.fence)
+        expect(await a.adapter.sessions.renew(session, held.fence, LONG_MS)).toBe(false)
+      })
+
+      it('hands a session to another node, whose fence then rules', async () => {
+        const [a, b] = [await open(), await open()]
+        const session = fresh('s')
+        const mine = await a.adapter.sessions.claim(session, LONG_MS)
+        const theirs = await a.adapter.sessions.handOver(session, mine.fence, b.adapter.sessions.nodeId, LONG_MS)
+        expect(await b.adapter.sessions.owner(session)).toEqual(theirs)
+        expect(await b.adapter.sessions.renew(session, theirs!.fence, LONG_MS)).toBe(true)
+        expect(await a.adapter.sessions.release(session, mine.fence)).toBe(false)
+        expect(await b.adapter.sessions.release(session, theirs!.fence)).toBe(true)
+      })
+
+      it('forwards a request to another node and brings back its answer or its error code', async () => {
+        const [a, b] = [await open(), await open()]
+        b.answer = (request) => `b took ${request}`
+        await expect(a.adapter.sessions.forward(b.adapter.sessions.nodeId, 'poll s1', 5_000)).resolves.toBe('b took poll s1')
+        b.answer = () => {
+          throw new SwitchboardError('INVALID_TOKEN')
+        }
+        await expect(a.adapter.sessions.forward(b.adapter.sessions.nodeId, 'poll s1', 5_000)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+        await b.adapter.close()
+        await expect(a.adapter.sessions.forward(b.adapter.sessions.nodeId, 'poll s1', 300)).rejects.toMatchObject({ code: 'NODE_UNREACHABLE' })
+      })
+
+      it('shares presence: a member one node adds, another lists and removes', async () => {
+        const [a, b] = [await open(), await open()]
+        const channel = fresh('presence')
+        await a.adapter.presence.add(channel, 'ann', '{"name":"Ann"}', LONG_MS)
+        expect(await b.adapter.presence.list(channel)).toEqual([{ member: 'ann', infoJson: '{"name":"Ann"}' }])
+        await b.adapter.presence.remove(channel, 'ann')
+        expect(await a.adapter.presence.list(channel)).toEqual([])
       })
     })
 

@@ -18,6 +18,8 @@ export interface TcpProxy {
    * a balancer) until `setDown(false)`.
    */
   setDown(down: boolean): void
+  /** Sends new connections to another port from now on (a balancer that moved on to another node); open pairs stay. */
+  setTarget(port: number): void
   /** Cuts every pair, then stops listening. */
   close(): Promise<void>
 }
@@ -56,6 +58,7 @@ export function resetSocket(socket: net.Socket): void {
  */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const targetHost = options.targetHost ?? '127.0.0.1'
+  let targetPort = options.targetPort
   const pairs = new Set<Pair>()
   let totalConnections = 0
   let down = false
@@ -66,7 +69,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       client.on('error', () => {})
       return resetSocket(client)
     }
-    const upstream = net.connect({ port: options.targetPort, host: targetHost })
+    const upstream = net.connect({ port: targetPort, host: targetHost })
     const pair: Pair = { client, upstream }
     pairs.add(pair)
 
@@ -110,6 +113,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     setDown(value) {
       down = value
       if (down) cutPairs()
+    },
+    setTarget(port) {
+      targetPort = port
     },
     close: () => closeServer(server, cutPairs().flatMap(({ client, upstream }) => [client, upstream])),
   }

@@ -74,8 +74,13 @@ export function createChatApp(options: ChatAppOptions = {}): { app: Hono; sb: Sw
     if (typeof room !== 'string' || !ROOM.test(room) || typeof text !== 'string' || text.length < 1 || text.length > 500)
       return c.json({ code: 'BAD_REQUEST', message: 'Send JSON { room, text }: room without ":", text 1-500 characters' }, 400)
     const message: ChatMessage = { name: 'server', text, at: Date.now() }
-    const offset = await sb.publish(`room:${room}`, message)
-    return c.json({ offset })
+    try {
+      return c.json({ offset: await sb.publish(`room:${room}`, message) })
+    } catch (e) {
+      // ADAPTER_UNAVAILABLE (503) while the Redis adapter cannot reach Redis: the caller may retry.
+      if (e instanceof SwitchboardError) return c.json(e.toJSON(), e.status as 500 | 503)
+      throw e
+    }
   })
 
   const file = (name: string) => fileURLToPath(new URL(name, PUBLIC))

@@ -16,6 +16,7 @@ import {
   exceedsBytes,
   fitBatch,
   joinMessageBody,
+  messageBodyHead,
   PROBE_ANSWER,
   utf8Length,
 } from './codec.js'
@@ -326,6 +327,11 @@ describe('encodeData + joinMessageBody', () => {
     const data = { u: UNICODE, n: NESTED }
     expect(joinMessageBody('💬 "quoted"', encodeData(data), 12)).toBe(encodeMessageBody('💬 "quoted"', data, 12))
     expect(joinMessageBody('c', encodeData(undefined), 0)).toBe('"c",null,0')
+  })
+
+  it('leaves the offset to whoever numbers the message: messageBodyHead plus the offset is the joined body', () => {
+    const dataJson = encodeData({ u: UNICODE })
+    expect(messageBodyHead('💬 "quoted"', dataJson) + 12).toBe(joinMessageBody('💬 "quoted"', dataJson, 12))
   })
 
   it('reuses one encoded payload for many channels, offsets and seqs', () => {

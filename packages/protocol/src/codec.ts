@@ -57,6 +57,15 @@ export function joinMessageBody(channel: string, dataJson: string, offset: numbe
   return `${JSON.stringify(channel)},${dataJson},${offset}`
 }
 
+/**
+ * joinMessageBody without its offset: `messageBodyHead(c, d) + offset` is the same body. For a
+ * broker that assigns the offset where it stores the message (a Redis script), after the node
+ * encoded the rest once.
+ */
+export function messageBodyHead(channel: string, dataJson: string): string {
+  return `${JSON.stringify(channel)},${dataJson},`
+}
+
 /** encodeData + joinMessageBody in one step. */
 export function encodeMessageBody(channel: string, data: unknown, offset: number): string {
   return joinMessageBody(channel, encodeData(data), offset)

@@ -31,6 +31,7 @@ export const ERRORS = {
   BACKLOG_FULL: { status: 429, close: 4025, message: 'More requests wait to be processed than the server holds for a session' },
   RATE_LIMITED: { status: 429, close: 4026, message: 'Too many requests: retry after retryAfterMs' },
   TOO_MANY_SUBSCRIPTIONS: { status: 403, close: 4027, message: 'The session is subscribed to its maximum number of channels' },
+  ADAPTER_UNAVAILABLE: { status: 503, close: 4028, message: 'The broker that connects the nodes is unavailable' },
 } as const satisfies Record<string, { status: number; close: number; message: string }>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -10,6 +10,7 @@ export {
   joinControl,
   encodeData,
   joinMessageBody,
+  messageBodyHead,
   encodeMessageBody,
   encodeMessage,
   encodeAck,

@@ -32,6 +32,7 @@ export class ChannelService<Identity> {
     this.#maxMessageBytes = maxMessageBytes
     const started = adapter.start({
       onMessage: (channel, offset, epoch, body) => this.registry.deliver(channel, offset, epoch, body),
+      logger: log,
     })
     this.#ready = Promise.resolve(started)
   }

@@ -309,7 +309,7 @@ describe('Subscription', () => {
     expect(a.unacked).toBe(1) // 3 was before the subscription began
   })
 
-  it('drops a live message the catch-up already sent, and takes one of a new epoch', () => {
+  it('drops a live message the catch-up already sent, and sends the next ones in order', () => {
     const registry = newRegistry()
     const a = newSession()
     registry.join('room:1', a).open(null, { offset: 5, epoch: 'e1', messages: [{ offset: 5, body: body(5) }] })
@@ -317,8 +317,25 @@ describe('Subscription', () => {
     registry.deliver('room:1', 5, 'e1', body(5)) // late: history already had it
     expect(a.unacked).toBe(1)
     registry.deliver('room:1', 6, 'e1', body(6))
-    registry.deliver('room:1', 1, 'e2', body(1)) // history lost: offsets restart
+    registry.deliver('room:1', 7, 'e1', body(7))
     expect(a.unacked).toBe(3)
+  })
+
+  it.each([
+    ['skips an offset (the broker lost messages)', 8, 'e1'],
+    ['starts a new epoch (the broker lost its data)', 1, 'e2'],
+  ])('replaces the session with ADAPTER_UNAVAILABLE when a live message %s, so its channels resubscribe', (_case, offset, epoch) => {
+    const ended: string[] = []
+    const endable = (id: string) => new Session(id, 'token', null, { ...config, onEnd: (s, code) => void ended.push(`${s.id} ${code}`) })
+    const [a, b, other] = [endable('a'), endable('b'), endable('other')]
+    const registry = newRegistry()
+    for (const session of [a, b]) registry.join('room:1', session).open(null, { offset: 6, epoch: 'e1', messages: [] })
+    registry.join('room:2', other).open(null, EMPTY)
+    registry.deliver('room:1', offset, epoch, body(offset))
+    expect(ended).toEqual(['a ADAPTER_UNAVAILABLE', 'b ADAPTER_UNAVAILABLE'])
+    expect(a.unacked + b.unacked).toBe(0)
+    registry.deliver('room:2', 1, 'e1', body(1)) // another channel's stream is whole
+    expect(other.unacked).toBe(1)
   })
 
   it('tells its subscribe that the session left meanwhile', () => {

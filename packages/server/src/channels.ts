@@ -94,7 +94,7 @@ export class ChannelRegistry {
     let subscription = subscriptions.get(session)
     if (subscription !== undefined) subscription.hold()
     else {
-      subscriptions.set(session, (subscription = new Subscription(session)))
+      subscriptions.set(session, (subscription = new Subscription(session, channel)))
       let channels = this.#channelsOf.get(session)
       if (channels === undefined) this.#channelsOf.set(session, (channels = new Set()))
       channels.add(channel)

@@ -1,6 +1,6 @@
 /** One log event. Nothing is logged unless the app passes a `logger`. */
 export interface LogEvent {
-  kind: 'session' | 'transport' | 'channel' | 'rpc' | 'http'
+  kind: 'session' | 'transport' | 'channel' | 'rpc' | 'http' | 'adapter'
   message: string
   sessionId?: string
   data?: unknown

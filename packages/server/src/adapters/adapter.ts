@@ -1,3 +1,5 @@
+import type { Logger } from '../log.js'
+
 /** An answer now, or later from a broker: an adapter answers synchronously when it needs no I/O. */
 type MaybePromise<T> = T | Promise<T>
 
@@ -29,6 +31,8 @@ export interface AdapterEvents {
   onMessage(channel: string, offset: number, epoch: string, body: string): void
   /** A request forwarded to this node by `sessions.forward`: answer it (or throw a SwitchboardError). */
   onForward?(request: string): MaybePromise<string>
+  /** The server's logger, when it has one: where a broker adapter says it lost or regained its broker. */
+  logger?: Logger
 }
 
 /** One member of a channel's presence. */
