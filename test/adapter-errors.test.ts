@@ -53,9 +53,7 @@ describe.each(TRANSPORT_CASES)('an adapter that fails, over %s%s', (transport, l
       await expect(room.subscribe().catch(codeOf)).resolves.toBe('INTERNAL')
       expect(room.state).toBe('unsubscribed')
       // The client hears only INTERNAL; the cause goes to the logger.
-      expect(logged.filter((e) => e.message === `subscribe to ${channel} failed`).map((e) => (e.data as Error).message)).toEqual([
-        'broker down',
-      ])
+      expect(logged.filter((e) => e.message === `subscribe to ${channel} failed`).map((e) => (e.data as Error).message)).toEqual(['broker down'])
       await bystander.stillWorks()
 
       failing.subscribe = false

@@ -39,7 +39,11 @@ async function expectEnded(s: Pick<NegotiateResponse, 'sessionId' | 'resumeToken
   expect(post.headers.get('content-type')).toBe('application/json; charset=utf-8')
   expect(await post.json()).toEqual([[2, 0]]) // nothing after the end is processed
   const poll = await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
-  expect(await poll.json()).toEqual([[1, 0], [2, 0], [5, code, expect.any(String), null]])
+  expect(await poll.json()).toEqual([
+    [1, 0],
+    [2, 0],
+    [5, code, expect.any(String), null],
+  ])
 }
 
 async function expectError(res: Response | Promise<Response>, status: number, code: string) {
@@ -141,9 +145,7 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     const big = JSON.stringify('y'.repeat(5_000))
     const sent = await send(s, `[[13,1,"echo",${big}],[12,2,"room:a",${big}],[13,3,"echo","small"]]`)
     expect(await sent.json()).toEqual([[2, 3]])
-    const replies = await (
-      await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
-    ).json()
+    const replies = await (await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })).json()
     expect(replies).toEqual([
       [1, 3],
       [21, 1, 1, 'MESSAGE_TOO_LARGE', expect.any(String)],
@@ -159,9 +161,7 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     expect(await (await send(s, `[[13,1,"echo",${exactly}]]`)).json()).toEqual([[2, 1]])
     expect(await (await send(s, `[[13,2,"echo",${over}]]`)).json()).toEqual([[2, 2]])
     expect(await (await send(s, `[[2,0],[13,3,"echo",${exactly}]]`)).json()).toEqual([[2, 3]])
-    const replies = await (
-      await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })
-    ).json()
+    const replies = await (await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1`, { headers: { [TOKEN]: s.resumeToken } })).json()
     expect(replies).toEqual([
       [1, 3],
       [21, 1, 1, null, JSON.parse(exactly)],
@@ -175,9 +175,12 @@ describe('HTTP endpoints refuse bad input with documented codes', () => {
     try {
       await c.ready()
       await expect(c.call('echo', 'y'.repeat(5_000)).catch((e: SwitchboardError) => e.code)).resolves.toBe('MESSAGE_TOO_LARGE')
-      await expect(c.channel('room:a').publish('y'.repeat(5_000)).catch((e: SwitchboardError) => e.code)).resolves.toBe(
-        'MESSAGE_TOO_LARGE',
-      )
+      await expect(
+        c
+          .channel('room:a')
+          .publish('y'.repeat(5_000))
+          .catch((e: SwitchboardError) => e.code),
+      ).resolves.toBe('MESSAGE_TOO_LARGE')
       await expect(c.call('echo', 'small')).resolves.toBe('small')
     } finally {
       c.close()

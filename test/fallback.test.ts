@@ -21,7 +21,8 @@ async function brokenServer(breakage: Breakage) {
   if (breakage.ws === 'refuse') app.get('/rt/ws', (c) => c.text('Upgrade refused by proxy', 403))
   if (breakage.sse === 'refuse') app.get('/rt/sse', (c) => c.text('Bad gateway', 502))
   // A buffering proxy: headers and events held back until the stream ends, which it never does here.
-  if (breakage.sse === 'stall') app.get('/rt/sse', (c) => new Promise<Response>((r) => c.req.raw.signal.addEventListener('abort', () => r(c.body(null)))))
+  if (breakage.sse === 'stall')
+    app.get('/rt/sse', (c) => new Promise<Response>((r) => c.req.raw.signal.addEventListener('abort', () => r(c.body(null)))))
   app.route('/rt', sb.app)
   const server = await listen(app)
   const entry = { server, close: async () => (await sb.close(), await server.close()) }

@@ -269,7 +269,8 @@ async function runUnderFaults(mode: Mode, runSeed: number) {
       `seq gaps client/server ${clientGaps}/${serverGaps}; ` +
       `lost/dup/reordered: client->server ${fmt(result.up)}, echo ${fmt(result.echo)}, server->client ${fmt(result.down)}`,
   )
-  if (errors.length > 0 || !complete()) console.log(`faults over ${label}: errors ${JSON.stringify(errors.slice(0, 10))}; path ${path.slice(-20).join(' ')}`)
+  if (errors.length > 0 || !complete())
+    console.log(`faults over ${label}: errors ${JSON.stringify(errors.slice(0, 10))}; path ${path.slice(-20).join(' ')}`)
 
   expect(errors).toEqual([])
   expect({ acked, published }).toEqual({ acked: COUNT, published: COUNT })

@@ -16,7 +16,12 @@ let small: TestServer
 beforeAll(async () => {
   server = await startServer()
   // A replay buffer of 256 KiB: a few hundred 4 KiB replies are past it.
-  small = await startServer({ replayBufferBytes: 256 * 1024, replayBufferFrames: 200, maxPendingRequests: 2_000, logger: process.env.DBG ? (e) => console.log('S', e.message) : undefined })
+  small = await startServer({
+    replayBufferBytes: 256 * 1024,
+    replayBufferFrames: 200,
+    maxPendingRequests: 2_000,
+    logger: process.env.DBG ? (e) => console.log('S', e.message) : undefined,
+  })
 })
 afterAll(async () => {
   await server?.close()
@@ -49,7 +54,9 @@ describe.each(TRANSPORT_CASES)('%s%s', (transport, _label, options) => {
     try {
       await client.ready()
       const pad = 'y'.repeat(4 * 1024)
-      const answers = await Promise.all(Array.from({ length: 1_000 }, (_, i) => client.call<{ i: number; pad: string }, { i: number }>('echo', { i, pad })))
+      const answers = await Promise.all(
+        Array.from({ length: 1_000 }, (_, i) => client.call<{ i: number; pad: string }, { i: number }>('echo', { i, pad })),
+      )
       expect(answers.map((a) => a.i)).toEqual(Array.from({ length: 1_000 }, (_, i) => i))
       expect(states.filter((s) => s.includes('SLOW_CONSUMER'))).toEqual([])
       expect(client.state).toBe('open')

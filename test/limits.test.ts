@@ -106,7 +106,12 @@ describe('per session', () => {
     try {
       await client.ready()
       const outcomes = await Promise.all(
-        Array.from({ length: 15 }, (_, i) => client.call('add', { a: i, b: 0 }).then(() => 'ok', (e: { code: string; data?: { retryAfterMs?: number } }) => e)),
+        Array.from({ length: 15 }, (_, i) =>
+          client.call('add', { a: i, b: 0 }).then(
+            () => 'ok',
+            (e: { code: string; data?: { retryAfterMs?: number } }) => e,
+          ),
+        ),
       )
       expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10)
       const refused = outcomes.filter((o) => o !== 'ok') as { code: string; data: { retryAfterMs: number } }[]
@@ -153,7 +158,9 @@ describe('per session', () => {
       expect({ status: post.status, body: await post.json() }).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } })
     })
     for (const socket of slow) socket.destroy()
-    await vi.waitFor(async () => expect((await fetch(`${s.url}/send?sid=${session.sessionId}`, { method: 'POST', headers, body: '[]' })).status).toBe(200))
+    await vi.waitFor(async () =>
+      expect((await fetch(`${s.url}/send?sid=${session.sessionId}`, { method: 'POST', headers, body: '[]' })).status).toBe(200),
+    )
   })
 })
 

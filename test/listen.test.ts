@@ -50,7 +50,10 @@ describe('listen()', () => {
     const sb = createSwitchboard()
     sb.channel('bench').rpc('echo', (d) => d)
     listening = await listen(appWith(sb, guard))
-    cleanups.push(() => listening.close(), () => sb.close())
+    cleanups.push(
+      () => listening.close(),
+      () => sb.close(),
+    )
     return `${listening.url}/rt`
   }
 
@@ -106,7 +109,11 @@ describe('handleUpgrades() on a server made with serve()', () => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
     const upgrades = handleUpgrades(server, app)
     await new Promise((r) => server.once('listening', r))
-    cleanups.push(() => new Promise((r) => server.close(r)), () => upgrades.close(), () => sb.close())
+    cleanups.push(
+      () => new Promise((r) => server.close(r)),
+      () => upgrades.close(),
+      () => sb.close(),
+    )
     const client = connectClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}/rt`, 'websocket', { reconnect: false })
     cleanups.push(() => client.close())
     await expect(echoOver(client)).resolves.toEqual({ hello: 'there' })

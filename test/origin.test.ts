@@ -21,11 +21,14 @@ afterAll(async () => {
 /** POST /negotiate with these headers; resolves with the status, headers and parsed body. */
 function negotiate(headers: Record<string, string>, body = '{}', port = server.port) {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: { code?: string } }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/rt/negotiate', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = ''
-      res.on('data', (chunk) => (text += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as { code?: string } }))
-    })
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/rt/negotiate', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = ''
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as { code?: string } }))
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })

@@ -21,7 +21,14 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await server?.close()
-  if (rows.length) console.log(['outage table (recoveryMs 1000):', 'transport            outage   outcome                    back after  offsets', ...rows.sort((a, b) => a.key.localeCompare(b.key)).map((r) => r.line)].join('\n'))
+  if (rows.length)
+    console.log(
+      [
+        'outage table (recoveryMs 1000):',
+        'transport            outage   outcome                    back after  offsets',
+        ...rows.sort((a, b) => a.key.localeCompare(b.key)).map((r) => r.line),
+      ].join('\n'),
+    )
 })
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -63,7 +70,10 @@ async function outage(transport: (typeof TRANSPORT_CASES)[number][0], label: str
     expect(states).not.toContain('closed')
     const change = sessions.at(-1)
     const outcome = change === undefined ? 'none' : change.resumed ? 'resumed' : `new session (${change.reason})`
-    rows.push({ key: `${transport}${label} ${String(factor).padStart(4)}`, line: `${(transport + label).padEnd(20)} ${`${factor}x`.padEnd(8)} ${outcome.padEnd(26)} ${`${backMs} ms`.padEnd(11)} 1..${last}` })
+    rows.push({
+      key: `${transport}${label} ${String(factor).padStart(4)}`,
+      line: `${(transport + label).padEnd(20)} ${`${factor}x`.padEnd(8)} ${outcome.padEnd(26)} ${`${backMs} ms`.padEnd(11)} 1..${last}`,
+    })
     return { change }
   } finally {
     client.close()

@@ -43,7 +43,9 @@ describe('the client package', () => {
     for (const file of browserFiles) {
       const outside = specifiers(built(file)).filter((s) => !s.startsWith('./'))
       // The one-file browser build inlines its dependencies; the ESM build for bundlers imports only these.
-      expect(outside, file).toEqual(file === 'switchboard.browser.js' ? [] : outside.filter((s) => s === '@switchboard/protocol' || s === 'eventsource-parser'))
+      expect(outside, file).toEqual(
+        file === 'switchboard.browser.js' ? [] : outside.filter((s) => s === '@switchboard/protocol' || s === 'eventsource-parser'),
+      )
     }
     expect(specifiers(built('node.js'))).toContain('undici')
   })

@@ -35,10 +35,15 @@ const ENGINES = ['chromium', 'firefox', 'webkit']
 /** The engines SWITCHBOARD_BROWSERS asks for (all by default); exits on a name that is not one. */
 function selectEngines(value = process.env.SWITCHBOARD_BROWSERS) {
   if (value === undefined || value.trim() === '' || value.trim() === 'all') return ENGINES
-  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  const names = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)
   const unknown = names.filter((n) => !ENGINES.includes(n))
   if (unknown.length || names.length === 0) {
-    console.error(`SWITCHBOARD_BROWSERS=${value}: unknown browser ${unknown.join(', ') || '(none given)'}; use a comma-separated list of ${ENGINES.join(', ')}, or all`)
+    console.error(
+      `SWITCHBOARD_BROWSERS=${value}: unknown browser ${unknown.join(', ') || '(none given)'}; use a comma-separated list of ${ENGINES.join(', ')}, or all`,
+    )
     process.exit(2)
   }
   return ENGINES.filter((e) => names.includes(e))
@@ -163,7 +168,10 @@ async function installSystemPackages() {
         `  sudo apt-get update && sudo env ${installLine}`,
         ...(first.every((p) => p.browser) ? ['', 'or skip the browser tests: SWITCHBOARD_SKIP_BROWSERS=1 npm test'] : []),
         ...(first.some((p) => p.engine)
-          ? ['', `or run only the engines you have: SWITCHBOARD_BROWSERS=${engines.filter((e) => !first.some((p) => p.engine === e)).join(',') || 'chromium'} npm test`]
+          ? [
+              '',
+              `or run only the engines you have: SWITCHBOARD_BROWSERS=${engines.filter((e) => !first.some((p) => p.engine === e)).join(',') || 'chromium'} npm test`,
+            ]
           : []),
       ].join('\n'),
     )
@@ -196,7 +204,9 @@ async function build() {
   const result = await command(['turbo', 'run', 'build'], { TURBO_TELEMETRY_DISABLED: '1' })
   const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'))
   if (result.status === 'FAILED' && !pkg.packageManager) {
-    console.error('\nhint: turbo 2 refuses to run without a "packageManager" field in the root package.json, e.g. "packageManager": "npm@<output of npm -v>".')
+    console.error(
+      '\nhint: turbo 2 refuses to run without a "packageManager" field in the root package.json, e.g. "packageManager": "npm@<output of npm -v>".',
+    )
   }
   return result
 }
@@ -249,7 +259,12 @@ async function vitest(name, configArgs, { allowEmpty }) {
   }
   if (code !== 0 || report.success === false || counts.failed > 0) {
     const failedFiles = report.numFailedTestSuites ?? 0
-    const why = counts.failed > 0 ? `${counts.failed} failed test(s)` : failedFiles > 0 ? `${failedFiles} failed suite(s), e.g. a file that did not load` : `vitest exit ${code}`
+    const why =
+      counts.failed > 0
+        ? `${counts.failed} failed test(s)`
+        : failedFiles > 0
+          ? `${failedFiles} failed suite(s), e.g. a file that did not load`
+          : `vitest exit ${code}`
     return { status: 'FAILED', note: why, counts }
   }
   return { status: 'passed', counts }
@@ -276,7 +291,11 @@ function printSummary() {
   ])
   const head = ['part', 'status', 'time', 'pass/fail/skip', 'note']
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const fmt = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
+  const fmt = (r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
   console.log(`\n${'==== summary '.padEnd(78, '=')}\n`)
   console.log(fmt(head))
   console.log(fmt(widths.map((w) => '-'.repeat(w))))
@@ -305,7 +324,10 @@ else await part('unit', 'Unit + integration tests (vitest)', () => vitest('unit'
 
 // Soaks and storms, one file at a time after the rest: their load would skew other tests' timing.
 if (blocked) skip('soak', 'Soak and storm tests (vitest, test/soak)', blocked)
-else await part('soak', 'Soak and storm tests (vitest, test/soak)', () => vitest('soak', ['--config', 'test/soak/vitest.config.ts'], { allowEmpty: false }))
+else
+  await part('soak', 'Soak and storm tests (vitest, test/soak)', () =>
+    vitest('soak', ['--config', 'test/soak/vitest.config.ts'], { allowEmpty: false }),
+  )
 
 if (skipBrowsers) skip('browser', 'Browser tests (vitest, test/browser)', 'SWITCHBOARD_SKIP_BROWSERS=1')
 else if (blocked) skip('browser', 'Browser tests (vitest, test/browser)', blocked)

@@ -280,9 +280,7 @@ function commandsWith(settle: Settle): fc.Arbitrary<Iterable<Cmd>> {
   const command: fc.Arbitrary<Cmd> = fc.oneof(
     {
       weight: 8,
-      arbitrary: fc
-        .tuple(dir, fc.nat(2), fc.integer({ min: 1, max: 8 }), fc.boolean())
-        .map(([d, back, k, y]) => new Deliver(d, back, k, y)),
+      arbitrary: fc.tuple(dir, fc.nat(2), fc.integer({ min: 1, max: 8 }), fc.boolean()).map(([d, back, k, y]) => new Deliver(d, back, k, y)),
     },
     {
       weight: 3,

@@ -24,34 +24,37 @@ afterAll(async () => {
 })
 
 describe.concurrent.each(HTTP_CASES)('%s%s', (transport, label, options) => {
-  it.each(['stall', 'gateway-timeout'] as const)('a proxy in %s mode makes no zombie: every publish arrives once the proxy heals', async (mode: PostMode) => {
-    const proxy = await startPostStallingProxy({ targetPort: server.port, gatewayMs: 500 })
-    const client = connectClient(`${proxy.url}/rt`, transport, { upgrade: false, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...options })
-    const drops: (StateChange & { at: number })[] = []
-    client.on('state', (change) => change.to === 'backoff' && drops.push({ ...change, at: Date.now() }))
-    const name = `room:stalled-${transport}${label.replace(/\W/g, '')}-${mode}`
-    const seen: number[] = []
-    client.channel<{ n: number }>(name).on('message', (m) => seen.push(m.data.n))
-    try {
-      await client.channel(name).subscribe()
-      proxy.setMode(mode)
-      const stalledAt = Date.now()
-      const publishes = Array.from({ length: PUBLISHES }, (_, n) => client.channel<{ n: number }>(name).publish({ n }))
-      // Nothing can go up: the line is found dead and retried, again and again, never a zombie.
-      await vi.waitFor(() => expect(drops.length).toBeGreaterThanOrEqual(2), { timeout: 10_000 })
-      const detectedMs = drops[0]!.at - stalledAt
-      if (mode === 'stall') expect(drops[0]).toMatchObject({ code: 'TIMEOUT' })
-      proxy.setMode('pass')
-      const healedAt = Date.now()
-      await Promise.all(publishes)
-      await vi.waitFor(() => expect(seen).toEqual(Array.from({ length: PUBLISHES }, (_, n) => n)), { timeout: 10_000 })
-      expect(client.state).toBe('open')
-      rows.push(
-        `${(transport + label).padEnd(24)} ${mode.padEnd(16)} detected after ${detectedMs} ms, ${drops.length} drops, ${proxy.swallowed} POSTs swallowed, all ${PUBLISHES} delivered ${Date.now() - healedAt} ms after healing`,
-      )
-    } finally {
-      client.close()
-      await proxy.close()
-    }
-  })
+  it.each(['stall', 'gateway-timeout'] as const)(
+    'a proxy in %s mode makes no zombie: every publish arrives once the proxy heals',
+    async (mode: PostMode) => {
+      const proxy = await startPostStallingProxy({ targetPort: server.port, gatewayMs: 500 })
+      const client = connectClient(`${proxy.url}/rt`, transport, { upgrade: false, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...options })
+      const drops: (StateChange & { at: number })[] = []
+      client.on('state', (change) => change.to === 'backoff' && drops.push({ ...change, at: Date.now() }))
+      const name = `room:stalled-${transport}${label.replace(/\W/g, '')}-${mode}`
+      const seen: number[] = []
+      client.channel<{ n: number }>(name).on('message', (m) => seen.push(m.data.n))
+      try {
+        await client.channel(name).subscribe()
+        proxy.setMode(mode)
+        const stalledAt = Date.now()
+        const publishes = Array.from({ length: PUBLISHES }, (_, n) => client.channel<{ n: number }>(name).publish({ n }))
+        // Nothing can go up: the line is found dead and retried, again and again, never a zombie.
+        await vi.waitFor(() => expect(drops.length).toBeGreaterThanOrEqual(2), { timeout: 10_000 })
+        const detectedMs = drops[0]!.at - stalledAt
+        if (mode === 'stall') expect(drops[0]).toMatchObject({ code: 'TIMEOUT' })
+        proxy.setMode('pass')
+        const healedAt = Date.now()
+        await Promise.all(publishes)
+        await vi.waitFor(() => expect(seen).toEqual(Array.from({ length: PUBLISHES }, (_, n) => n)), { timeout: 10_000 })
+        expect(client.state).toBe('open')
+        rows.push(
+          `${(transport + label).padEnd(24)} ${mode.padEnd(16)} detected after ${detectedMs} ms, ${drops.length} drops, ${proxy.swallowed} POSTs swallowed, all ${PUBLISHES} delivered ${Date.now() - healedAt} ms after healing`,
+        )
+      } finally {
+        client.close()
+        await proxy.close()
+      }
+    },
+  )
 })

@@ -98,7 +98,11 @@ describe.each(ADAPTERS)('subscribing while messages are published, with %s', (_l
     try {
       // With the recent messages first: read from history, they may also come in live, late.
       wire.send(encodeFrame([FrameType.SUBSCRIBE, 1, channel, null, 100]))
-      const last = await publishThrough(server, channel, vi.waitFor(() => expect(wire.result).toBeDefined(), { timeout: 5_000 }))
+      const last = await publishThrough(
+        server,
+        channel,
+        vi.waitFor(() => expect(wire.result).toBeDefined(), { timeout: 5_000 }),
+      )
       await vi.waitFor(() => expect(wire.offsets.at(-1)).toBe(last), { timeout: 5_000 })
       expect(wire.offsets).toEqual(range(wire.offsets[0]!, last))
       expect(wire.offsets[0]).toBeLessThanOrEqual(wire.result!.offset + 1)

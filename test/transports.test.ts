@@ -183,9 +183,7 @@ describe.each(TRANSPORT_CASES)('over %s%s', (transport, via, options) => {
 
   it('rejects a publish larger than maxMessageBytes before sending it', async () => {
     const c = await open()
-    await expect(codeOf(c.channel('room:big').publish({ user: 'x', text: 'y'.repeat(70_000) }))).resolves.toBe(
-      'MESSAGE_TOO_LARGE',
-    )
+    await expect(codeOf(c.channel('room:big').publish({ user: 'x', text: 'y'.repeat(70_000) }))).resolves.toBe('MESSAGE_TOO_LARGE')
     await expect(c.call('add', { a: 1, b: 2 })).resolves.toBe(3)
   })
 

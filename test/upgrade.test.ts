@@ -138,7 +138,13 @@ describe('upgrade and downgrade mid-session', () => {
   })
 
   it('upgrades from long polling too', async () => {
-    await moveMidStream({ gate: { ws: 'refuse', sse: 'refuse', wsAttempts: 0 }, channel: 'room:lp', from: 'long-polling', open: 'ws', to: 'websocket' })
+    await moveMidStream({
+      gate: { ws: 'refuse', sse: 'refuse', wsAttempts: 0 },
+      channel: 'room:lp',
+      from: 'long-polling',
+      open: 'ws',
+      to: 'websocket',
+    })
   })
 
   it('moves from long polling back up to SSE once SSE works again, while WebSocket stays refused', async () => {
@@ -201,7 +207,9 @@ describe('upgrade and downgrade mid-session', () => {
     track(client)
     await client.ready()
     expect(client.transport).toBe('sse')
-    await expect.poll(() => states.filter((s) => s.startsWith('open:upgrade to websocket failed')).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1)
+    await expect
+      .poll(() => states.filter((s) => s.startsWith('open:upgrade to websocket failed')).length, { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(1)
     expect(client.transport).toBe('sse')
     await expect(client.channel('room:false').publish({ ok: true })).resolves.toMatchObject({ offset: 1 })
     expect(gate.wsAttempts).toBeGreaterThanOrEqual(2) // the connect attempt and at least one probe

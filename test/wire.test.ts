@@ -55,7 +55,11 @@ describe('POST answers', () => {
 
   it('take the client ack from the POST header: replies a POST answer delivered are not kept for replay', async () => {
     const { s, waiting } = await polling()
-    expect(await post(s, '[[13,1,"echo",1],[13,2,"echo",2]]')).toEqual([[2, 2], [21, 1, 1, null, 1], [21, 2, 2, null, 2]])
+    expect(await post(s, '[[13,1,"echo",1],[13,2,"echo",2]]')).toEqual([
+      [2, 2],
+      [21, 1, 1, null, 1],
+      [21, 2, 2, null, 2],
+    ])
     const sendWithAck = (ack: string, body = '[]') =>
       fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken, [ACK]: ack }, body })
     expect(await (await sendWithAck('2')).json()).toEqual([[2, 2]])
@@ -65,7 +69,10 @@ describe('POST answers', () => {
     // A malformed ack is refused; one beyond what was sent is ignored, and the session goes on.
     const bad = await sendWithAck('-1')
     expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } })
-    expect(await (await sendWithAck('99', '[[13,3,"echo",3]]')).json()).toEqual([[2, 3], [21, 3, 3, null, 3]])
+    expect(await (await sendWithAck('99', '[[13,3,"echo",3]]')).json()).toEqual([
+      [2, 3],
+      [21, 3, 3, null, 3],
+    ])
   })
 
   it('on SSE too, carry the replies ready when they answer; the stream carries what comes later', async () => {
@@ -78,7 +85,10 @@ describe('POST answers', () => {
       while (!text.includes(part)) text += (await reader.read()).value ?? ''
     }
     await until('[[1,0]]')
-    expect(await post(s, '[[13,1,"add",{"a":2,"b":3}]]')).toEqual([[2, 1], [21, 1, 1, null, 5]])
+    expect(await post(s, '[[13,1,"add",{"a":2,"b":3}]]')).toEqual([
+      [2, 1],
+      [21, 1, 1, null, 5],
+    ])
     expect(await post(s, '[[13,2,"slow",{"ms":20}]]')).toEqual([[2, 2]])
     await until('[21,2,2,null,"done"]')
     // The stream never carried the reply the first POST answer delivered.
@@ -95,7 +105,9 @@ describe('POST answer headers', () => {
       body: '[[13,1,"echo","hi"]]',
     })
   const negotiateAt = async (base: string, headers: Record<string, string> = {}) =>
-    (await (await fetch(`${base}/negotiate`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' })).json()) as NegotiateResponse
+    (await (
+      await fetch(`${base}/negotiate`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' })
+    ).json()) as NegotiateResponse
 
   it('are JSON, never cached, with the exact length of the batch', async () => {
     const s = await negotiateAt(server.url)

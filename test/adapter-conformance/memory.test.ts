@@ -11,8 +11,7 @@ describeAdapterConformance('the memory adapter', {
 
 // The same contract when every call and delivery takes time, as over a network.
 describeAdapterConformance('the memory adapter behind 20 ms of latency', {
-  create: ({ idempotencyWindowMs }) =>
-    slowAdapter(createMemoryAdapter({ idempotencyWindowMs }), { latencyMs: 20, deliveryLatencyMs: 20 }),
+  create: ({ idempotencyWindowMs }) => slowAdapter(createMemoryAdapter({ idempotencyWindowMs }), { latencyMs: 20, deliveryLatencyMs: 20 }),
   loseHistory: () => slowAdapter(createMemoryAdapter(), { latencyMs: 20, deliveryLatencyMs: 20 }),
   filtersByInterest: true,
 })

@@ -41,14 +41,7 @@ export interface Network {
 const FAST_MS = 4_000
 const AFTER_TIMEOUT_MS = ATTEMPT_TIMEOUT_MS + 4_000
 
-function nginxNetwork(
-  name: string,
-  mode: NginxMode,
-  description: string,
-  expected: TransportName,
-  maxConnectMs: number,
-  outageMs = 0,
-): Network {
+function nginxNetwork(name: string, mode: NginxMode, description: string, expected: TransportName, maxConnectMs: number, outageMs = 0): Network {
   return {
     name,
     description,
@@ -101,8 +94,7 @@ export const NETWORKS: readonly Network[] = [
             engine === 'webkit'
               ? new RegExp(`/501 \\d+ GET ws://127\\.0\\.0\\.1:${appPort}/`)
               : new RegExp(`TCP_DENIED/403 \\d+ CONNECT 127\\.0\\.0\\.1:${appPort} `)
-          return () =>
-            vi.waitFor(() => expect(squid.accessLog().slice(from)).toMatch(refused), { timeout: 5_000, interval: 100 })
+          return () => vi.waitFor(() => expect(squid.accessLog().slice(from)).toMatch(refused), { timeout: 5_000, interval: 100 })
         },
         stop: () => squid.stop(),
       }

@@ -12,10 +12,15 @@ export const BROWSERS_ENV = 'SWITCHBOARD_BROWSERS'
  */
 export function selectEngines(value = process.env[BROWSERS_ENV]): { selected: Engine[]; skipped: Engine[] } {
   if (value === undefined || value.trim() === '' || value.trim() === 'all') return { selected: [...ENGINES], skipped: [] }
-  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  const names = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)
   const unknown = names.filter((n) => !(ENGINES as readonly string[]).includes(n))
   if (unknown.length || names.length === 0)
-    throw new Error(`${BROWSERS_ENV}=${value}: unknown browser ${unknown.join(', ') || '(none given)'}; use a comma-separated list of ${ENGINES.join(', ')}, or all`)
+    throw new Error(
+      `${BROWSERS_ENV}=${value}: unknown browser ${unknown.join(', ') || '(none given)'}; use a comma-separated list of ${ENGINES.join(', ')}, or all`,
+    )
   const selected = ENGINES.filter((e) => names.includes(e))
   return { selected, skipped: ENGINES.filter((e) => !selected.includes(e)) }
 }

@@ -56,7 +56,12 @@ afterAll(async () => {
   await chat?.sb.close()
   await server?.close()
   const order = (r: CellResult) => NETWORKS.findIndex((n) => n.name === r.network) * 10 + ENGINES.indexOf(r.engine)
-  reportMatrix(SCREENSHOTS, [...results].sort((a, b) => order(a) - order(b)), versions, performance.now() - started)
+  reportMatrix(
+    SCREENSHOTS,
+    [...results].sort((a, b) => order(a) - order(b)),
+    versions,
+    performance.now() - started,
+  )
 }, 60_000)
 
 describe.each(NETWORKS)('network $name', (network) => {
@@ -160,7 +165,10 @@ async function runCell(browser: BrowserEngine, network: Network, setup: NetworkS
     )
     await nodeSaw(`${engine}: 5 during the cut`)
     result.recoverMs = performance.now() - cutAt
-    expect(seen.transports.map((t) => t.to), 'transport changes after the cut: dropped, then back').toContain(null)
+    expect(
+      seen.transports.map((t) => t.to),
+      'transport changes after the cut: dropped, then back',
+    ).toContain(null)
     // Requests that open and finish between two of the outage's sweeps get through, so a client can
     // resume, deliver, then lose a later request to the outage and be between reconnects when the
     // messages show: it must come back on its line, not necessarily in the same snapshot.
@@ -213,15 +221,30 @@ function assertExactlyOnceInOrder(engine: Engine, page: PageSnapshot, nodeSeen: 
   const fromNode = TEXTS.map((t) => `node: ${t}`)
   const fromPage = TEXTS.map((t) => `${engine}: ${t}`)
   // Each side got every message once, each sender's in the order it sent them...
-  expect(page.received.filter((m) => m.startsWith('node: ')), 'Node -> page').toEqual(fromNode)
-  expect(page.received.filter((m) => m.startsWith(`${engine}: `)), 'page -> page (its own, via the channel)').toEqual(fromPage)
-  expect(nodeSeen.filter((m) => m.startsWith(`${engine}: `)), 'page -> Node').toEqual(fromPage)
-  expect(nodeSeen.filter((m) => m.startsWith('node: ')), 'Node -> Node').toEqual(fromNode)
+  expect(
+    page.received.filter((m) => m.startsWith('node: ')),
+    'Node -> page',
+  ).toEqual(fromNode)
+  expect(
+    page.received.filter((m) => m.startsWith(`${engine}: `)),
+    'page -> page (its own, via the channel)',
+  ).toEqual(fromPage)
+  expect(
+    nodeSeen.filter((m) => m.startsWith(`${engine}: `)),
+    'page -> Node',
+  ).toEqual(fromPage)
+  expect(
+    nodeSeen.filter((m) => m.startsWith('node: ')),
+    'Node -> Node',
+  ).toEqual(fromNode)
   // ...and both saw the same interleaving: the channel's one order.
   expect(page.received, 'the page and Node saw one order').toEqual(nodeSeen)
   expect(page.sent, 'every page publish was acked once').toEqual(TEXTS)
   expect(page.errors, 'errors shown by the page').toEqual([])
   // The cut was survived by the same session (resumed), not by a new one recovering from history.
   expect(page.sessions.length, 'session events after the cut').toBeGreaterThan(0)
-  expect(page.sessions.every((s) => s.resumed), `sessions after the cut: ${JSON.stringify(page.sessions)}`).toBe(true)
+  expect(
+    page.sessions.every((s) => s.resumed),
+    `sessions after the cut: ${JSON.stringify(page.sessions)}`,
+  ).toBe(true)
 }

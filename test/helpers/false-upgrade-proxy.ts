@@ -91,7 +91,9 @@ export async function startFalseUpgradeProxy(options: FalseUpgradeProxyOptions):
       return
     }
     upgradesSwallowed++
-    const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64')
+    const accept = createHash('sha1')
+      .update(key + WEBSOCKET_GUID)
+      .digest('base64')
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`)
     // From here on: read and drop everything, answer nothing (not even a close or a pong).
     bytesSwallowed += head.length

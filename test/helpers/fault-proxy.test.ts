@@ -40,8 +40,7 @@ async function connect(port: number): Promise<Client> {
   return client
 }
 
-const closed = (socket: net.Socket) =>
-  new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())))
+const closed = (socket: net.Socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())))
 
 function pattern(bytes: number): Buffer {
   const payload = Buffer.alloc(bytes)

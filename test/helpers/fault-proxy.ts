@@ -141,7 +141,6 @@ const LOW_WATER_BYTES = 64 * 1024
 /** A connection's stall chance is drawn once per window of this length. */
 const STALL_WINDOW_MS = 1_000
 
-
 interface Piece {
   buf: Buffer
   /** Hold-back before this piece is written; 0 for none. */

@@ -73,8 +73,21 @@ export async function createCertificate(dir: string): Promise<{ cert: string; ke
   const cert = path.join(dir, 'cert.pem')
   const key = path.join(dir, 'key.pem')
   await promisify(execFile)(requireCommand('openssl', 'openssl'), [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ])
   return { cert, key }
 }

@@ -260,8 +260,7 @@ export class SessionPair {
     // A REPLY the client delivers acks the request it answers (and every frame before it).
     for (let i = from; i < frames.length; i++) {
       const f = frames[i]!
-      if (f[0] === FrameType.REPLY && f[1] > before && f[1] <= this.client.received)
-        this.clientAckSeen = Math.max(this.clientAckSeen, f[2])
+      if (f[0] === FrameType.REPLY && f[1] > before && f[1] <= this.client.received) this.clientAckSeen = Math.max(this.clientAckSeen, f[2])
     }
     return true
   }
@@ -340,14 +339,11 @@ export class SessionPair {
     // settled already, and none after it.
     const repliesBefore = this.serverSent.slice(0, seq - 1).filter((s) => s.kind === 'reply').length
     const settled = this.requests - this.client.pendingCount
-    if (settled !== repliesBefore)
-      this.violations.push(`at message ${seq}, ${settled} replies settled; the server sent ${repliesBefore} before it`)
+    if (settled !== repliesBefore) this.violations.push(`at message ${seq}, ${settled} replies settled; the server sent ${repliesBefore} before it`)
     this.clientMessages.push(seq)
   }
 }
 
 function clientFrame(kind: 'publish' | 'call', seq: number): ClientFrame {
-  return kind === 'publish'
-    ? [FrameType.PUBLISH, seq, 'room', { c: seq }]
-    : [FrameType.CALL, seq, 'echo', { c: seq }]
+  return kind === 'publish' ? [FrameType.PUBLISH, seq, 'room', { c: seq }] : [FrameType.CALL, seq, 'echo', { c: seq }]
 }

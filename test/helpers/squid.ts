@@ -66,4 +66,3 @@ function proxyUser(): [number, number] {
   if (uid === undefined || gid === undefined) throw new Error('no `proxy` user in /etc/passwd (it comes with Debian)')
   return [Number(uid), Number(gid)]
 }
-

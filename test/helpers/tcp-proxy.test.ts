@@ -37,11 +37,9 @@ async function connect(port: number): Promise<Client> {
 }
 
 // Not events.once(): that rejects on 'error', and a reset socket emits 'error' before 'close'.
-const closed = (socket: net.Socket) =>
-  new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())))
+const closed = (socket: net.Socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())))
 
-const tcpHandles = () =>
-  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length
+const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length
 
 describe('startTcpProxy', () => {
   const cleanups: (() => Promise<void> | void)[] = []

@@ -117,6 +117,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     setTarget(port) {
       targetPort = port
     },
-    close: () => closeServer(server, cutPairs().flatMap(({ client, upstream }) => [client, upstream])),
+    close: () =>
+      closeServer(
+        server,
+        cutPairs().flatMap(({ client, upstream }) => [client, upstream]),
+      ),
   }
 }

@@ -50,9 +50,9 @@ const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
 /** A batch as text: well-formed, cut short, a frame of the wrong shape, or not JSON at all. */
 const batchText: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(fc.constantFrom(0, 2, 3, 4, 10, 11, 12, 13, 20, 99, -1), anyValue, anyValue, anyValue).map((f) => JSON.stringify([f])),
-  fc.tuple(fc.constantFrom(12, 13), fc.nat({ max: 5 }), fc.constantFrom('echo', 'echoLater', 'room:fuzz', 'add', 'crash'), anyValue).map(([t, s, n, d]) =>
-    JSON.stringify([[t, s, n, d]]),
-  ),
+  fc
+    .tuple(fc.constantFrom(12, 13), fc.nat({ max: 5 }), fc.constantFrom('echo', 'echoLater', 'room:fuzz', 'add', 'crash'), anyValue)
+    .map(([t, s, n, d]) => JSON.stringify([[t, s, n, d]])),
   fc.tuple(fc.integer({ min: -5, max: 2 ** 40 })).map(([ack]) => `[[2,${ack}]]`),
   fc.tuple(fc.constantFrom('[[13,1,"echo",', '[[12,1,"room:fuzz",{"a":', '[[', '[{"x":'), fc.string({ maxLength: 10 })).map(([a, b]) => a + b),
   fc.integer({ min: 100, max: 8_000 }).map((d) => `[[13,1,"echoLater",${deep(d)}]]`),
@@ -86,7 +86,15 @@ async function answered(category: string, res: Promise<Response>): Promise<void>
 }
 
 async function fuzzNegotiate(n: number) {
-  const bodies = sample(fc.oneof(batchText, fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.string()), n, 1)
+  const bodies = sample(
+    fc.oneof(
+      batchText,
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+      fc.string(),
+    ),
+    n,
+    1,
+  )
   await pool(bodies, 16, (body) => answered('negotiate bodies', fetch(`${base}/negotiate`, { method: 'POST', body })))
 }
 
@@ -123,7 +131,14 @@ async function fuzzGets(n: number) {
 }
 
 async function fuzzWebSocket(n: number) {
-  const frames = sample(fc.oneof(batchText.map((t) => ({ text: t })), fc.uint8Array({ maxLength: 64 }).map((b) => ({ binary: b }))), n, 4)
+  const frames = sample(
+    fc.oneof(
+      batchText.map((t) => ({ text: t })),
+      fc.uint8Array({ maxLength: 64 }).map((b) => ({ binary: b })),
+    ),
+    n,
+    4,
+  )
   const perSocket = 50
   await pool(
     Array.from({ length: Math.ceil(n / perSocket) }, (_, i) => frames.slice(i * perSocket, (i + 1) * perSocket)),
@@ -149,17 +164,21 @@ async function fuzzWebSocket(n: number) {
 async function fuzzSockets(n: number) {
   const { port } = new URL(base)
   const kinds = ['slow headers', 'slow body', 'half-open', 'cut mid-request'] as const
-  await pool(Array.from({ length: n }, (_, i) => kinds[i % kinds.length]!), 20, async (kind) => {
-    const socket = net.connect(Number(port), '127.0.0.1')
-    socket.on('error', () => {})
-    await new Promise((r) => socket.once('connect', r))
-    if (kind === 'slow headers') socket.write('POST /rt/negotiate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ')
-    if (kind === 'slow body') socket.write('POST /rt/negotiate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\n\r\n{"ver')
-    if (kind === 'cut mid-request') socket.write('GET /rt/poll?sid=x HTTP/1.1\r\nHo')
-    await new Promise((r) => setTimeout(r, 50 + Math.random() * 150))
-    socket.destroy()
-    count(`TCP: ${kind}`)
-  })
+  await pool(
+    Array.from({ length: n }, (_, i) => kinds[i % kinds.length]!),
+    20,
+    async (kind) => {
+      const socket = net.connect(Number(port), '127.0.0.1')
+      socket.on('error', () => {})
+      await new Promise((r) => socket.once('connect', r))
+      if (kind === 'slow headers') socket.write('POST /rt/negotiate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ')
+      if (kind === 'slow body') socket.write('POST /rt/negotiate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\n\r\n{"ver')
+      if (kind === 'cut mid-request') socket.write('GET /rt/poll?sid=x HTTP/1.1\r\nHo')
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 150))
+      socket.destroy()
+      count(`TCP: ${kind}`)
+    },
+  )
 }
 
 /** An honest client: publishes 1..n on its own channel, and must receive each exactly once, in order. */

@@ -176,7 +176,12 @@ describe('Connection renegotiation', () => {
     expect(t.connection.info?.sessionId).toBe('s2')
     expect(t.sessions).toEqual([{ sessionId: 's2', resumed: false, reason: 'UNKNOWN_SESSION' }])
     await settle()
-    expect(t.server.socket.sent.flat().filter((f) => f[0] === FrameType.CALL).map((f) => f[1])).toEqual([1]) // the carried call, renumbered
+    expect(
+      t.server.socket.sent
+        .flat()
+        .filter((f) => f[0] === FrameType.CALL)
+        .map((f) => f[1]),
+    ).toEqual([1]) // the carried call, renumbered
   })
 
   it('backs off instead of renegotiating without end when every new session is refused too', async () => {

@@ -57,7 +57,6 @@ const OFFLINE_RETRY_MS = 60_000
 /** Codes that mean the server no longer holds the session. */
 const SESSION_GONE = new Set<ErrorCode>(['UNKNOWN_SESSION', 'INVALID_TOKEN', 'SESSION_LOST', 'SLOW_CONSUMER', 'SERVER_SHUTDOWN'])
 
-
 /**
  * Finds a line and keeps one: negotiates a session, tries transports in order (each with a
  * timeout), reattaches after a drop with backoff, renegotiates when the session is gone.

@@ -49,7 +49,11 @@ export async function negotiate(
     if (isErrorCode(b.code)) {
       // A server that is full or restarting says when to come back.
       const retryAfterMs = typeof b.retryAfterMs === 'number' && b.retryAfterMs >= 0 ? Math.min(b.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined
-      throw new SwitchboardError(b.code, typeof b.message === 'string' ? b.message : undefined, retryAfterMs === undefined ? undefined : { retryAfterMs })
+      throw new SwitchboardError(
+        b.code,
+        typeof b.message === 'string' ? b.message : undefined,
+        retryAfterMs === undefined ? undefined : { retryAfterMs },
+      )
     }
     throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status}`)
   }

@@ -62,13 +62,19 @@ function attached(name: TransportName = 'websocket', overrides: Partial<ClientSe
   return { ...created, t }
 }
 
-const call = (method: string, payload: unknown = null) => (seq: number): ClientFrame => [FrameType.CALL, seq, method, payload]
+const call =
+  (method: string, payload: unknown = null) =>
+  (seq: number): ClientFrame => [FrameType.CALL, seq, method, payload]
 const message = (seq: number, offset = seq): ServerFrame => [FrameType.MESSAGE, seq, 'room', { n: offset }, offset]
 const ok = (seq: number, ref: number, result: unknown): ServerFrame => [FrameType.REPLY, seq, ref, null, result]
 /** Lets queued microtasks (the session's flush) run. */
 const microtasks = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
 /** Settles a promise into a value or the error, so a rejection is never left unhandled. */
-const outcome = (p: Promise<unknown>) => p.then((value) => ({ value }), (error: unknown) => ({ error }))
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  )
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i)
 
 afterEach(() => {
@@ -230,8 +236,6 @@ describe('ClientSession requests', () => {
     void session.requestData(FrameType.CALL, '"m"', JSON.stringify('x'.repeat(10))) // 12 bytes: at the limit
     expect(session.unacked).toBe(1)
   })
-
-
 })
 
 describe('ClientSession attach and acks', () => {
@@ -275,7 +279,10 @@ describe('ClientSession attach and acks', () => {
     expect(t.batches).toEqual([])
     vi.advanceTimersByTime(1)
     expect(t.batches).toEqual([[[FrameType.ACK, 2]]])
-    session.receive(range(3, 2 + ACK_EVERY_FRAMES).map((n) => message(n)), 0)
+    session.receive(
+      range(3, 2 + ACK_EVERY_FRAMES).map((n) => message(n)),
+      0,
+    )
     await vi.advanceTimersByTimeAsync(0)
     expect(t.batches.at(-1)).toEqual([[FrameType.ACK, 2 + ACK_EVERY_FRAMES]])
   })
@@ -311,7 +318,10 @@ describe('ClientSession attach and acks', () => {
   it('acks at once when ACK_EVERY_FRAMES frames are unacked', async () => {
     vi.useFakeTimers()
     const { session, t } = attached()
-    session.receive(range(1, ACK_EVERY_FRAMES).map((n) => message(n)), 0)
+    session.receive(
+      range(1, ACK_EVERY_FRAMES).map((n) => message(n)),
+      0,
+    )
     await Promise.resolve()
     expect(t.batches).toEqual([[[FrameType.ACK, ACK_EVERY_FRAMES]]])
   })
@@ -337,7 +347,10 @@ describe('ClientSession attach and acks', () => {
     const { session, t } = attached('long-polling')
     session.receive([message(1), message(2)], 0)
     expect(vi.getTimerCount()).toBe(0)
-    session.receive(range(3, ACK_EVERY_FRAMES + 5).map((n) => message(n)), 0)
+    session.receive(
+      range(3, ACK_EVERY_FRAMES + 5).map((n) => message(n)),
+      0,
+    )
     await Promise.resolve()
     vi.advanceTimersByTime(ACK_DELAY_MS * 10)
     void session.request(call('a'))
@@ -374,11 +387,7 @@ describe('ClientSession replies', () => {
     const r2 = outcome(session.request(call('two')))
     const r3 = outcome(session.request(call('three')))
     session.receive(
-      [
-        ok(1, 2, 'second'),
-        [FrameType.REPLY, 2, 3, 'RPC_ERROR', 'nope', { why: 'testing' }],
-        [FrameType.REPLY, 3, 1, 'FORBIDDEN', 'not you'],
-      ],
+      [ok(1, 2, 'second'), [FrameType.REPLY, 2, 3, 'RPC_ERROR', 'nope', { why: 'testing' }], [FrameType.REPLY, 3, 1, 'FORBIDDEN', 'not you']],
       0,
     )
     expect(await r2).toEqual({ value: 'second' })
@@ -482,12 +491,21 @@ describe('ClientSession replies', () => {
 describe('ClientSession incoming data', () => {
   it('delivers MESSAGE frames once each, in order, dropping duplicates and holding frames that come after a gap', () => {
     const { session, data, gaps } = createSession()
-    session.receive([1, 2, 2, 1, 4, 6, 4].map((n) => message(n)), 0)
+    session.receive(
+      [1, 2, 2, 1, 4, 6, 4].map((n) => message(n)),
+      0,
+    )
     expect(data.map((f) => f[1])).toEqual([1, 2])
     expect(session.received).toBe(2) // 4 and 6 wait for 3 (and 5): the ack does not pass the gap
-    session.receive([3, 3].map((n) => message(n)), 0)
+    session.receive(
+      [3, 3].map((n) => message(n)),
+      0,
+    )
     expect(data.map((f) => f[1])).toEqual([1, 2, 3, 4])
-    session.receive([4, 5, 6, 7].map((n) => message(n)), 0)
+    session.receive(
+      [4, 5, 6, 7].map((n) => message(n)),
+      0,
+    )
     expect(data.map((f) => f[1])).toEqual([1, 2, 3, 4, 5, 6, 7])
     expect(data[4]).toEqual([FrameType.MESSAGE, 5, 'room', { n: 5 }, 5])
     expect(session.received).toBe(7)
@@ -507,7 +525,10 @@ describe('ClientSession incoming data', () => {
 
   it('holds at most 512 frames ahead of a gap and drops the rest (the replay fills the gap), forgetting them on reset', () => {
     const { session, data, gaps } = createSession()
-    session.receive(range(2, 600).map((n) => message(n)), 0)
+    session.receive(
+      range(2, 600).map((n) => message(n)),
+      0,
+    )
     expect(gaps).toHaveLength(600 - 1 - 512)
     expect(gaps[0]).toEqual([2 + 512, 1])
     session.receive([message(1)], 0)
@@ -545,7 +566,7 @@ describe('ClientSession incoming data', () => {
     expect(session.received).toBe(3)
   })
 
-  it('starts reading at `from` (the frames before it are the connection\'s)', () => {
+  it("starts reading at `from` (the frames before it are the connection's)", () => {
     const { session, data } = createSession()
     session.receive([[FrameType.WELCOME, 0], message(1)], 1)
     expect(data.map((f) => f[1])).toEqual([1])
@@ -556,7 +577,10 @@ describe('ClientSession incoming data', () => {
     (batches) => {
       const { session, data } = createSession()
       for (const batch of batches) {
-        session.receive(batch.map((n) => message(n)), 0)
+        session.receive(
+          batch.map((n) => message(n)),
+          0,
+        )
         expect(data.map((f) => f[1])).toEqual(range(1, session.received))
       }
       session.reset(new SwitchboardError('CLOSED'), true)

@@ -149,9 +149,7 @@ export class ClientSession {
     if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === FrameType.CALL ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
-    return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs, (seq) =>
-      encodeRequest(type, seq, nameJson, dataJson),
-    )
+    return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs, (seq) => encodeRequest(type, seq, nameJson, dataJson))
   }
 
   /**
@@ -371,15 +369,12 @@ export class ClientSession {
       this.#ackOverdue = true
       this.#queueFlush()
     } else
-      this.#ackTimer ??= setTimeout(
-        () => {
-          this.#ackTimer = undefined
-          if (this.#seq.ackOwed <= 0) return
-          this.#ackOverdue = true
-          this.flush()
-        },
-        this.#ackBy.delayMs,
-      )
+      this.#ackTimer ??= setTimeout(() => {
+        this.#ackTimer = undefined
+        if (this.#seq.ackOwed <= 0) return
+        this.#ackOverdue = true
+        this.flush()
+      }, this.#ackBy.delayMs)
   }
 
   #queueFlush(): void {

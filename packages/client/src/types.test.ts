@@ -60,7 +60,9 @@ type AnyPaths<T, Path extends string = '', Depth extends unknown[] = []> =
     : Depth['length'] extends 2
       ? never
       : T extends (...args: infer A) => infer R
-        ? AnyPaths<R, `${Path}()`, [...Depth, 0]> | { [I in keyof A & `${number}`]: AnyPaths<A[I], `${Path}(#${I})`, [...Depth, 0]> }[keyof A & `${number}`]
+        ?
+            | AnyPaths<R, `${Path}()`, [...Depth, 0]>
+            | { [I in keyof A & `${number}`]: AnyPaths<A[I], `${Path}(#${I})`, [...Depth, 0]> }[keyof A & `${number}`]
         : T extends object
           ? { [K in keyof T & string]-?: AnyPaths<T[K], `${Path}.${K}`, [...Depth, 0]> }[keyof T & string]
           : never

@@ -146,15 +146,14 @@ describe('encodeFrame + decodeClientBatch', () => {
     ])
   })
 
-  itProp.prop([
-    fc.string({ unit: 'binary', minLength: 1, maxLength: MAX_NAME_LENGTH / 2 }),
-    fc.jsonValue(),
-    fc.maxSafeNat(),
-  ])('round-trips any JSON data on any valid channel name', (channel, data, seq) => {
-    const expected = JSON.parse(JSON.stringify(data)) as unknown
-    expect(decodeClientBatch(batchOf([12, seq, channel, data]))).toEqual([[12, seq, channel, expected]])
-    expect(decodeClientBatch(batchOf([13, seq, channel, data]))).toEqual([[13, seq, channel, expected]])
-  })
+  itProp.prop([fc.string({ unit: 'binary', minLength: 1, maxLength: MAX_NAME_LENGTH / 2 }), fc.jsonValue(), fc.maxSafeNat()])(
+    'round-trips any JSON data on any valid channel name',
+    (channel, data, seq) => {
+      const expected = JSON.parse(JSON.stringify(data)) as unknown
+      expect(decodeClientBatch(batchOf([12, seq, channel, data]))).toEqual([[12, seq, channel, expected]])
+      expect(decodeClientBatch(batchOf([13, seq, channel, data]))).toEqual([[13, seq, channel, expected]])
+    },
+  )
 })
 
 describe('encodeFrame + decodeServerBatch', () => {
@@ -168,9 +167,7 @@ describe('encodeFrame + decodeServerBatch', () => {
   })
 
   it('turns undefined REPLY error data into null, still a valid 6-element REPLY', () => {
-    expect(decodeServerBatch(batchOf([21, 1, 2, 'TIMEOUT', 'late', undefined]))).toEqual([
-      [21, 1, 2, 'TIMEOUT', 'late', null],
-    ])
+    expect(decodeServerBatch(batchOf([21, 1, 2, 'TIMEOUT', 'late', undefined]))).toEqual([[21, 1, 2, 'TIMEOUT', 'late', null]])
   })
 
   it('has no frame limit: servers may send big batches', () => {
@@ -336,10 +333,7 @@ describe('encodeData + joinMessageBody', () => {
 
   it('reuses one encoded payload for many channels, offsets and seqs', () => {
     const dataJson = encodeData({ text: 'hi' })
-    const batch = encodeBatch([
-      encodeMessage(1, joinMessageBody('a', dataJson, 5)),
-      encodeMessage(2, joinMessageBody('b', dataJson, 0)),
-    ])
+    const batch = encodeBatch([encodeMessage(1, joinMessageBody('a', dataJson, 5)), encodeMessage(2, joinMessageBody('b', dataJson, 0))])
     expect(decodeServerBatch(batch)).toEqual([
       [20, 1, 'a', { text: 'hi' }, 5],
       [20, 2, 'b', { text: 'hi' }, 0],
@@ -482,9 +476,7 @@ describe('isSequenced', () => {
   })
 
   it('holds for real frames of both directions', () => {
-    expect(CLIENT_FRAMES.filter(([, f]) => isSequenced(f)).map(([, f]) => f[0])).toEqual([
-      10, 10, 10, 10, 10, 11, 11, 12, 12, 12, 12, 12, 12, 13, 13,
-    ])
+    expect(CLIENT_FRAMES.filter(([, f]) => isSequenced(f)).map(([, f]) => f[0])).toEqual([10, 10, 10, 10, 10, 11, 11, 12, 12, 12, 12, 12, 12, 13, 13])
     expect(SERVER_FRAMES.filter(([, f]) => isSequenced(f)).every(([, f]) => f[0] === 20 || f[0] === 21)).toBe(true)
     expect(SERVER_FRAMES.filter(([, f]) => !isSequenced(f)).map(([, f]) => f[0])).toEqual([1, 1, 2, 3, 4, 5, 5, 5])
   })
@@ -504,11 +496,7 @@ describe('README', () => {
 
   it('lists every frame type with its number and whether it is sequenced', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    const rows = [...readme.matchAll(/^\| (\d+) \| `([A-Z]+)` \|.*\| (yes|no) \|$/gm)].map((m) => [
-      m[2],
-      Number(m[1]),
-      m[3] === 'yes',
-    ])
+    const rows = [...readme.matchAll(/^\| (\d+) \| `([A-Z]+)` \|.*\| (yes|no) \|$/gm)].map((m) => [m[2], Number(m[1]), m[3] === 'yes'])
     expect(rows).toEqual(Object.entries(FrameType).map(([name, type]) => [name, type, type >= 10]))
   })
 })

@@ -94,8 +94,7 @@ function parseBatch(text: string, maxFrames: number): unknown[] {
     throw new SwitchboardError('MALFORMED_FRAME', 'Malformed batch: not JSON', { cause })
   }
   if (!Array.isArray(value)) throw new SwitchboardError('MALFORMED_FRAME', 'Malformed batch: not an array')
-  if (value.length > maxFrames)
-    throw new SwitchboardError('BATCH_TOO_LARGE', `A batch holds ${value.length} frames; the limit is ${maxFrames}`)
+  if (value.length > maxFrames) throw new SwitchboardError('BATCH_TOO_LARGE', `A batch holds ${value.length} frames; the limit is ${maxFrames}`)
   return value
 }
 

@@ -145,9 +145,7 @@ describe('SwitchboardError', () => {
     const err = new SwitchboardError('FORBIDDEN', 'not yours', { cause: new Error('secret'), data: { x: 1 } })
     expect(err.toJSON()).toEqual({ code: 'FORBIDDEN', message: 'not yours' })
     expect(JSON.parse(JSON.stringify(err))).toEqual({ code: 'FORBIDDEN', message: 'not yours' })
-    expect(JSON.stringify({ error: new SwitchboardError('TIMEOUT') })).toBe(
-      `{"error":{"code":"TIMEOUT","message":"${ERRORS.TIMEOUT.message}"}}`,
-    )
+    expect(JSON.stringify({ error: new SwitchboardError('TIMEOUT') })).toBe(`{"error":{"code":"TIMEOUT","message":"${ERRORS.TIMEOUT.message}"}}`)
   })
 
   it('types code as ErrorCode and toJSON as { code, message }', () => {

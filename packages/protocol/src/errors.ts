@@ -36,9 +36,7 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS
 
-const BY_CLOSE = new Map<number, ErrorCode>(
-  (Object.keys(ERRORS) as ErrorCode[]).map((code) => [ERRORS[code].close, code]),
-)
+const BY_CLOSE = new Map<number, ErrorCode>((Object.keys(ERRORS) as ErrorCode[]).map((code) => [ERRORS[code].close, code]))
 
 /** True when `code` is one of ours (safe to trust from the wire). */
 export function isErrorCode(code: unknown): code is ErrorCode {

@@ -60,15 +60,7 @@ export type ReplyFrame = ReplyOkFrame | ReplyErrorFrame
 export type RequestType = typeof FrameType.PUBLISH | typeof FrameType.CALL
 
 /** Frames a client sends. */
-export type ClientFrame =
-  | HelloFrame
-  | AckFrame
-  | PingFrame
-  | PongFrame
-  | SubscribeFrame
-  | UnsubscribeFrame
-  | PublishFrame
-  | CallFrame
+export type ClientFrame = HelloFrame | AckFrame | PingFrame | PongFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame
 /** Frames a server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | PingFrame | PongFrame | CloseFrame | MessageFrame | ReplyFrame
 
@@ -78,8 +70,6 @@ export type ClientDataFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame |
 export type ServerDataFrame = MessageFrame | ReplyFrame
 
 /** True for frames that carry a seq (and so are acked, buffered and replayed). */
-export function isSequenced<F extends ClientFrame | ServerFrame>(
-  frame: F,
-): frame is Extract<F, ClientDataFrame | ServerDataFrame> {
+export function isSequenced<F extends ClientFrame | ServerFrame>(frame: F): frame is Extract<F, ClientDataFrame | ServerDataFrame> {
   return frame[0] >= 10
 }

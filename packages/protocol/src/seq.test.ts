@@ -718,38 +718,35 @@ describe('sender and receiver over a lossy link', () => {
     ['bounded by frames', { maxFrames: 4, maxBytes: 1_000_000, respectHasRoom: true }],
     ['bounded by bytes', { maxFrames: 1_000, maxBytes: 5 * frameFor(100).length, respectHasRoom: true }],
     ['unbounded', { maxFrames: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, respectHasRoom: false }],
-  ])(
-    'delivers 1..k exactly once and in order, never beyond what was sent, and everything after a final reattach (%s)',
-    (_label, limits) => {
-      let sawRefusal = false
-      let sawFullDelivery = false
-      fc.assert(
-        fc.property(fc.commands(linkCommands, { maxCommands: 60 }), (cmds) => {
-          const model: LinkModel = { sent: 0 }
-          const link = new Link(limits)
-          fc.modelRun(() => ({ model, real: link }), cmds)
+  ])('delivers 1..k exactly once and in order, never beyond what was sent, and everything after a final reattach (%s)', (_label, limits) => {
+    let sawRefusal = false
+    let sawFullDelivery = false
+    fc.assert(
+      fc.property(fc.commands(linkCommands, { maxCommands: 60 }), (cmds) => {
+        const model: LinkModel = { sent: 0 }
+        const link = new Link(limits)
+        fc.modelRun(() => ({ model, real: link }), cmds)
 
-          // Whatever is still in flight arrives (or not); then a final reattach replays the rest, page by page.
+        // Whatever is still in flight arrives (or not); then a final reattach replays the rest, page by page.
+        while (link.frames.length > 0) link.receive(link.frames.shift() as string)
+        link.checkInvariants(model.sent)
+        link.reattach(false, 3)
+        while (link.frames.length > 0) {
           while (link.frames.length > 0) link.receive(link.frames.shift() as string)
-          link.checkInvariants(model.sent)
           link.reattach(false, 3)
-          while (link.frames.length > 0) {
-            while (link.frames.length > 0) link.receive(link.frames.shift() as string)
-            link.reattach(false, 3)
-          }
-          link.checkInvariants(model.sent)
-          expect(link.last).toBe(model.sent)
-          expect(link.delivered).toEqual(range(1, model.sent))
-          expect(link.buffer.size).toBe(0)
-          expect(link.buffer.bytes).toBe(0)
-          sawRefusal ||= link.refused > 0
-          sawFullDelivery ||= model.sent > 0
-        }),
-        { numRuns: 200 },
-      )
-      // The runs exercised the interesting paths, not only empty schedules.
-      expect(sawFullDelivery).toBe(true)
-      expect(sawRefusal).toBe(limits.respectHasRoom)
-    },
-  )
+        }
+        link.checkInvariants(model.sent)
+        expect(link.last).toBe(model.sent)
+        expect(link.delivered).toEqual(range(1, model.sent))
+        expect(link.buffer.size).toBe(0)
+        expect(link.buffer.bytes).toBe(0)
+        sawRefusal ||= link.refused > 0
+        sawFullDelivery ||= model.sent > 0
+      }),
+      { numRuns: 200 },
+    )
+    // The runs exercised the interesting paths, not only empty schedules.
+    expect(sawFullDelivery).toBe(true)
+    expect(sawRefusal).toBe(limits.respectHasRoom)
+  })
 })

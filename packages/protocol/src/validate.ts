@@ -18,8 +18,7 @@ export function assertClientFrame(f: unknown): asserts f is ClientFrame {
   const n = f.length
   switch (f[0]) {
     case T.HELLO:
-      if ((n !== 4 && !(n === 5 && f[4] === 1)) || typeof f[1] !== 'string' || !isSeq(f[2]) || !isSeq(f[3]))
-        malformed('bad HELLO')
+      if ((n !== 4 && !(n === 5 && f[4] === 1)) || typeof f[1] !== 'string' || !isSeq(f[2]) || !isSeq(f[3])) malformed('bad HELLO')
       return
     case T.ACK:
       if (n !== 2 || !isSeq(f[1])) malformed('bad ACK')
@@ -29,12 +28,7 @@ export function assertClientFrame(f: unknown): asserts f is ClientFrame {
       if (n !== 1) malformed('bad PING/PONG')
       return
     case T.SUBSCRIBE:
-      if (
-        (n !== 4 && !(n === 5 && f[3] === null && isSeq(f[4]))) ||
-        !isSeq(f[1]) ||
-        !isName(f[2]) ||
-        (f[3] !== null && !isPosition(f[3]))
-      )
+      if ((n !== 4 && !(n === 5 && f[3] === null && isSeq(f[4]))) || !isSeq(f[1]) || !isName(f[2]) || (f[3] !== null && !isPosition(f[3])))
         malformed('bad SUBSCRIBE')
       return
     case T.UNSUBSCRIBE:
@@ -63,16 +57,14 @@ export function assertServerFrame(f: unknown): asserts f is ServerFrame {
       if (n !== 1) malformed('bad PING/PONG')
       return
     case T.CLOSE:
-      if (n !== 4 || !isErrorCode(f[1]) || typeof f[2] !== 'string' || (f[3] !== null && !isSeq(f[3])))
-        malformed('bad CLOSE')
+      if (n !== 4 || !isErrorCode(f[1]) || typeof f[2] !== 'string' || (f[3] !== null && !isSeq(f[3]))) malformed('bad CLOSE')
       return
     case T.MESSAGE:
       if (n !== 5 || !isSeq(f[1]) || !isName(f[2]) || !isSeq(f[4])) malformed('bad MESSAGE')
       return
     case T.REPLY:
       if (!isSeq(f[1]) || !isSeq(f[2])) malformed('bad REPLY')
-      if (f[3] === null ? n !== 5 : !isErrorCode(f[3]) || typeof f[4] !== 'string' || n < 5 || n > 6)
-        malformed('bad REPLY')
+      if (f[3] === null ? n !== 5 : !isErrorCode(f[3]) || typeof f[4] !== 'string' || n < 5 || n > 6) malformed('bad REPLY')
       return
     default:
       malformed(`unknown type ${JSON.stringify(f[0])}`)

@@ -21,11 +21,7 @@ import { TRANSPORTS } from './transports/index.js'
  * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
-export function createApp(
-  registry: SessionRegistry,
-  authenticate: (c: Context) => Promise<unknown>,
-  runtime: Runtime,
-): Hono {
+export function createApp(registry: SessionRegistry, authenticate: (c: Context) => Promise<unknown>, runtime: Runtime): Hono {
   const o = registry.options
   const app = new Hono()
   // A transport the runtime cannot serve (WebSocket without a WebSocket server) is not offered.
@@ -49,7 +45,8 @@ export function createApp(
 
   app.onError((e, c) => {
     const error = toSwitchboardError(e, 'INTERNAL')
-    if (error.code === 'INTERNAL') o.logger?.({ kind: 'http', message: clientGone(c, e) ? 'client went away mid-request' : 'internal error', data: e })
+    if (error.code === 'INTERNAL')
+      o.logger?.({ kind: 'http', message: clientGone(c, e) ? 'client went away mid-request' : 'internal error', data: e })
     return errorResponse(c, error)
   })
 

@@ -27,8 +27,7 @@ export class Calls<Identity> {
   call(session: Session, ref: number, method: string, data: unknown): void {
     const handler = this.#handlers.get(method)
     if (!handler) return session.replyError(ref, new SwitchboardError('UNKNOWN_RPC', `No RPC method "${method}"`))
-    if (data === OVERSIZED)
-      return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${this.#maxMessageBytes} bytes`))
+    if (data === OVERSIZED) return session.replyError(ref, new SwitchboardError('MESSAGE_TOO_LARGE', `A call exceeds ${this.#maxMessageBytes} bytes`))
     let result: unknown
     try {
       result = handler(data, { method, identity: session.identity as Identity, sessionId: session.id })

@@ -40,12 +40,7 @@ export interface CatchUp {
  * Reads what a subscribe replays: the history after `since` (all of the current epoch's when
  * `since` names another one), the `recent` latest messages, or just the position.
  */
-export async function readCatchUp(
-  adapter: Adapter,
-  channel: string,
-  since: StreamPosition | null,
-  recent: number,
-): Promise<HistoryPage> {
+export async function readCatchUp(adapter: Adapter, channel: string, since: StreamPosition | null, recent: number): Promise<HistoryPage> {
   if (since !== null) {
     const page = await adapter.history(channel, since[0])
     return page.epoch === since[1] ? page : adapter.history(channel, 0)

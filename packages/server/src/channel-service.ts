@@ -54,7 +54,10 @@ export class ChannelService<Identity> {
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
     const held = channels.channelsOf(session)
     if (held.size >= this.#maxSubscriptions && !held.has(channel))
-      return session.replyError(ref, new SwitchboardError('TOO_MANY_SUBSCRIPTIONS', `A session may be subscribed to ${this.#maxSubscriptions} channels`))
+      return session.replyError(
+        ref,
+        new SwitchboardError('TOO_MANY_SUBSCRIPTIONS', `A session may be subscribed to ${this.#maxSubscriptions} channels`),
+      )
     let subscription: Subscription | undefined
     try {
       await this.#authorize(def, this.#context(session, channel, 'subscribe'))
@@ -115,8 +118,7 @@ export class ChannelService<Identity> {
     } catch (e) {
       // Client data that parsed but cannot be encoded again (nested deeper than the stack allows),
       // or an onPublish result that JSON cannot hold (a BigInt, a cycle): this publish only fails.
-      if (shaped)
-        this.#log?.({ kind: 'channel', message: `onPublish result for ${channel} could not be encoded`, sessionId: session.id, data: e })
+      if (shaped) this.#log?.({ kind: 'channel', message: `onPublish result for ${channel} could not be encoded`, sessionId: session.id, data: e })
       return session.replyError(ref, shaped ? new SwitchboardError('INTERNAL', UNENCODABLE) : new SwitchboardError('BAD_REQUEST', UNENCODABLE))
     }
     if (exceedsBytes(dataJson, this.#maxMessageBytes)) return session.replyError(ref, this.#tooLarge())

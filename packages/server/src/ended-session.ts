@@ -33,12 +33,7 @@ export class EndedSession {
   /** The answer to a reattach: WELCOME, the data after `clientAck`, the final ACK, CLOSE. */
   batchFor(clientAck: number): string {
     const from = Math.max(0, clientAck + 1 - this.#firstSeq)
-    return encodeBatch([
-      encodeFrame([FrameType.WELCOME, this.received]),
-      ...this.#frames.slice(from),
-      encodeAck(this.received),
-      this.closeFrame,
-    ])
+    return encodeBatch([encodeFrame([FrameType.WELCOME, this.received]), ...this.#frames.slice(from), encodeAck(this.received), this.closeFrame])
   }
 
   /**

@@ -36,10 +36,7 @@ export function tokensEqual(presented: string | undefined, expected: string): bo
 }
 
 /** Applies the `origins` option to a request. No Origin header (a non-browser client): allowed. */
-export function originAllowed(
-  c: Context,
-  origins: '*' | readonly string[] | ((origin: string) => boolean) | undefined,
-): boolean {
+export function originAllowed(c: Context, origins: '*' | readonly string[] | ((origin: string) => boolean) | undefined): boolean {
   const origin = c.req.header('origin')
   if (origin === undefined || origins === '*') return true
   if (typeof origins === 'function') return origins(origin)

@@ -10,7 +10,4 @@ export interface RpcContext<Identity = unknown> {
  * so validate it before trusting it. Throw a SwitchboardError to answer with its code and
  * message; any other error is answered RPC_ERROR without its message (it is passed to the logger).
  */
-export type RpcHandler<Req = unknown, Res = unknown, Identity = unknown> = (
-  data: Req,
-  ctx: RpcContext<Identity>,
-) => Res | Promise<Res>
+export type RpcHandler<Req = unknown, Res = unknown, Identity = unknown> = (data: Req, ctx: RpcContext<Identity>) => Res | Promise<Res>

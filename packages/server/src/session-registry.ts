@@ -186,8 +186,7 @@ export class SessionRegistry implements SessionLayer {
 
   createSession(identity: unknown): Session {
     if (this.closing) throw this.shutdownError()
-    if (this.sessions.size >= this.options.maxSessions)
-      throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
+    if (this.sessions.size >= this.options.maxSessions) throw new SwitchboardError('TOO_MANY_SESSIONS', undefined, { retryAfterMs: FULL_RETRY_MS })
     const key = identity === null ? undefined : (this.options.identityKey as (i: unknown) => string | undefined)(identity)
     const held = key === undefined ? 0 : (this.#perIdentity.get(key) ?? 0)
     if (held >= this.options.maxSessionsPerIdentity)
@@ -237,8 +236,7 @@ export class SessionRegistry implements SessionLayer {
    */
   receive(session: Session, text: string, bytes: number, inlineAck: boolean): void {
     try {
-      if (bytes > this.options.maxBatchBytes)
-        throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
+      if (bytes > this.options.maxBatchBytes) throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
       if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes, this.byteLength)

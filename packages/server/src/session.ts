@@ -131,8 +131,7 @@ export class Session<Identity = unknown> implements TransportHost {
   attach(transport: ServerTransport, clientAck: number, welcome: boolean): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
     const seq = this.#seq
-    if (!seq.rewind(clientAck))
-      throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
+    if (!seq.rewind(clientAck)) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
     this.#betweenPolls = false

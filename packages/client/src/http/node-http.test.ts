@@ -79,7 +79,7 @@ describe('nodeHttp', () => {
     // connection finds it reset.
     let resets = 0
     const server = await startServer((req, res, nth) => {
-      if (nth === 2) return resets++, req.socket.resetAndDestroy()
+      if (nth === 2) return (resets++, req.socket.resetAndDestroy())
       void bodyOf(req).then((body) => res.end(`got ${body} (request ${nth} on its connection)`))
     })
     close = server.close

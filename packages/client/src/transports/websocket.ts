@@ -30,7 +30,9 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
   let probing = ctx.probe
   let drainTimer: ReturnType<typeof setTimeout> | undefined
   const hello = (probe: boolean) =>
-    encodeBatch([encodeFrame(probe ? [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION, 1] : [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION])])
+    encodeBatch([
+      encodeFrame(probe ? [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION, 1] : [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION]),
+    ])
 
   const finish = (reason: string, closeCode?: number) => {
     if (done) return

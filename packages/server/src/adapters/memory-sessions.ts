@@ -53,10 +53,7 @@ export class MemorySessions implements SessionDirectory {
     if (handler === undefined) throw new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" is not listening`)
     let timer: ReturnType<typeof setTimeout> | undefined
     const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      )
+      timer = setTimeout(() => reject(new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" did not answer within ${timeoutMs} ms`)), timeoutMs)
     })
     try {
       return await Promise.race([Promise.resolve().then(() => handler(request)), late])

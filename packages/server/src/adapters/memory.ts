@@ -1,13 +1,6 @@
 import { joinMessageBody } from '@switchboard/protocol'
 import { createRandomId } from '../random.js'
-import {
-  IDEMPOTENCY_WINDOW_MS,
-  type Adapter,
-  type AdapterEvents,
-  type ChannelPosition,
-  type HistoryPage,
-  type StoredMessage,
-} from './adapter.js'
+import { IDEMPOTENCY_WINDOW_MS, type Adapter, type AdapterEvents, type ChannelPosition, type HistoryPage, type StoredMessage } from './adapter.js'
 import { ExpiringMap } from './expiring-map.js'
 import { MemoryPresence } from './memory-presence.js'
 import { MemorySessions } from './memory-sessions.js'
