@@ -1,21 +1,20 @@
 // npm run bench [-- options]: runs every scenario against every target, each run in fresh
 // server and client processes, and writes Markdown, JSON and SVG charts. See ../README.md.
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { canPin } from './children.mjs'
 import { runsFor, scenarios as allScenarios } from './config.mjs'
 import { machine, openFileLimit, versions } from './machine.mjs'
 import { profile } from './profile/run.mjs'
 import { renderMarkdown } from './report/markdown.mjs'
 import { updateReadme } from './report/readme.mjs'
 import { runGroup } from './run-one.mjs'
-import { snapshotSwitchboard } from './snapshot.mjs'
+import { buildSwitchboard, snapshotSwitchboard } from './snapshot.mjs'
 import { summarize } from './stats.mjs'
 import { TARGETS, targetById } from './targets.mjs'
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url))
-const ROOT = path.join(BENCH, '..')
 
 const HELP = `npm run bench [-- options]
   --quick              small counts, 1 run: under a minute, for development
@@ -50,13 +49,6 @@ function parseArgs(argv) {
   return o
 }
 
-function build() {
-  console.log('building @switchboard/server and @switchboard/client (turbo, cached when unchanged)...')
-  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
-  const r = spawnSync(npx, ['turbo', 'run', 'build', '--filter=@switchboard/server', '--filter=@switchboard/client', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' })
-  if (r.status !== 0) throw new Error('build failed: fix it or run with --no-build')
-}
-
 async function main() {
   const o = parseArgs(process.argv.slice(2))
   if (o.report) {
@@ -64,8 +56,8 @@ async function main() {
     const out = path.join(BENCH, 'results')
     return writeResults(JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')), out, 'latest')
   }
-  if (o.build) build()
-  const pin = o.pin && (await import('node:os')).cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+  if (o.build) buildSwitchboard()
+  const pin = o.pin && canPin()
   // Measure the packages as built now, whatever gets rebuilt in the shared tree during the run.
   const switchboard = snapshotSwitchboard()
   if (o.profile) return profile({ pin, bench: BENCH, switchboard, scenarios: o.scenarios, targets: o.targets })
