@@ -15,8 +15,12 @@ const KiB = 1024
  * @property {number} [runs]  runs in full mode when not the default (scale: its runs are long)
  */
 
-/** @param {{ quick: boolean, scaleSessions?: number, scaleAll?: boolean }} mode @returns {Scenario[]} */
-export function scenarios({ quick, scaleSessions, scaleAll }) {
+/**
+ * @param {{ quick: boolean, scaleSessions?: number, scaleAll?: boolean, maxSessions?: number }} mode
+ *   `maxSessions`: the most sockets one process may hold here (ulimit -n); larger counts are cut to it
+ * @returns {Scenario[]}
+ */
+export function scenarios({ quick, scaleSessions, scaleAll, maxSessions = Infinity }) {
   const q = (full, small) => (quick ? small : full)
   const deadlineMs = q(90_000, 15_000)
   const burst = (id, size, count, extra = {}) => ({
@@ -34,14 +38,21 @@ export function scenarios({ quick, scaleSessions, scaleAll }) {
     burst('burst-64k', 64 * KiB, q(500, 30)),
     burst('deflate-4k', 4 * KiB, q(10_000, 300), { only: (t) => t.deflate, server: { deflate: true } }),
     { id: 'fanout', title: 'Fan-out: one client broadcasts, every client receives', kind: 'fanout', params: { size: 64, clients: q(200, 30), broadcasts: q(200, 30), warmupMs: q(2_000, 0) }, deadlineMs },
-    { id: 'idle', title: 'Memory per idle connection', kind: 'idle', params: { warm: q(100, 10), clients: q(1000, 50), concurrency: 50, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0) }, deadlineMs },
+    {
+      id: 'idle',
+      title: 'Memory per idle session, at 1,000 and at 10,000 sessions',
+      kind: 'idle',
+      params: { few: q(1000, 50), many: Math.min(q(10_000, 200), maxSessions), concurrency: 200, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0) },
+      deadlineMs: q(240_000, 20_000),
+      runs: 3,
+    },
     {
       id: 'scale',
       title: 'Connection scale: many concurrent sessions on one node',
       kind: 'scale',
       only: scaleAll ? undefined : (t) => t.kind === 'websocket',
       server: { heartbeatMs: 2000 },
-      params: { sessions: scaleSessions ?? q(10_000, 200), concurrency: 200, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0), windowMs: q(10_000, 1_000) },
+      params: { sessions: Math.min(scaleSessions ?? q(10_000, 200), maxSessions), concurrency: 200, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0), windowMs: q(10_000, 1_000) },
       deadlineMs: q(240_000, 20_000),
       runs: 3,
     },

@@ -17,9 +17,9 @@ function describe(s) {
     case 'fanout':
       return `${p.clients} clients receive; one of them broadcasts ${p.broadcasts} messages of ${size(p.size)} at once; all ${(p.clients * p.broadcasts).toLocaleString('en-US')} deliveries are checked (once, in order). Timed once steady: after warm-up rounds for at least ${p.warmupMs / 1000} s; "first round" times the first of them (a new process pair).`
     case 'idle':
-      return `${p.warm} connections, then ${p.clients} more; memory per connection = (server memory after − before the ${p.clients}) / ${p.clients}, each measured after two full GCs (--expose-gc) once V8 has returned the heap it grew for the handshakes' garbage (heap slack back within 2 MiB of the fresh server's, at most 15 s after the last connect).`
+      return `Memory per session = (server memory with N sessions open − the empty server's) / N, for N = ${p.few.toLocaleString('en-US')} and then ${p.many.toLocaleString('en-US')} (the same sessions and more), RSS and V8 heap each taken after two full GCs (--expose-gc), once V8 has returned the heap it grew for the handshakes' garbage (heap slack back within 2 MiB of the empty server's, at most ${p.settleMaxMs / 1000} s). The empty server is measured the same way (${p.settleMs / 1000} s after start, two full GCs), so code, JIT and first-use buffers count for every target alike. Each library keeps its default heartbeat.`
     case 'scale':
-      return `${p.sessions.toLocaleString('en-US')} concurrent sessions opened ${p.concurrency} at a time; every server sends a heartbeat every ${s.server?.heartbeatMs} ms; memory measured like the idle scenario (after GC, once the heap has settled); then server CPU and bytes over a ${p.windowMs / 1000} s idle window.`
+      return `${p.sessions.toLocaleString('en-US')} concurrent sessions opened ${p.concurrency} at a time ("connect all": from the first handshake until every session is open); every server sends a heartbeat every ${s.server?.heartbeatMs} ms; once the heap has settled, server CPU and bytes over a ${p.windowMs / 1000} s idle window. Memory per session: the \`idle\` scenario.`
     default:
       return ''
   }
@@ -86,7 +86,7 @@ function wireSection(doc, charts) {
 }
 
 function headline(doc) {
-  const cols = [['latency', 'roundTripsPerSec'], ['latency', 'p50Ms'], ['burst-64', 'msgsPerSec'], ['burst-4k', 'msgsPerSec'], ['burst-64k', 'msgsPerSec'], ['fanout', 'deliveriesPerSec'], ['idle', 'rssPerConnKiB'], ['scale', 'connectAllMs'], ['scale', 'rssPerSessionKiB']].filter(([s]) => doc.results[s])
+  const cols = [['latency', 'roundTripsPerSec'], ['latency', 'p50Ms'], ['burst-64', 'msgsPerSec'], ['burst-4k', 'msgsPerSec'], ['burst-64k', 'msgsPerSec'], ['fanout', 'deliveriesPerSec'], ['idle', 'rssKiBPerSession1k'], ['idle', 'rssKiBPerSession10k'], ['scale', 'connectAllMs']].filter(([s]) => doc.results[s])
   const out = [`| target | ${cols.map(([s, m]) => `${s} ${METRICS[m].label}`).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`]
   for (const t of doc.targets) out.push(`| ${t.label} | ${cols.map(([s, m]) => fmt(stat(doc, s, t.id, m)?.median)).join(' | ')} |`)
   return out.join('\n')
