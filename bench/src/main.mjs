@@ -18,9 +18,9 @@ const BENCH = fileURLToPath(new URL('..', import.meta.url))
 
 const HELP = `npm run bench [-- options]
   --quick              small counts, 1 run: under a minute, for development
-  --runs=N             runs per scenario and target (default 5, idle and scale 3; quick 1)
+  --runs=N             runs per scenario and target (default 5; floods, idle and scale 3; quick 1)
   --targets=a,b        only these targets (${TARGETS.map((t) => t.id).join(', ')})
-  --scenarios=a,b      only these scenarios (latency, burst-64, burst-4k, burst-64k, deflate-4k, fanout, idle, scale)
+  --scenarios=a,b      only these scenarios (${allScenarios({ quick: false }).map((s) => s.id).join(', ')})
   --scale-sessions=N   sessions in the scale scenario (default 10000, quick 200; needs ulimit -n > N + 512, as idle's 10000 does)
   --scale-all          run the scale scenario on the HTTP transports too (default: websocket targets)
   --profile            CPU-profile Switchboard server and client (results/profile.md; --scenarios/--targets pick a subset)
@@ -110,7 +110,7 @@ async function main() {
     for (const [i, s] of group.entries()) {
       const res = results[i]
       ;((raw[s.id] ??= {})[t.id] ??= []).push(res)
-      const view = { latency: 'roundTripsPerSec', burst: 'msgsPerSec', fanout: 'deliveriesPerSec', idle: 'rssKiBPerSession1k', scale: 'connectAllMs' }[s.kind]
+      const view = { latency: 'roundTripsPerSec', burst: 'msgsPerSec', flood: 'msgsPerSec', fanout: 'deliveriesPerSec', idle: 'rssKiBPerSession1k', scale: 'connectAllMs' }[s.kind]
       const shown = res.metrics?.[view] === undefined ? '' : `${view} ${Math.round(res.metrics[view] * 100) / 100}`
       console.log(`[${String(++k).padStart(3)}/${total}] ${s.id.padEnd(10)} ${t.id.padEnd(21)} run ${r}/${runsOf(s)} ${res.ok ? 'ok  ' : 'FAIL'} ${(res.wallMs / 1000).toFixed(1).padStart(5)} s  ${shown}${res.ok ? '' : `  ${res.error}`}`)
     }
@@ -118,7 +118,7 @@ async function main() {
 
   const results = {}
   for (const [sid, byTarget] of Object.entries(raw)) for (const [tid, list] of Object.entries(byTarget)) (results[sid] ??= {})[tid] = { ...summarize(list), runs: list }
-  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (idle and scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
+  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (floods, idle and scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
   writeResults(doc, out, mode === 'full' && !partial ? 'latest' : 'results')
 }
 

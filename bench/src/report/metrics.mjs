@@ -33,6 +33,8 @@ export const METRICS = {
 export const VIEWS = {
   latency: { headline: 'roundTripsPerSec', columns: ['roundTripsPerSec', 'p50Ms', 'p99Ms', 'coldRoundTripsPerSec', 'wireBytesPerRoundTrip', 'roundTrips'], charts: [['roundTripsPerSec', 'coldRoundTripsPerSec'], ['p50Ms', 'p99Ms']] },
   burst: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'coldMsgsPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']] },
+  // `paired`: the windowed burst's figures (scenario.pairedWith), shown beside in the table and chart.
+  flood: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']], paired: ['coldMsgsPerSec', 'msgsPerSec'] },
   fanout: { headline: 'deliveriesPerSec', columns: ['deliveriesPerSec', 'coldDeliveriesPerSec', 'wireBytesPerDelivery', 'delivered'], charts: [['deliveriesPerSec']] },
   idle: {
     headline: 'rssKiBPerSession1k',
