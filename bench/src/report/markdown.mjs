@@ -1,5 +1,6 @@
 // The results document as Markdown (tables with medians, ranges and ratios) plus its SVG charts.
 import { baselinesOf } from '../targets.mjs'
+import { BESIDE_INTRO, besideTable } from './beside.mjs'
 import { evaluateGoals, goalsTable } from './goals.mjs'
 import { cell, fmt, METRICS, ratio, VIEWS } from './metrics.mjs'
 import { barChart } from './svg.mjs'
@@ -121,6 +122,12 @@ export function renderMarkdown(doc) {
     '## Goals',
     '',
     goalsTable(goals),
+    '',
+    '## Beside the goals',
+    '',
+    BESIDE_INTRO,
+    '',
+    besideTable(doc),
     '',
     '## Headline',
     '',
