@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
-import { launch, post, stop } from './children.mjs'
+import { ask, launch, stop } from './children.mjs'
 import { open as openRawWs } from './clients/raw-ws.mjs'
 import { waitFor } from './run-one.mjs'
 import { nodeEntry, snapshotSwitchboard } from './snapshot.mjs'
@@ -40,20 +40,6 @@ if (command === 'save' && args.length === 1) {
 } else {
   console.error('usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket]')
   process.exit(2)
-}
-
-/** The server's CPU time so far (us), over the bench servers' IPC. */
-function serverCpu(server) {
-  return new Promise((resolve) => {
-    const id = Math.random()
-    const onMessage = (m) => {
-      if (m?.type !== 'reply' || m.id !== id) return
-      server.off('message', onMessage)
-      resolve(m.data.cpu)
-    }
-    server.on('message', onMessage)
-    post(server, { type: 'request', id, what: 'stats' })
-  })
 }
 
 async function start(name, transport) {
@@ -91,7 +77,7 @@ async function run(names, { rounds, n, warmup, transport }) {
   for (const t of targets) for (let i = 0; i < warmup; i++) await t.echo(payload)
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
-      const s0 = await serverCpu(t.server)
+      const s0 = (await ask(t.server, 'stats')).cpu
       const c0 = process.cpuUsage()
       const t0 = performance.now()
       for (let i = 0; i < n; i++) {
@@ -102,7 +88,7 @@ async function run(names, { rounds, n, warmup, transport }) {
       }
       t.perSec.push(n / ((performance.now() - t0) / 1000))
       const c = process.cpuUsage(c0)
-      const s1 = await serverCpu(t.server)
+      const s1 = (await ask(t.server, 'stats')).cpu
       t.clientUs.user += c.user
       t.clientUs.system += c.system
       t.serverUs.user += s1.user - s0.user

@@ -1,28 +1,27 @@
 // npm run bench [-- options]: runs every scenario against every target, each run in fresh
 // server and client processes, and writes Markdown, JSON and SVG charts. See ../README.md.
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { canPin } from './children.mjs'
 import { runsFor, scenarios as allScenarios } from './config.mjs'
 import { machine, openFileLimit, versions } from './machine.mjs'
 import { profile } from './profile/run.mjs'
 import { renderMarkdown } from './report/markdown.mjs'
 import { updateReadme } from './report/readme.mjs'
 import { runGroup } from './run-one.mjs'
-import { snapshotSwitchboard } from './snapshot.mjs'
+import { buildSwitchboard, snapshotSwitchboard } from './snapshot.mjs'
 import { summarize } from './stats.mjs'
 import { TARGETS, targetById } from './targets.mjs'
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url))
-const ROOT = path.join(BENCH, '..')
 
 const HELP = `npm run bench [-- options]
   --quick              small counts, 1 run: under a minute, for development
-  --runs=N             runs per scenario and target (default 5, scale 3; quick 1)
+  --runs=N             runs per scenario and target (default 5; floods, idle and scale 3; quick 1)
   --targets=a,b        only these targets (${TARGETS.map((t) => t.id).join(', ')})
-  --scenarios=a,b      only these scenarios (latency, burst-64, burst-4k, burst-64k, deflate-4k, fanout, idle, scale)
-  --scale-sessions=N   sessions in the scale scenario (default 10000, quick 200; needs ulimit -n > N + 512)
+  --scenarios=a,b      only these scenarios (${allScenarios({ quick: false }).map((s) => s.id).join(', ')})
+  --scale-sessions=N   sessions in the scale scenario (default 10000, quick 200; needs ulimit -n > N + 512, as idle's 10000 does)
   --scale-all          run the scale scenario on the HTTP transports too (default: websocket targets)
   --profile            CPU-profile Switchboard server and client (results/profile.md; --scenarios/--targets pick a subset)
   --no-build           do not run \`turbo run build\` first
@@ -50,13 +49,6 @@ function parseArgs(argv) {
   return o
 }
 
-function build() {
-  console.log('building @switchboard/server and @switchboard/client (turbo, cached when unchanged)...')
-  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
-  const r = spawnSync(npx, ['turbo', 'run', 'build', '--filter=@switchboard/server', '--filter=@switchboard/client', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' })
-  if (r.status !== 0) throw new Error('build failed: fix it or run with --no-build')
-}
-
 async function main() {
   const o = parseArgs(process.argv.slice(2))
   if (o.report) {
@@ -64,21 +56,21 @@ async function main() {
     const out = path.join(BENCH, 'results')
     return writeResults(JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')), out, 'latest')
   }
-  if (o.build) build()
-  const pin = o.pin && (await import('node:os')).cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+  if (o.build) buildSwitchboard()
+  const pin = o.pin && canPin()
   // Measure the packages as built now, whatever gets rebuilt in the shared tree during the run.
   const switchboard = snapshotSwitchboard()
   if (o.profile) return profile({ pin, bench: BENCH, switchboard, scenarios: o.scenarios, targets: o.targets })
 
   const notes = []
-  const limit = openFileLimit()
-  let scaleSessions = o.scaleSessions
-  const wanted = o.scaleSessions ?? (o.quick ? 200 : 10_000)
-  if (wanted + 512 > limit) {
-    scaleSessions = Math.max(100, limit - 512)
-    notes.push(`scale: ulimit -n is ${limit}, so ${scaleSessions} sessions instead of ${wanted} (raise it: ulimit -n ${wanted + 1024})`)
+  // The idle and scale scenarios hold their sessions' sockets in one server and one client process.
+  const maxSessions = Math.max(100, openFileLimit() - 512)
+  const scenarios = allScenarios({ quick: o.quick, scaleSessions: o.scaleSessions, scaleAll: o.scaleAll, maxSessions }).filter((s) => !o.scenarios || o.scenarios.includes(s.id))
+  const wanted = allScenarios({ quick: o.quick, scaleSessions: o.scaleSessions })
+  for (const s of scenarios) {
+    const [held, asked] = [s, wanted.find((w) => w.id === s.id)].map((x) => x.params.sessions ?? x.params.many)
+    if (held < asked) notes.push(`${s.id}: ulimit -n is ${maxSessions + 512}, so ${held} sessions instead of ${asked} (raise it: ulimit -n ${asked + 1024})`)
   }
-  const scenarios = allScenarios({ quick: o.quick, scaleSessions, scaleAll: o.scaleAll }).filter((s) => !o.scenarios || o.scenarios.includes(s.id))
   const targets = TARGETS.filter((t) => !o.targets || o.targets.includes(t.id))
   const runs = runsFor(o)
   const runsOf = (s) => runsFor(o, s)
@@ -118,7 +110,7 @@ async function main() {
     for (const [i, s] of group.entries()) {
       const res = results[i]
       ;((raw[s.id] ??= {})[t.id] ??= []).push(res)
-      const view = { latency: 'roundTripsPerSec', burst: 'msgsPerSec', fanout: 'deliveriesPerSec', idle: 'rssPerConnKiB', scale: 'connectAllMs' }[s.kind]
+      const view = { latency: 'roundTripsPerSec', burst: 'msgsPerSec', flood: 'msgsPerSec', fanout: 'deliveriesPerSec', idle: 'rssKiBPerSession1k', scale: 'connectAllMs' }[s.kind]
       const shown = res.metrics?.[view] === undefined ? '' : `${view} ${Math.round(res.metrics[view] * 100) / 100}`
       console.log(`[${String(++k).padStart(3)}/${total}] ${s.id.padEnd(10)} ${t.id.padEnd(21)} run ${r}/${runsOf(s)} ${res.ok ? 'ok  ' : 'FAIL'} ${(res.wallMs / 1000).toFixed(1).padStart(5)} s  ${shown}${res.ok ? '' : `  ${res.error}`}`)
     }
@@ -126,7 +118,7 @@ async function main() {
 
   const results = {}
   for (const [sid, byTarget] of Object.entries(raw)) for (const [tid, list] of Object.entries(byTarget)) (results[sid] ??= {})[tid] = { ...summarize(list), runs: list }
-  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
+  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (floods, idle and scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
   writeResults(doc, out, mode === 'full' && !partial ? 'latest' : 'results')
 }
 

@@ -7,11 +7,12 @@ import { launch, post, stop } from './children.mjs'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 
-/** The first IPC message of `type` from `child`; rejects when it exits first or after `ms`. */
+/** The first IPC message of `type` (or one of several) from `child`; rejects when it exits first or after `ms`. */
 export function waitFor(child, type, ms, what) {
+  const types = [].concat(type)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(reject, new Error(`${what}: nothing within ${ms} ms`)), ms)
-    const onMessage = (m) => m?.type === type && done(resolve, m)
+    const onMessage = (m) => types.includes(m?.type) && done(resolve, m)
     const onExit = (code, signal) => done(reject, new Error(`${what}: process exited (${signal ?? code})`))
     const done = (fn, value) => {
       clearTimeout(timer)

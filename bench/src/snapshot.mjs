@@ -3,12 +3,24 @@
 // built packages are copied once into results/tmp/snapshot/node_modules/@switchboard/*, where
 // their imports of each other resolve inside the snapshot (and hono, ws, ... from the repo), and
 // the bench's server and client import them from there (BENCH_SWITCHBOARD env, read by import.mjs).
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PACKAGES = ['protocol', 'server', 'client']
+
+/** Builds @switchboard/server and /client (turbo: cached when nothing changed); throws when it fails. */
+export function buildSwitchboard() {
+  console.log('building @switchboard/server and @switchboard/client (turbo, cached when unchanged)...')
+  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
+  const r = spawnSync(npx, ['turbo', 'run', 'build', '--filter=@switchboard/server', '--filter=@switchboard/client', '--output-logs=errors-only'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  })
+  if (r.status !== 0) throw new Error('build failed: fix it or run with --no-build')
+}
 
 /** Copies the built packages; returns `{ server, client }` file URLs of their ESM entry points. */
 export function snapshotSwitchboard(dir = path.join(ROOT, 'bench/results/tmp/snapshot')) {

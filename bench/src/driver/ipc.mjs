@@ -32,25 +32,5 @@ export function serverStats({ gc = false } = {}) {
   })
 }
 
-/** V8 heap committed but not live: what a connect storm leaves behind until V8 shrinks the heap. */
-export const slackOf = (s) => s.heapTotal - s.heapUsed
-
-/**
- * Server memory once the connect storm is over: after `minMs`, polls (with GC) every second until
- * V8 has handed back the heap it grew for the handshakes' garbage, i.e. until the heap slack is
- * within 2 MiB of `baseSlack` (the fresh server's), for at most `maxMs`. V8's memory reducer does
- * this some seconds after the process goes idle; no GC call forces it. Measured before, RSS
- * counts that transient slack as per-connection cost (2-3x the settled figure for Switchboard).
- */
-export async function settledStats(minMs, baseSlack, maxMs = 15_000) {
-  const start = Date.now()
-  await new Promise((resolve) => setTimeout(resolve, minMs))
-  for (;;) {
-    const s = await serverStats({ gc: true })
-    if (slackOf(s) <= baseSlack + 2 * 1048576 || Date.now() - start >= maxMs) return { ...s, settledMs: Date.now() - start }
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
-
 /** Wire bytes (both directions, as the server's sockets count them) between two snapshots. */
 export const bytesBetween = (a, b) => b.bytes.read - a.bytes.read + (b.bytes.written - a.bytes.written)

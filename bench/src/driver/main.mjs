@@ -2,13 +2,13 @@
 // target's server in order, reports `{ type: 'result', index, ok, metrics | error }` for each and
 // `{ type: 'done' }` at the end, then exits. It exits by itself when a scenario overruns its
 // deadline, and when the orchestrator goes away.
-import { burst } from './scenarios/burst.mjs'
+import { burst, flood } from './scenarios/burst.mjs'
 import { fanout } from './scenarios/fanout.mjs'
 import { idle } from './scenarios/idle.mjs'
 import { latency } from './scenarios/latency.mjs'
 import { scale } from './scenarios/scale.mjs'
 
-const SCENARIOS = { latency, burst, fanout, idle, scale }
+const SCENARIOS = { latency, burst, flood, fanout, idle, scale }
 
 /** @type {{ origin: string, target: import('../targets.mjs').Target, scenarios: import('../config.mjs').Scenario[] }} */
 const job = JSON.parse(process.env.BENCH_JOB ?? 'null')

@@ -1,5 +1,6 @@
 // The results document as Markdown (tables with medians, ranges and ratios) plus its SVG charts.
 import { baselinesOf } from '../targets.mjs'
+import { BESIDE_INTRO, besideTable } from './beside.mjs'
 import { evaluateGoals, goalsTable } from './goals.mjs'
 import { cell, fmt, METRICS, ratio, VIEWS } from './metrics.mjs'
 import { barChart } from './svg.mjs'
@@ -16,10 +17,12 @@ function describe(s) {
       return `${p.count.toLocaleString('en-US')} messages of ${size(p.size)}, at most ${p.window} in flight, once the pipeline is steady: after warm-up bursts of ${p.warmup.toLocaleString('en-US')} for at least ${p.warmupMs / 1000} s; "first burst" times the first warm-up burst on its own (a new process pair). Every echo is checked (index once, payload intact).${s.server?.deflate ? ' Servers offer permessage-deflate; clients accept it.' : ''}`
     case 'fanout':
       return `${p.clients} clients receive; one of them broadcasts ${p.broadcasts} messages of ${size(p.size)} at once; all ${(p.clients * p.broadcasts).toLocaleString('en-US')} deliveries are checked (once, in order). Timed once steady: after warm-up rounds for at least ${p.warmupMs / 1000} s; "first round" times the first of them (a new process pair).`
+    case 'flood':
+      return `${p.count.toLocaleString('en-US')} messages of ${size(p.size)} sent in a plain loop, nothing awaited and no window (\`client.call\`, \`socket.emit\`, \`ws.send\`, \`sock.send\`), then a wait for every echo; timed from the first send to the last echo, as the first load of a new process pair (no warm-up: the cold start a real burst pays). Every echo is checked (index once, payload intact); a request the library refuses or loses fails the run, and the table shows the error. Beside it, \`${s.pairedWith}\` (the same size with a window): its first burst from a new process pair and its steady rate.`
     case 'idle':
-      return `${p.warm} connections, then ${p.clients} more; memory per connection = (server memory after − before the ${p.clients}) / ${p.clients}, each measured after two full GCs (--expose-gc) once V8 has returned the heap it grew for the handshakes' garbage (heap slack back within 2 MiB of the fresh server's, at most 15 s after the last connect).`
+      return `Memory per session = (server memory with N sessions open − the empty server's) / N, for N = ${p.few.toLocaleString('en-US')} and then ${p.many.toLocaleString('en-US')} (the same sessions and more), RSS and V8 heap each taken after two full GCs (--expose-gc), once V8 has returned the heap it grew for the handshakes' garbage (heap slack back within 2 MiB of the empty server's, at most ${p.settleMaxMs / 1000} s). The empty server is measured the same way (${p.settleMs / 1000} s after start, two full GCs), so code, JIT and first-use buffers count for every target alike. Each library keeps its default heartbeat.`
     case 'scale':
-      return `${p.sessions.toLocaleString('en-US')} concurrent sessions opened ${p.concurrency} at a time; every server sends a heartbeat every ${s.server?.heartbeatMs} ms; memory measured like the idle scenario (after GC, once the heap has settled); then server CPU and bytes over a ${p.windowMs / 1000} s idle window.`
+      return `${p.sessions.toLocaleString('en-US')} concurrent sessions opened ${p.concurrency} at a time ("connect all": from the first handshake until every session is open); every server sends a heartbeat every ${s.server?.heartbeatMs} ms; once the heap has settled, server CPU and bytes over a ${p.windowMs / 1000} s idle window. Memory per session: the \`idle\` scenario.`
     default:
       return ''
   }
@@ -38,23 +41,26 @@ function scenarioSection(doc, s, charts) {
   const targets = rowsOf(doc, s.id)
   if (targets.length === 0) return ''
   const out = [`## ${s.title} (\`${s.id}\`)`, '', describe(s), '']
+  // Figures of a paired scenario (the windowed burst beside the unwindowed one), named by its id.
+  const paired = s.pairedWith && doc.results[s.pairedWith] ? (view.paired ?? []).map((m) => ({ label: `${s.pairedWith}: ${METRICS[m].label}`, of: (t) => stat(doc, s.pairedWith, t.id, m) ?? null })) : []
   for (const metrics of view.charts) {
     const file = `charts/${s.id}-${metrics.join('-')}.svg`
     const better = METRICS[metrics[0]].better === 'higher' ? 'higher is better' : 'lower is better'
-    charts.push(chart(file, `${s.title}: ${metrics.map((m) => METRICS[m].label).join(', ')}`, `median of runs, whisker = min–max; ${better}`, targets, metrics.map((m) => [METRICS[m].label, (t) => stat(doc, s.id, t.id, m) ?? null])))
+    const series = [...metrics.map((m) => [METRICS[m].label, (t) => stat(doc, s.id, t.id, m) ?? null]), ...paired.map((p) => [p.label, p.of])]
+    charts.push(chart(file, `${s.title}: ${metrics.map((m) => METRICS[m].label).join(', ')}`, `median of runs, whisker = min–max; ${better}`, targets, series))
     out.push(`![${s.id} ${metrics.join(' ')}](${file})`, '')
   }
   const h = view.headline
-  const head = ['target', ...view.columns.map((m) => METRICS[m].label), `${METRICS[h].label} × raw ws`, '× Socket.IO same kind', '× SockJS same kind']
+  const head = ['target', ...view.columns.map((m) => METRICS[m].label), ...paired.map((p) => p.label), `${METRICS[h].label} × raw ws`, '× Socket.IO same kind', '× SockJS same kind']
   out.push(`| ${head.join(' | ')} |`, `| --- | ${head.slice(1).map(() => '---:').join(' | ')} |`)
   for (const t of targets) {
     const r = doc.results[s.id][t.id]
     const b = baselinesOf(t)
     const mine = r.metrics[h]
     const failed = r.failed ? ` ⚠ ${r.failed} run(s) failed` : ''
-    const cols = r.ok === 0 ? view.columns.map((_, k) => (k === 0 ? `failed: ${(r.errors[0] ?? '').slice(0, 80)}` : '–')) : view.columns.map((m) => cell(r.metrics[m]))
+    const cols = r.ok === 0 ? view.columns.map((_, k) => (k === 0 ? `failed: ${(r.errors[0] ?? '').slice(0, 120)}` : '–')) : view.columns.map((m) => cell(r.metrics[m]))
     const vs = (id) => (id === t.id ? '1.00×' : ratio(mine, stat(doc, s.id, id, h)))
-    out.push(`| ${t.label}${failed} | ${cols.join(' | ')} | ${vs(b.floor)} | ${vs(b.sio)} | ${vs(b.sockjs)} |`)
+    out.push(`| ${t.label}${failed} | ${[...cols, ...paired.map((p) => cell(p.of(t)))].join(' | ')} | ${vs(b.floor)} | ${vs(b.sio)} | ${vs(b.sockjs)} |`)
   }
   out.push('', `Ratios divide medians of \`${METRICS[h].label}\` (${METRICS[h].better} is better). "Same kind": websocket with websocket, SSE with SockJS xhr-streaming and Socket.IO polling (it has no streaming transport), long polling with polling.`, '')
   return out.join('\n')
@@ -86,9 +92,10 @@ function wireSection(doc, charts) {
 }
 
 function headline(doc) {
-  const cols = [['latency', 'roundTripsPerSec'], ['latency', 'p50Ms'], ['burst-64', 'msgsPerSec'], ['burst-4k', 'msgsPerSec'], ['burst-64k', 'msgsPerSec'], ['fanout', 'deliveriesPerSec'], ['idle', 'rssPerConnKiB'], ['scale', 'connectAllMs'], ['scale', 'rssPerSessionKiB']].filter(([s]) => doc.results[s])
+  const cols = [['latency', 'roundTripsPerSec'], ['latency', 'p50Ms'], ['burst-64', 'msgsPerSec'], ['burst-4k', 'msgsPerSec'], ['burst-64k', 'msgsPerSec'], ['flood-64', 'msgsPerSec'], ['flood-4k', 'msgsPerSec'], ['flood-64k', 'msgsPerSec'], ['fanout', 'deliveriesPerSec'], ['idle', 'rssKiBPerSession1k'], ['idle', 'rssKiBPerSession10k'], ['scale', 'connectAllMs']].filter(([s]) => doc.results[s])
   const out = [`| target | ${cols.map(([s, m]) => `${s} ${METRICS[m].label}`).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`]
-  for (const t of doc.targets) out.push(`| ${t.label} | ${cols.map(([s, m]) => fmt(stat(doc, s, t.id, m)?.median)).join(' | ')} |`)
+  const value = (s, t, m) => (doc.results[s]?.[t]?.ok === 0 ? 'failed' : fmt(stat(doc, s, t, m)?.median))
+  for (const t of doc.targets) out.push(`| ${t.label} | ${cols.map(([s, m]) => value(s, t.id, m)).join(' | ')} |`)
   return out.join('\n')
 }
 
@@ -115,6 +122,12 @@ export function renderMarkdown(doc) {
     '## Goals',
     '',
     goalsTable(goals),
+    '',
+    '## Beside the goals',
+    '',
+    BESIDE_INTRO,
+    '',
+    besideTable(doc),
     '',
     '## Headline',
     '',

@@ -16,12 +16,14 @@ export const METRICS = {
   deliveriesPerSec: { label: 'deliveries/s', better: 'higher' },
   coldDeliveriesPerSec: { label: 'first round deliveries/s (new process)', better: 'higher' },
   wireBytesPerDelivery: { label: 'wire B/delivery', better: 'lower', unit: 'B' },
-  rssPerConnKiB: { label: 'RSS KiB/conn', better: 'lower', unit: 'KiB' },
-  heapPerConnKiB: { label: 'heap KiB/conn', better: 'lower', unit: 'KiB' },
+  rssKiBPerSession1k: { label: 'RSS KiB/session at 1,000', better: 'lower', unit: 'KiB' },
+  heapKiBPerSession1k: { label: 'heap KiB/session at 1,000', better: 'lower', unit: 'KiB' },
+  rssKiBPerSession10k: { label: 'RSS KiB/session at 10,000', better: 'lower', unit: 'KiB' },
+  heapKiBPerSession10k: { label: 'heap KiB/session at 10,000', better: 'lower', unit: 'KiB' },
+  emptyRssMiB: { label: 'empty server RSS MiB', better: 'lower', unit: 'MiB' },
+  emptyHeapMiB: { label: 'empty server heap MiB', better: 'lower', unit: 'MiB' },
   connectAllMs: { label: 'connect all, ms', better: 'lower', unit: 'ms' },
   connectsPerSec: { label: 'connects/s', better: 'higher' },
-  rssPerSessionKiB: { label: 'RSS KiB/session', better: 'lower', unit: 'KiB' },
-  heapPerSessionKiB: { label: 'heap KiB/session', better: 'lower', unit: 'KiB' },
   rssMiB: { label: 'server RSS MiB', better: 'lower', unit: 'MiB' },
   idleCpuPct: { label: 'heartbeat CPU %', better: 'lower', unit: '%' },
   idleBytesPerSessionPerSec: { label: 'idle wire B/session/s', better: 'lower', unit: 'B' },
@@ -31,12 +33,18 @@ export const METRICS = {
 export const VIEWS = {
   latency: { headline: 'roundTripsPerSec', columns: ['roundTripsPerSec', 'p50Ms', 'p99Ms', 'coldRoundTripsPerSec', 'wireBytesPerRoundTrip', 'roundTrips'], charts: [['roundTripsPerSec', 'coldRoundTripsPerSec'], ['p50Ms', 'p99Ms']] },
   burst: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'coldMsgsPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']] },
+  // `paired`: the windowed burst's figures (scenario.pairedWith), shown beside in the table and chart.
+  flood: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']], paired: ['coldMsgsPerSec', 'msgsPerSec'] },
   fanout: { headline: 'deliveriesPerSec', columns: ['deliveriesPerSec', 'coldDeliveriesPerSec', 'wireBytesPerDelivery', 'delivered'], charts: [['deliveriesPerSec']] },
-  idle: { headline: 'rssPerConnKiB', columns: ['rssPerConnKiB', 'heapPerConnKiB'], charts: [['rssPerConnKiB', 'heapPerConnKiB']] },
+  idle: {
+    headline: 'rssKiBPerSession1k',
+    columns: ['rssKiBPerSession1k', 'heapKiBPerSession1k', 'rssKiBPerSession10k', 'heapKiBPerSession10k', 'emptyRssMiB', 'emptyHeapMiB', 'rssMiB'],
+    charts: [['rssKiBPerSession1k', 'rssKiBPerSession10k'], ['heapKiBPerSession1k', 'heapKiBPerSession10k']],
+  },
   scale: {
     headline: 'connectAllMs',
-    columns: ['connectAllMs', 'connectsPerSec', 'rssPerSessionKiB', 'heapPerSessionKiB', 'rssMiB', 'idleCpuPct', 'idleBytesPerSessionPerSec'],
-    charts: [['connectsPerSec'], ['rssPerSessionKiB', 'heapPerSessionKiB'], ['idleCpuPct']],
+    columns: ['connectAllMs', 'connectsPerSec', 'rssMiB', 'idleCpuPct', 'idleBytesPerSessionPerSec'],
+    charts: [['connectsPerSec'], ['idleCpuPct']],
   },
 }
 

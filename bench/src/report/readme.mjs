@@ -1,5 +1,6 @@
 // Keeps the "Latest full run" block of bench/README.md in step with results/latest.md.
 import fs from 'node:fs'
+import { BESIDE_INTRO, besideTable } from './beside.mjs'
 import { goalsTable } from './goals.mjs'
 import { machineLine } from './markdown.mjs'
 
@@ -22,6 +23,10 @@ export function updateReadme(readmePath, doc, goals, chartFiles) {
     'Full tables with every metric, range and ratio: [results/latest.md](results/latest.md); raw data: [results/latest.json](results/latest.json).',
     '',
     goalsTable(goals),
+    '',
+    BESIDE_INTRO,
+    '',
+    besideTable(doc),
     '',
     `Charts: ${chartFiles.map((f) => `[${f.replace(/^charts\//, '').replace(/\.svg$/, '')}](results/${f})`).join(', ')}.`,
     '',

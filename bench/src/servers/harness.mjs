@@ -2,7 +2,7 @@
 // answers the orchestrator's questions over IPC (memory after GC, CPU, bytes) and stops itself
 // when asked, when the orchestrator goes away, or after a hard time limit.
 
-/** @typedef {{ deflate?: boolean, heartbeatMs?: number, maxPayload?: number }} ServerOptions */
+/** @typedef {{ deflate?: boolean, heartbeatMs?: number, maxPayload?: number, port?: number, countNegotiates?: boolean }} ServerOptions */
 
 /** The options this server was started with (BENCH_SERVER env, JSON). */
 export function serverOptions() {
@@ -14,7 +14,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 /**
  * Tracks bytes on every TCP connection of `server` and announces readiness to the parent.
  * @param {import('node:http').Server} server listening on 127.0.0.1
- * @param {{ sessions?: () => number }} [info] live sessions as the library counts them
+ * @param {{ sessions?: () => number, requests?: Record<string, (msg: object) => unknown> }} [info]
+ *   live sessions as the library counts them; answers to requests other than `stats`
  */
 export function ready(server, info = {}) {
   const open = new Set()
@@ -65,8 +66,9 @@ export function ready(server, info = {}) {
     if (msg?.type === 'stop') return stop()
     if (msg?.type !== 'request') return
     try {
-      if (msg.what !== 'stats') throw new Error(`unknown request ${msg.what}`)
-      process.send?.({ type: 'reply', id: msg.id, data: await stats(msg.gc) })
+      const answer = msg.what === 'stats' ? () => stats(msg.gc) : info.requests?.[msg.what]
+      if (!answer) throw new Error(`unknown request ${msg.what}`)
+      process.send?.({ type: 'reply', id: msg.id, data: await answer(msg) })
     } catch (e) {
       process.send?.({ type: 'reply', id: msg.id, error: String(e) })
     }

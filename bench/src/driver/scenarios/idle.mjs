@@ -1,31 +1,38 @@
-// Memory per idle connection, as a marginal cost: server memory (after GC, once settled: see
-// settledStats) with `warm` connections open, then with `clients` more; the difference divided by
-// `clients`. Fixed costs (code, JIT, first-use buffers) land in the warm step.
-import { serverStats, settledStats, slackOf } from '../ipc.mjs'
+// Memory per idle session at two sizes (`few` = 1,000, then `many` = 10,000 in a full run): the
+// server's RSS and heap with `few` sessions open, then with `many`, each minus the empty server's
+// and divided by the sessions open (see ../../memory.mjs: the same method for every target).
+import { emptyStats, perSession, settledStats, slackOf } from '../../memory.mjs'
+import { serverStats } from '../ipc.mjs'
 import { openMany } from '../pool.mjs'
 
 export async function idle({ open, params }) {
-  const s0 = await serverStats({ gc: true })
-  const warm = await openMany(open, params.warm, params.concurrency)
-  const s1 = await settledStats(params.settleMs, slackOf(s0), params.settleMaxMs)
-  const more = await openMany(open, params.clients, params.concurrency)
-  const s2 = await settledStats(params.settleMs, slackOf(s0), params.settleMaxMs)
-  const all = warm.concat(more)
-  const closed = all.filter((c) => c.closed).length
-  const expected = params.warm + params.clients
-  const sessionsOk = s2.sessions === null || s2.sessions === expected
-  for (const c of all) c.close()
-  const per = (k) => (s2[k] - s1[k]) / params.clients
+  const empty = await emptyStats(serverStats, params.settleMs)
+  const conns = []
+  const at = []
+  for (const n of [params.few, params.many]) {
+    conns.push(...(await openMany(open, n - conns.length, params.concurrency)))
+    const s = await settledStats(serverStats, params.settleMs, slackOf(empty), params.settleMaxMs)
+    const closed = conns.filter((c) => c.closed).length
+    const note = closed ? `${closed} of ${n} sessions closed while idle` : s.sessions !== null && s.sessions !== n ? `the server counts ${s.sessions} sessions, expected ${n}` : undefined
+    if (note) {
+      for (const c of conns) c.close()
+      return { complete: false, note }
+    }
+    at.push({ ...perSession(s, empty, n), rssMiB: s.rss / 1048576, settledMs: s.settledMs })
+  }
+  for (const c of conns) c.close()
+  const [few, many] = at
   return {
-    complete: closed === 0 && sessionsOk,
-    note: closed ? `${closed} connections closed while idle` : sessionsOk ? undefined : `server counts ${s2.sessions} sessions, expected ${expected}`,
-    connections: expected,
-    rssPerConnKiB: per('rss') / 1024,
-    heapPerConnKiB: per('heapUsed') / 1024,
-    externalPerConnKiB: per('external') / 1024,
-    baseRssMiB: s0.rss / 1048576,
-    rssMiB: s2.rss / 1048576,
-    serverSockets: s2.sockets,
-    settledMs: s2.settledMs,
+    complete: true,
+    few: params.few,
+    many: params.many,
+    rssKiBPerSession1k: few.rssKiB,
+    heapKiBPerSession1k: few.heapKiB,
+    rssKiBPerSession10k: many.rssKiB,
+    heapKiBPerSession10k: many.heapKiB,
+    emptyRssMiB: empty.rss / 1048576,
+    emptyHeapMiB: empty.heapUsed / 1048576,
+    rssMiB: many.rssMiB,
+    settledMs: Math.max(few.settledMs, many.settledMs),
   }
 }
