@@ -32,10 +32,18 @@ if (command === 'save' && args.length === 1) {
 } else if (command === 'run' && args.length >= 1) {
   if (!process.env.AB_PINNED) {
     // The client runs on CPU 1, away from the servers on CPU 0.
-    const r = spawnSync('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, AB_PINNED: '1' } })
+    const r = spawnSync('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+      env: { ...process.env, AB_PINNED: '1' },
+    })
     process.exit(r.status ?? 1)
   }
-  await run(args, { rounds: Number(option('rounds', 60)), n: Number(option('n', 1000)), warmup: Number(option('warmup', 4000)), transport: option('transport', 'websocket') })
+  await run(args, {
+    rounds: Number(option('rounds', 60)),
+    n: Number(option('n', 1000)),
+    warmup: Number(option('warmup', 4000)),
+    transport: option('transport', 'websocket'),
+  })
   process.exit(0)
 } else {
   console.error('usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket]')

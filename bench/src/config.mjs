@@ -46,7 +46,21 @@ export function scenarios({ quick, scaleSessions, scaleAll, maxSessions = Infini
     runs: 3,
   })
   return [
-    { id: 'latency', title: 'Sequential echo round trip, 64 B', kind: 'latency', params: { size: 64, count: q(10_000, 40), warmup: q(3_000, 5), warmupMs: q(1_000, 0), warmupMaxMs: q(5_000, 1_000), cold: q(1_000, 5), maxMs: q(15_000, 2_000) }, deadlineMs },
+    {
+      id: 'latency',
+      title: 'Sequential echo round trip, 64 B',
+      kind: 'latency',
+      params: {
+        size: 64,
+        count: q(10_000, 40),
+        warmup: q(3_000, 5),
+        warmupMs: q(1_000, 0),
+        warmupMaxMs: q(5_000, 1_000),
+        cold: q(1_000, 5),
+        maxMs: q(15_000, 2_000),
+      },
+      deadlineMs,
+    },
     burst('burst-64', 64, q(50_000, 3_000)),
     burst('burst-4k', 4 * KiB, q(10_000, 300)),
     burst('burst-64k', 64 * KiB, q(500, 30)),
@@ -54,7 +68,13 @@ export function scenarios({ quick, scaleSessions, scaleAll, maxSessions = Infini
     flood('flood-4k', 4 * KiB, q(10_000, 300), 'burst-4k'),
     flood('flood-64k', 64 * KiB, q(1_000, 30), 'burst-64k'),
     burst('deflate-4k', 4 * KiB, q(10_000, 300), { only: (t) => t.deflate, server: { deflate: true } }),
-    { id: 'fanout', title: 'Fan-out: one client broadcasts, every client receives', kind: 'fanout', params: { size: 64, clients: q(200, 30), broadcasts: q(200, 30), warmupMs: q(2_000, 0) }, deadlineMs },
+    {
+      id: 'fanout',
+      title: 'Fan-out: one client broadcasts, every client receives',
+      kind: 'fanout',
+      params: { size: 64, clients: q(200, 30), broadcasts: q(200, 30), warmupMs: q(2_000, 0) },
+      deadlineMs,
+    },
     {
       id: 'idle',
       title: 'Memory per idle session, at 1,000 and at 10,000 sessions',
@@ -69,7 +89,13 @@ export function scenarios({ quick, scaleSessions, scaleAll, maxSessions = Infini
       kind: 'scale',
       only: scaleAll ? undefined : (t) => t.kind === 'websocket',
       server: { heartbeatMs: 2000 },
-      params: { sessions: Math.min(scaleSessions ?? q(10_000, 200), maxSessions), concurrency: 200, settleMs: q(1000, 200), settleMaxMs: q(15_000, 0), windowMs: q(10_000, 1_000) },
+      params: {
+        sessions: Math.min(scaleSessions ?? q(10_000, 200), maxSessions),
+        concurrency: 200,
+        settleMs: q(1000, 200),
+        settleMaxMs: q(15_000, 0),
+        windowMs: q(10_000, 1_000),
+      },
       deadlineMs: q(240_000, 20_000),
       runs: 3,
     },

@@ -20,7 +20,9 @@ const HELP = `npm run bench [-- options]
   --quick              small counts, 1 run: under a minute, for development
   --runs=N             runs per scenario and target (default 5; floods, idle and scale 3; quick 1)
   --targets=a,b        only these targets (${TARGETS.map((t) => t.id).join(', ')})
-  --scenarios=a,b      only these scenarios (${allScenarios({ quick: false }).map((s) => s.id).join(', ')})
+  --scenarios=a,b      only these scenarios (${allScenarios({ quick: false })
+    .map((s) => s.id)
+    .join(', ')})
   --scale-sessions=N   sessions in the scale scenario (default 10000, quick 200; needs ulimit -n > N + 512, as idle's 10000 does)
   --scale-all          run the scale scenario on the HTTP transports too (default: websocket targets)
   --profile            CPU-profile Switchboard server and client (results/profile.md; --scenarios/--targets pick a subset)
@@ -32,7 +34,7 @@ function parseArgs(argv) {
   const o = { quick: false, build: true, pin: true, profile: false, scaleAll: false }
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split('=')
-    if (k === 'help' || k === 'h') return console.log(HELP), process.exit(0)
+    if (k === 'help' || k === 'h') return (console.log(HELP), process.exit(0))
     else if (k === 'quick') o.quick = true
     else if (k === 'runs') o.runs = Number(v)
     else if (k === 'targets') o.targets = v.split(',').map((id) => targetById(id).id)
@@ -65,11 +67,14 @@ async function main() {
   const notes = []
   // The idle and scale scenarios hold their sessions' sockets in one server and one client process.
   const maxSessions = Math.max(100, openFileLimit() - 512)
-  const scenarios = allScenarios({ quick: o.quick, scaleSessions: o.scaleSessions, scaleAll: o.scaleAll, maxSessions }).filter((s) => !o.scenarios || o.scenarios.includes(s.id))
+  const scenarios = allScenarios({ quick: o.quick, scaleSessions: o.scaleSessions, scaleAll: o.scaleAll, maxSessions }).filter(
+    (s) => !o.scenarios || o.scenarios.includes(s.id),
+  )
   const wanted = allScenarios({ quick: o.quick, scaleSessions: o.scaleSessions })
   for (const s of scenarios) {
     const [held, asked] = [s, wanted.find((w) => w.id === s.id)].map((x) => x.params.sessions ?? x.params.many)
-    if (held < asked) notes.push(`${s.id}: ulimit -n is ${maxSessions + 512}, so ${held} sessions instead of ${asked} (raise it: ulimit -n ${asked + 1024})`)
+    if (held < asked)
+      notes.push(`${s.id}: ulimit -n is ${maxSessions + 512}, so ${held} sessions instead of ${asked} (raise it: ulimit -n ${asked + 1024})`)
   }
   const targets = TARGETS.filter((t) => !o.targets || o.targets.includes(t.id))
   const runs = runsFor(o)
@@ -84,7 +89,8 @@ async function main() {
     for (let r = 1; r <= runs; r++)
       for (const t of targets) {
         const groups = new Map()
-        for (const s of scenarios) if (!s.only || s.only(t)) groups.set(Boolean(s.server?.deflate), [...(groups.get(Boolean(s.server?.deflate)) ?? []), s])
+        for (const s of scenarios)
+          if (!s.only || s.only(t)) groups.set(Boolean(s.server?.deflate), [...(groups.get(Boolean(s.server?.deflate)) ?? []), s])
         for (const group of groups.values()) {
           // Idle memory first, while the server holds no sessions left over from other scenarios.
           group.sort((a, b) => (b.kind === 'idle') - (a.kind === 'idle'))
@@ -97,8 +103,11 @@ async function main() {
 
   const mode = o.quick ? 'quick' : 'full'
   const partial = Boolean(o.targets || o.scenarios || o.runs || o.scaleSessions || o.scaleAll)
-  const out = o.out ?? (mode === 'full' && !partial ? path.join(BENCH, 'results') : path.join(BENCH, 'results/tmp', partial ? `${mode}-partial` : mode))
-  console.log(`${mode} mode: ${total} runs in ${plan.length} server processes (${scenarios.length} scenarios, ${targets.length} targets, ${runs} run(s) each) -> ${path.relative(process.cwd(), out) || '.'}`)
+  const out =
+    o.out ?? (mode === 'full' && !partial ? path.join(BENCH, 'results') : path.join(BENCH, 'results/tmp', partial ? `${mode}-partial` : mode))
+  console.log(
+    `${mode} mode: ${total} runs in ${plan.length} server processes (${scenarios.length} scenarios, ${targets.length} targets, ${runs} run(s) each) -> ${path.relative(process.cwd(), out) || '.'}`,
+  )
 
   const started = new Date()
   const t0 = performance.now()
@@ -110,15 +119,37 @@ async function main() {
     for (const [i, s] of group.entries()) {
       const res = results[i]
       ;((raw[s.id] ??= {})[t.id] ??= []).push(res)
-      const view = { latency: 'roundTripsPerSec', burst: 'msgsPerSec', flood: 'msgsPerSec', fanout: 'deliveriesPerSec', idle: 'rssKiBPerSession1k', scale: 'connectAllMs' }[s.kind]
+      const view = {
+        latency: 'roundTripsPerSec',
+        burst: 'msgsPerSec',
+        flood: 'msgsPerSec',
+        fanout: 'deliveriesPerSec',
+        idle: 'rssKiBPerSession1k',
+        scale: 'connectAllMs',
+      }[s.kind]
       const shown = res.metrics?.[view] === undefined ? '' : `${view} ${Math.round(res.metrics[view] * 100) / 100}`
-      console.log(`[${String(++k).padStart(3)}/${total}] ${s.id.padEnd(10)} ${t.id.padEnd(21)} run ${r}/${runsOf(s)} ${res.ok ? 'ok  ' : 'FAIL'} ${(res.wallMs / 1000).toFixed(1).padStart(5)} s  ${shown}${res.ok ? '' : `  ${res.error}`}`)
+      console.log(
+        `[${String(++k).padStart(3)}/${total}] ${s.id.padEnd(10)} ${t.id.padEnd(21)} run ${r}/${runsOf(s)} ${res.ok ? 'ok  ' : 'FAIL'} ${(res.wallMs / 1000).toFixed(1).padStart(5)} s  ${shown}${res.ok ? '' : `  ${res.error}`}`,
+      )
     }
   }
 
   const results = {}
-  for (const [sid, byTarget] of Object.entries(raw)) for (const [tid, list] of Object.entries(byTarget)) (results[sid] ??= {})[tid] = { ...summarize(list), runs: list }
-  const doc = { mode, runs: o.quick || o.runs ? String(runs) : '5 (floods, idle and scale: 3)', pinned: pin, started: started.toISOString(), durationSec: (performance.now() - t0) / 1000, machine: atStart, versions: versions(), notes, scenarios: scenarios.map(({ only, ...s }) => s), targets, results }
+  for (const [sid, byTarget] of Object.entries(raw))
+    for (const [tid, list] of Object.entries(byTarget)) (results[sid] ??= {})[tid] = { ...summarize(list), runs: list }
+  const doc = {
+    mode,
+    runs: o.quick || o.runs ? String(runs) : '5 (floods, idle and scale: 3)',
+    pinned: pin,
+    started: started.toISOString(),
+    durationSec: (performance.now() - t0) / 1000,
+    machine: atStart,
+    versions: versions(),
+    notes,
+    scenarios: scenarios.map(({ only, ...s }) => s),
+    targets,
+    results,
+  }
   writeResults(doc, out, mode === 'full' && !partial ? 'latest' : 'results')
 }
 
@@ -132,7 +163,16 @@ function writeResults(doc, out, name) {
   // A chart this report no longer draws (a scenario or series renamed) would linger beside the new ones.
   const drawn = new Set(charts.map((c) => path.basename(c.file)))
   for (const f of fs.readdirSync(path.join(out, 'charts'))) if (f.endsWith('.svg') && !drawn.has(f)) fs.rmSync(path.join(out, 'charts', f))
-  if (name === 'latest' && updateReadme(path.join(BENCH, 'README.md'), doc, goals, charts.map((c) => c.file))) console.log('updated the results block of bench/README.md')
+  if (
+    name === 'latest' &&
+    updateReadme(
+      path.join(BENCH, 'README.md'),
+      doc,
+      goals,
+      charts.map((c) => c.file),
+    )
+  )
+    console.log('updated the results block of bench/README.md')
   console.log(`\n${md.split('\n## ').slice(0, 3).join('\n## ')}\n`)
   console.log(`wrote ${path.join(out, `${name}.md`)}, ${name}.json and ${charts.length} charts in ${Math.round(doc.durationSec)} s`)
 }

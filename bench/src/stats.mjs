@@ -26,6 +26,7 @@ export function summarize(runs) {
     for (const [k, v] of Object.entries(run.metrics)) if (typeof v === 'number' && Number.isFinite(v)) (metrics[k] ??= []).push(v)
   }
   const out = {}
-  for (const [k, values] of Object.entries(metrics)) out[k] = { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length }
+  for (const [k, values] of Object.entries(metrics))
+    out[k] = { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length }
   return { metrics: out, ok: ok.length, failed: runs.length - ok.length, errors: runs.filter((r) => !r.ok).map((r) => r.error) }
 }

@@ -16,10 +16,14 @@ export async function open(origin, { timeoutMs }) {
     conn.onClose(`closed ${code}`)
   })
   ws.on('error', (e) => conn.onError(e))
-  await withTimeout(new Promise((resolve, reject) => {
-    ws.once('open', resolve)
-    ws.once('error', reject)
-  }), timeoutMs, 'ws open')
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      ws.once('open', resolve)
+      ws.once('error', reject)
+    }),
+    timeoutMs,
+    'ws open',
+  )
   conn.echo = (msg) => ws.send(`e${JSON.stringify(msg)}`)
   conn.broadcast = (msg) => ws.send(`b${JSON.stringify(msg)}`)
   conn.join = async () => {}

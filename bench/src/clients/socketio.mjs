@@ -13,10 +13,14 @@ export async function open(origin, { transport, timeoutMs }) {
     conn.closed = true
     conn.onClose(reason)
   })
-  await withTimeout(new Promise((resolve, reject) => {
-    socket.once('connect', resolve)
-    socket.once('connect_error', reject)
-  }), timeoutMs, `socket.io ${transport} open`)
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('connect_error', reject)
+    }),
+    timeoutMs,
+    `socket.io ${transport} open`,
+  )
   conn.echo = (msg) => socket.emit('e', msg)
   conn.broadcast = (msg) => socket.emit('b', msg)
   conn.join = async () => {}

@@ -12,10 +12,14 @@ export async function open(origin, { transport, timeoutMs }) {
     if (text.charCodeAt(0) === 0x65) conn.onEcho(msg)
     else conn.onBroadcast(msg)
   }
-  await withTimeout(new Promise((resolve, reject) => {
-    sock.onopen = resolve
-    sock.onclose = (e) => reject(new Error(`sockjs closed ${e.code} ${e.reason}`))
-  }), timeoutMs, `sockjs ${transport} open`)
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      sock.onopen = resolve
+      sock.onclose = (e) => reject(new Error(`sockjs closed ${e.code} ${e.reason}`))
+    }),
+    timeoutMs,
+    `sockjs ${transport} open`,
+  )
   if (sock.transport !== transport) throw new Error(`sockjs opened ${sock.transport}, not ${transport}`)
   sock.onclose = (e) => {
     conn.closed = true

@@ -32,7 +32,15 @@ async function runScenario(adapter, scenario, index) {
     const ok = metrics.complete !== false
     await report({ type: 'result', index, ok, metrics, error: ok ? undefined : metrics.note })
   } catch (e) {
-    await report({ type: 'result', index, ok: false, error: String(e?.stack ?? e).split('\n').slice(0, 3).join(' | ') })
+    await report({
+      type: 'result',
+      index,
+      ok: false,
+      error: String(e?.stack ?? e)
+        .split('\n')
+        .slice(0, 3)
+        .join(' | '),
+    })
   } finally {
     clearTimeout(killer)
   }

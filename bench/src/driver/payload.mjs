@@ -2,9 +2,11 @@
 // ids, names, words, numbers, tags from a seeded generator), so compression is neither trivial
 // nor hopeless. The whole message, JSON-encoded, is at most `size` bytes and at most 16 below.
 
-const WORDS = ('alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november ' +
+const WORDS = (
+  'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november ' +
   'oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu switch board line ' +
-  'channel message session replay buffer stream offset epoch publish subscribe presence history').split(' ')
+  'channel message session replay buffer stream offset epoch publish subscribe presence history'
+).split(' ')
 
 /** mulberry32: a small seeded PRNG, so every target gets the same bytes. */
 function prng(seed) {

@@ -68,10 +68,16 @@ export function summarizeProfile(file, window) {
 /** Markdown: areas and the top functions by self time, as % of busy (non-idle) time. */
 export function profileMarkdown(title, s, top = 20) {
   const pct = (ms) => `${((ms / s.busyMs) * 100).toFixed(1)}%`
-  const out = [`### ${title}`, '', `Measured phase only: busy ${Math.round(s.busyMs)} ms of ${Math.round(s.totalMs)} ms sampled. Shares are of busy (non-idle) time.`, '']
+  const out = [
+    `### ${title}`,
+    '',
+    `Measured phase only: busy ${Math.round(s.busyMs)} ms of ${Math.round(s.totalMs)} ms sampled. Shares are of busy (non-idle) time.`,
+    '',
+  ]
   out.push('| area | self | share |', '| --- | ---: | ---: |')
   for (const a of s.areas.filter((x) => x.area !== 'idle')) out.push(`| ${a.area} | ${Math.round(a.ms)} ms | ${pct(a.ms)} |`)
   out.push('', '| function | where | area | self | share |', '| --- | --- | --- | ---: | ---: |')
-  for (const f of s.functions.filter((x) => x.area !== 'idle').slice(0, top)) out.push(`| \`${f.fn}\` | ${f.where} | ${f.area} | ${f.ms.toFixed(1)} ms | ${pct(f.ms)} |`)
+  for (const f of s.functions.filter((x) => x.area !== 'idle').slice(0, top))
+    out.push(`| \`${f.fn}\` | ${f.where} | ${f.area} | ${f.ms.toFixed(1)} ms | ${pct(f.ms)} |`)
   return out.join('\n')
 }

@@ -54,7 +54,14 @@ export function goalsTable(evaluated) {
     const r = e.ratio === null ? '–' : `${e.ratio.toFixed(2)}×`
     const range = e.worst === null ? '–' : `${Math.min(e.worst, e.best).toFixed(2)}–${Math.max(e.worst, e.best).toFixed(2)}×`
     const holds = e.worst !== null && (e.op === '>=' ? e.worst >= e.bound : e.worst <= e.bound)
-    const unsure = e.status === 'met' ? (holds ? '' : ' (not in every run pair)') : e.status === 'not met' && (e.op === '>=' ? e.best >= e.bound : e.best <= e.bound) ? ' (met in some run pairs)' : ''
+    const unsure =
+      e.status === 'met'
+        ? holds
+          ? ''
+          : ' (not in every run pair)'
+        : e.status === 'not met' && (e.op === '>=' ? e.best >= e.bound : e.best <= e.bound)
+          ? ' (met in some run pairs)'
+          : ''
     const icon = e.status === 'met' ? '✅ met' : e.status === 'not met' ? '❌ not met' : '– no data'
     lines.push(`| ${e.text} | ${r} | ${range} | ${icon}${unsure} |`)
   }

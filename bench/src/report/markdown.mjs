@@ -33,7 +33,15 @@ const rowsOf = (doc, scenarioId) => doc.targets.filter((t) => doc.results[scenar
 const stat = (doc, s, t, m) => doc.results[s]?.[t]?.metrics[m]
 
 function chart(file, title, subtitle, targets, series) {
-  return { file, svg: barChart({ title, subtitle, rows: targets.map((t) => ({ label: t.label, library: t.library })), series: series.map(([name, values]) => ({ name, values: targets.map(values) })) }) }
+  return {
+    file,
+    svg: barChart({
+      title,
+      subtitle,
+      rows: targets.map((t) => ({ label: t.label, library: t.library })),
+      series: series.map(([name, values]) => ({ name, values: targets.map(values) })),
+    }),
+  }
 }
 
 function scenarioSection(doc, s, charts) {
@@ -42,40 +50,103 @@ function scenarioSection(doc, s, charts) {
   if (targets.length === 0) return ''
   const out = [`## ${s.title} (\`${s.id}\`)`, '', describe(s), '']
   // Figures of a paired scenario (the windowed burst beside the unwindowed one), named by its id.
-  const paired = s.pairedWith && doc.results[s.pairedWith] ? (view.paired ?? []).map((m) => ({ label: `${s.pairedWith}: ${METRICS[m].label}`, of: (t) => stat(doc, s.pairedWith, t.id, m) ?? null })) : []
+  const paired =
+    s.pairedWith && doc.results[s.pairedWith]
+      ? (view.paired ?? []).map((m) => ({ label: `${s.pairedWith}: ${METRICS[m].label}`, of: (t) => stat(doc, s.pairedWith, t.id, m) ?? null }))
+      : []
   for (const metrics of view.charts) {
     const file = `charts/${s.id}-${metrics.join('-')}.svg`
     const better = METRICS[metrics[0]].better === 'higher' ? 'higher is better' : 'lower is better'
     const series = [...metrics.map((m) => [METRICS[m].label, (t) => stat(doc, s.id, t.id, m) ?? null]), ...paired.map((p) => [p.label, p.of])]
-    charts.push(chart(file, `${s.title}: ${metrics.map((m) => METRICS[m].label).join(', ')}`, `median of runs, whisker = min–max; ${better}`, targets, series))
+    charts.push(
+      chart(file, `${s.title}: ${metrics.map((m) => METRICS[m].label).join(', ')}`, `median of runs, whisker = min–max; ${better}`, targets, series),
+    )
     out.push(`![${s.id} ${metrics.join(' ')}](${file})`, '')
   }
   const h = view.headline
-  const head = ['target', ...view.columns.map((m) => METRICS[m].label), ...paired.map((p) => p.label), `${METRICS[h].label} × raw ws`, '× Socket.IO same kind', '× SockJS same kind']
-  out.push(`| ${head.join(' | ')} |`, `| --- | ${head.slice(1).map(() => '---:').join(' | ')} |`)
+  const head = [
+    'target',
+    ...view.columns.map((m) => METRICS[m].label),
+    ...paired.map((p) => p.label),
+    `${METRICS[h].label} × raw ws`,
+    '× Socket.IO same kind',
+    '× SockJS same kind',
+  ]
+  out.push(
+    `| ${head.join(' | ')} |`,
+    `| --- | ${head
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
+  )
   for (const t of targets) {
     const r = doc.results[s.id][t.id]
     const b = baselinesOf(t)
     const mine = r.metrics[h]
     const failed = r.failed ? ` ⚠ ${r.failed} run(s) failed` : ''
-    const cols = r.ok === 0 ? view.columns.map((_, k) => (k === 0 ? `failed: ${(r.errors[0] ?? '').slice(0, 120)}` : '–')) : view.columns.map((m) => cell(r.metrics[m]))
+    const cols =
+      r.ok === 0
+        ? view.columns.map((_, k) => (k === 0 ? `failed: ${(r.errors[0] ?? '').slice(0, 120)}` : '–'))
+        : view.columns.map((m) => cell(r.metrics[m]))
     const vs = (id) => (id === t.id ? '1.00×' : ratio(mine, stat(doc, s.id, id, h)))
-    out.push(`| ${t.label}${failed} | ${[...cols, ...paired.map((p) => cell(p.of(t)))].join(' | ')} | ${vs(b.floor)} | ${vs(b.sio)} | ${vs(b.sockjs)} |`)
+    out.push(
+      `| ${t.label}${failed} | ${[...cols, ...paired.map((p) => cell(p.of(t)))].join(' | ')} | ${vs(b.floor)} | ${vs(b.sio)} | ${vs(b.sockjs)} |`,
+    )
   }
-  out.push('', `Ratios divide medians of \`${METRICS[h].label}\` (${METRICS[h].better} is better). "Same kind": websocket with websocket, SSE with SockJS xhr-streaming and Socket.IO polling (it has no streaming transport), long polling with polling.`, '')
+  out.push(
+    '',
+    `Ratios divide medians of \`${METRICS[h].label}\` (${METRICS[h].better} is better). "Same kind": websocket with websocket, SSE with SockJS xhr-streaming and Socket.IO polling (it has no streaming transport), long polling with polling.`,
+    '',
+  )
   return out.join('\n')
 }
 
 function deflateSection(doc, charts) {
   const targets = rowsOf(doc, 'deflate-4k')
   if (targets.length === 0) return ''
-  charts.push(chart('charts/deflate-4k.svg', 'permessage-deflate, 4 KiB JSON echo burst: msgs/s', 'off vs on; median, whisker = min–max; higher is better', targets, [['off', (t) => stat(doc, 'burst-4k', t.id, 'msgsPerSec') ?? null], ['on', (t) => stat(doc, 'deflate-4k', t.id, 'msgsPerSec') ?? null]]))
-  charts.push(chart('charts/deflate-4k-bytes.svg', 'permessage-deflate, 4 KiB JSON: wire bytes per echoed message (both ways)', 'off vs on; lower is better', targets, [['off', (t) => stat(doc, 'burst-4k', t.id, 'wireBytesPerMsg') ?? null], ['on', (t) => stat(doc, 'deflate-4k', t.id, 'wireBytesPerMsg') ?? null]]))
-  const out = ['## permessage-deflate on/off, 4 KiB JSON (`deflate-4k` vs `burst-4k`)', '', 'The same realistic 4 KiB JSON burst with the server offering permessage-deflate (`ws` defaults; Switchboard through `listen({ perMessageDeflate: true })`). SockJS (faye-websocket) offers none.', '', '![deflate msgs/s](charts/deflate-4k.svg)', '', '![deflate bytes](charts/deflate-4k-bytes.svg)', '']
-  out.push('| target | msgs/s off | msgs/s on | on/off | wire B/msg off | wire B/msg on | on/off |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+  charts.push(
+    chart(
+      'charts/deflate-4k.svg',
+      'permessage-deflate, 4 KiB JSON echo burst: msgs/s',
+      'off vs on; median, whisker = min–max; higher is better',
+      targets,
+      [
+        ['off', (t) => stat(doc, 'burst-4k', t.id, 'msgsPerSec') ?? null],
+        ['on', (t) => stat(doc, 'deflate-4k', t.id, 'msgsPerSec') ?? null],
+      ],
+    ),
+  )
+  charts.push(
+    chart(
+      'charts/deflate-4k-bytes.svg',
+      'permessage-deflate, 4 KiB JSON: wire bytes per echoed message (both ways)',
+      'off vs on; lower is better',
+      targets,
+      [
+        ['off', (t) => stat(doc, 'burst-4k', t.id, 'wireBytesPerMsg') ?? null],
+        ['on', (t) => stat(doc, 'deflate-4k', t.id, 'wireBytesPerMsg') ?? null],
+      ],
+    ),
+  )
+  const out = [
+    '## permessage-deflate on/off, 4 KiB JSON (`deflate-4k` vs `burst-4k`)',
+    '',
+    'The same realistic 4 KiB JSON burst with the server offering permessage-deflate (`ws` defaults; Switchboard through `listen({ perMessageDeflate: true })`). SockJS (faye-websocket) offers none.',
+    '',
+    '![deflate msgs/s](charts/deflate-4k.svg)',
+    '',
+    '![deflate bytes](charts/deflate-4k-bytes.svg)',
+    '',
+  ]
+  out.push(
+    '| target | msgs/s off | msgs/s on | on/off | wire B/msg off | wire B/msg on | on/off |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  )
   for (const t of targets) {
     const m = (s, k) => stat(doc, s, t.id, k)
-    out.push(`| ${t.label} | ${cell(m('burst-4k', 'msgsPerSec'))} | ${cell(m('deflate-4k', 'msgsPerSec'))} | ${ratio(m('deflate-4k', 'msgsPerSec'), m('burst-4k', 'msgsPerSec'))} | ${cell(m('burst-4k', 'wireBytesPerMsg'))} | ${cell(m('deflate-4k', 'wireBytesPerMsg'))} | ${ratio(m('deflate-4k', 'wireBytesPerMsg'), m('burst-4k', 'wireBytesPerMsg'))} |`)
+    out.push(
+      `| ${t.label} | ${cell(m('burst-4k', 'msgsPerSec'))} | ${cell(m('deflate-4k', 'msgsPerSec'))} | ${ratio(m('deflate-4k', 'msgsPerSec'), m('burst-4k', 'msgsPerSec'))} | ${cell(m('burst-4k', 'wireBytesPerMsg'))} | ${cell(m('deflate-4k', 'wireBytesPerMsg'))} | ${ratio(m('deflate-4k', 'wireBytesPerMsg'), m('burst-4k', 'wireBytesPerMsg'))} |`,
+    )
   }
   return `${out.join('\n')}\n`
 }
@@ -83,16 +154,49 @@ function deflateSection(doc, charts) {
 function wireSection(doc, charts) {
   const targets = doc.targets.filter((t) => doc.results.latency?.[t.id] || doc.results['burst-64']?.[t.id])
   if (targets.length === 0) return ''
-  const cols = [['latency', 'wireBytesPerRoundTrip', 'sequential echo, B/round trip'], ['burst-64', 'wireBytesPerMsg', 'pipelined echo, B/message'], ['fanout', 'wireBytesPerDelivery', 'fan-out, B/delivery'], ['scale', 'idleBytesPerSessionPerSec', 'idle heartbeat, B/session/s']]
-  charts.push(chart('charts/wire-bytes.svg', 'Bytes on the wire per 64 B message (TCP payload, both directions, HTTP headers included)', 'counted on the server sockets; lower is better', targets, cols.slice(0, 3).map(([s, m, name]) => [name, (t) => stat(doc, s, t.id, m) ?? null])))
-  const out = ['## Bytes on the wire', '', 'TCP payload bytes in both directions counted on every server socket (`bytesRead + bytesWritten`), HTTP request and response headers included, TCP/IP headers not. The application message is 64 B of JSON.', '', '![wire bytes](charts/wire-bytes.svg)', '']
+  const cols = [
+    ['latency', 'wireBytesPerRoundTrip', 'sequential echo, B/round trip'],
+    ['burst-64', 'wireBytesPerMsg', 'pipelined echo, B/message'],
+    ['fanout', 'wireBytesPerDelivery', 'fan-out, B/delivery'],
+    ['scale', 'idleBytesPerSessionPerSec', 'idle heartbeat, B/session/s'],
+  ]
+  charts.push(
+    chart(
+      'charts/wire-bytes.svg',
+      'Bytes on the wire per 64 B message (TCP payload, both directions, HTTP headers included)',
+      'counted on the server sockets; lower is better',
+      targets,
+      cols.slice(0, 3).map(([s, m, name]) => [name, (t) => stat(doc, s, t.id, m) ?? null]),
+    ),
+  )
+  const out = [
+    '## Bytes on the wire',
+    '',
+    'TCP payload bytes in both directions counted on every server socket (`bytesRead + bytesWritten`), HTTP request and response headers included, TCP/IP headers not. The application message is 64 B of JSON.',
+    '',
+    '![wire bytes](charts/wire-bytes.svg)',
+    '',
+  ]
   out.push(`| target | ${cols.map((c) => c[2]).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`)
   for (const t of targets) out.push(`| ${t.label} | ${cols.map(([s, m]) => cell(stat(doc, s, t.id, m))).join(' | ')} |`)
   return `${out.join('\n')}\n`
 }
 
 function headline(doc) {
-  const cols = [['latency', 'roundTripsPerSec'], ['latency', 'p50Ms'], ['burst-64', 'msgsPerSec'], ['burst-4k', 'msgsPerSec'], ['burst-64k', 'msgsPerSec'], ['flood-64', 'msgsPerSec'], ['flood-4k', 'msgsPerSec'], ['flood-64k', 'msgsPerSec'], ['fanout', 'deliveriesPerSec'], ['idle', 'rssKiBPerSession1k'], ['idle', 'rssKiBPerSession10k'], ['scale', 'connectAllMs']].filter(([s]) => doc.results[s])
+  const cols = [
+    ['latency', 'roundTripsPerSec'],
+    ['latency', 'p50Ms'],
+    ['burst-64', 'msgsPerSec'],
+    ['burst-4k', 'msgsPerSec'],
+    ['burst-64k', 'msgsPerSec'],
+    ['flood-64', 'msgsPerSec'],
+    ['flood-4k', 'msgsPerSec'],
+    ['flood-64k', 'msgsPerSec'],
+    ['fanout', 'deliveriesPerSec'],
+    ['idle', 'rssKiBPerSession1k'],
+    ['idle', 'rssKiBPerSession10k'],
+    ['scale', 'connectAllMs'],
+  ].filter(([s]) => doc.results[s])
   const out = [`| target | ${cols.map(([s, m]) => `${s} ${METRICS[m].label}`).join(' | ')} |`, `| --- | ${cols.map(() => '---:').join(' | ')} |`]
   const value = (s, t, m) => (doc.results[s]?.[t]?.ok === 0 ? 'failed' : fmt(stat(doc, s, t, m)?.median))
   for (const t of doc.targets) out.push(`| ${t.label} | ${cols.map(([s, m]) => value(s, t.id, m)).join(' | ')} |`)
@@ -108,7 +212,9 @@ export function machineLine(doc) {
 export function renderMarkdown(doc) {
   const charts = []
   const goals = evaluateGoals(doc.results)
-  const v = Object.entries(doc.versions).map(([k, ver]) => `${k} ${ver}`).join(', ')
+  const v = Object.entries(doc.versions)
+    .map(([k, ver]) => `${k} ${ver}`)
+    .join(', ')
   const out = [
     `# Switchboard benchmark results (${doc.mode})`,
     '',
@@ -136,7 +242,16 @@ export function renderMarkdown(doc) {
   ]
   for (const s of doc.scenarios) if (s.id !== 'deflate-4k') out.push(scenarioSection(doc, s, charts))
   out.push(deflateSection(doc, charts), wireSection(doc, charts))
-  const failures = doc.scenarios.flatMap((s) => doc.targets.flatMap((t) => (doc.results[s.id]?.[t.id]?.errors ?? []).map((e) => `- \`${s.id}\` ${t.label}: ${e}`)))
+  const failures = doc.scenarios.flatMap((s) =>
+    doc.targets.flatMap((t) => (doc.results[s.id]?.[t.id]?.errors ?? []).map((e) => `- \`${s.id}\` ${t.label}: ${e}`)),
+  )
   if (failures.length) out.push('## Failed runs', '', ...failures, '')
-  return { md: `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`, charts, goals }
+  return {
+    md: `${out
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim()}\n`,
+    charts,
+    goals,
+  }
 }

@@ -31,15 +31,34 @@ export const METRICS = {
 
 /** Per scenario kind: the headline metric (ratios are taken on it), the table columns, the charts. */
 export const VIEWS = {
-  latency: { headline: 'roundTripsPerSec', columns: ['roundTripsPerSec', 'p50Ms', 'p99Ms', 'coldRoundTripsPerSec', 'wireBytesPerRoundTrip', 'roundTrips'], charts: [['roundTripsPerSec', 'coldRoundTripsPerSec'], ['p50Ms', 'p99Ms']] },
+  latency: {
+    headline: 'roundTripsPerSec',
+    columns: ['roundTripsPerSec', 'p50Ms', 'p99Ms', 'coldRoundTripsPerSec', 'wireBytesPerRoundTrip', 'roundTrips'],
+    charts: [
+      ['roundTripsPerSec', 'coldRoundTripsPerSec'],
+      ['p50Ms', 'p99Ms'],
+    ],
+  },
   burst: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'coldMsgsPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']] },
   // `paired`: the windowed burst's figures (scenario.pairedWith), shown beside in the table and chart.
-  flood: { headline: 'msgsPerSec', columns: ['msgsPerSec', 'mibPerSec', 'wireBytesPerMsg', 'delivered'], charts: [['msgsPerSec']], paired: ['coldMsgsPerSec', 'msgsPerSec'] },
-  fanout: { headline: 'deliveriesPerSec', columns: ['deliveriesPerSec', 'coldDeliveriesPerSec', 'wireBytesPerDelivery', 'delivered'], charts: [['deliveriesPerSec']] },
+  flood: {
+    headline: 'msgsPerSec',
+    columns: ['msgsPerSec', 'mibPerSec', 'wireBytesPerMsg', 'delivered'],
+    charts: [['msgsPerSec']],
+    paired: ['coldMsgsPerSec', 'msgsPerSec'],
+  },
+  fanout: {
+    headline: 'deliveriesPerSec',
+    columns: ['deliveriesPerSec', 'coldDeliveriesPerSec', 'wireBytesPerDelivery', 'delivered'],
+    charts: [['deliveriesPerSec']],
+  },
   idle: {
     headline: 'rssKiBPerSession1k',
     columns: ['rssKiBPerSession1k', 'heapKiBPerSession1k', 'rssKiBPerSession10k', 'heapKiBPerSession10k', 'emptyRssMiB', 'emptyHeapMiB', 'rssMiB'],
-    charts: [['rssKiBPerSession1k', 'rssKiBPerSession10k'], ['heapKiBPerSession1k', 'heapKiBPerSession10k']],
+    charts: [
+      ['rssKiBPerSession1k', 'rssKiBPerSession10k'],
+      ['heapKiBPerSession1k', 'heapKiBPerSession10k'],
+    ],
   },
   scale: {
     headline: 'connectAllMs',

@@ -18,7 +18,9 @@ export function updateReadme(readmePath, doc, goals, chartFiles) {
     '',
     `Last full run: ${doc.started.slice(0, 10)}, ${Math.round(doc.durationSec / 60)} min, ${doc.runs} runs per scenario and target.`,
     `Machine: ${machineLine(doc)}.`,
-    `Packages: ${Object.entries(doc.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Packages: ${Object.entries(doc.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     '',
     'Full tables with every metric, range and ratio: [results/latest.md](results/latest.md); raw data: [results/latest.json](results/latest.json).',
     '',

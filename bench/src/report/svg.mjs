@@ -47,7 +47,9 @@ export function barChart({ title, subtitle = '', rows, series }) {
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values.map((v) => (v ? Math.max(v.max, v.median) : 0)))))
   const x = (v) => left + (Math.max(0, v) / max) * plotW
   const out = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`)
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+  )
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`)
   out.push(`<text x="12" y="22" font-size="15" font-weight="600" fill="#111827">${esc(title)}</text>`)
   if (subtitle) out.push(`<text x="12" y="40" fill="#4b5563">${esc(subtitle)}</text>`)
@@ -76,12 +78,18 @@ export function barChart({ title, subtitle = '', rows, series }) {
         out.push(`<text x="${left + 4}" y="${y + barH - 4}" fill="#9ca3af">no result</text>`)
         return
       }
-      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(v.median) - left)}" height="${barH}" fill="${color}" opacity="${k === 0 ? 1 : 0.45}"><title>${esc(`${row.label} ${s.name}: ${label(v.median)} (${label(v.min)}–${label(v.max)})`)}</title></rect>`)
+      out.push(
+        `<rect x="${left}" y="${y}" width="${Math.max(1, x(v.median) - left)}" height="${barH}" fill="${color}" opacity="${k === 0 ? 1 : 0.45}"><title>${esc(`${row.label} ${s.name}: ${label(v.median)} (${label(v.min)}–${label(v.max)})`)}</title></rect>`,
+      )
       if (v.max > v.min) {
         const cy = y + barH / 2
-        out.push(`<path d="M${x(v.min)} ${cy}H${x(v.max)}M${x(v.min)} ${cy - 4}V${cy + 4}M${x(v.max)} ${cy - 4}V${cy + 4}" stroke="#111827" stroke-width="1.2" fill="none"/>`)
+        out.push(
+          `<path d="M${x(v.min)} ${cy}H${x(v.max)}M${x(v.min)} ${cy - 4}V${cy + 4}M${x(v.max)} ${cy - 4}V${cy + 4}" stroke="#111827" stroke-width="1.2" fill="none"/>`,
+        )
       }
-      out.push(`<text x="${Math.max(x(v.median), x(v.max)) + 6}" y="${y + barH - 4}" fill="#111827">${label(v.median)}${series.length > 1 ? ` ${esc(s.name)}` : ''}</text>`)
+      out.push(
+        `<text x="${Math.max(x(v.median), x(v.max)) + 6}" y="${y + barH - 4}" fill="#111827">${label(v.median)}${series.length > 1 ? ` ${esc(s.name)}` : ''}</text>`,
+      )
     })
   })
   out.push('</svg>')

@@ -13,7 +13,11 @@ export async function idle({ open, params }) {
     conns.push(...(await openMany(open, n - conns.length, params.concurrency)))
     const s = await settledStats(serverStats, params.settleMs, slackOf(empty), params.settleMaxMs)
     const closed = conns.filter((c) => c.closed).length
-    const note = closed ? `${closed} of ${n} sessions closed while idle` : s.sessions !== null && s.sessions !== n ? `the server counts ${s.sessions} sessions, expected ${n}` : undefined
+    const note = closed
+      ? `${closed} of ${n} sessions closed while idle`
+      : s.sessions !== null && s.sessions !== n
+        ? `the server counts ${s.sessions} sessions, expected ${n}`
+        : undefined
     if (note) {
       for (const c of conns) c.close()
       return { complete: false, note }
