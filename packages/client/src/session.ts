@@ -138,7 +138,9 @@ export class ClientSession {
   request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
     if (this.#closedWith) throw this.#closedWith
     // Encoded with the seq it will get (after those waiting) to measure it; again if it has to wait.
-    return this.#enqueue(encodeFrame(build(this.#seq.nextSeq + this.#waiting.size)), timeoutMs, (seq) => encodeFrame(build(seq)))
+    const frame = encodeFrame(build(this.#seq.nextSeq + this.#waiting.size))
+    if (this.#fitsNow(frame)) return this.#enqueue(frame, timeoutMs)
+    return this.#wait((seq) => encodeFrame(build(seq)), frame.length, timeoutMs)
   }
 
   /**
@@ -149,26 +151,47 @@ export class ClientSession {
     if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === FrameType.CALL ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
-    return this.#enqueue(encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson), timeoutMs, (seq) => encodeRequest(type, seq, nameJson, dataJson))
+    const frame = encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson)
+    if (this.#fitsNow(frame)) return this.#enqueue(frame, timeoutMs)
+    return this.#wait((seq) => encodeRequest(type, seq, nameJson, dataJson), frame.length, timeoutMs)
+  }
+
+  /** The outbox has room for `frame` and no earlier request waits: it can go in now. */
+  #fitsNow(frame: string): boolean {
+    return this.#waiting.size === 0 && this.#seq.out.hasRoom(frame.length)
+  }
+
+  /** Queues `frame`, encoded with nextSeq, in the outbox and returns its reply's promise. */
+  #enqueue(frame: string, timeoutMs: number | undefined): Promise<unknown> {
+    const seq = this.#seq.append(frame)
+    const deadline = this.#deadlineOf(timeoutMs)
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#pending.add(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
+    })
+    this.#queueFlush()
+    return promise
   }
 
   /**
-   * Queues `frame` (encoded with nextSeq) and returns its reply's promise. When the outbox is full,
-   * or earlier requests already wait, the request waits too, in order (`encode` numbers it once
-   * room opens): a producer faster than the line is slowed, not refused, up to the waiting bound.
+   * The outbox is full, or earlier requests already wait: this one waits too, in order, and
+   * `encode` numbers it once acks make room (a closure only on this path). A producer faster
+   * than the line is slowed, not refused, up to the waiting bound (past it: OUTBOX_FULL).
    */
-  #enqueue(frame: string, timeoutMs: number | undefined, encode: (seq: number) => string): Promise<unknown> {
-    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
+  #wait(encode: (seq: number) => string, chars: number, timeoutMs: number | undefined): Promise<unknown> {
+    const deadline = this.#deadlineOf(timeoutMs)
     let pending!: Pending
     const promise = new Promise<unknown>((resolve, reject) => {
       pending = { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 }
     })
-    if (this.#waiting.size === 0 && this.#seq.out.hasRoom(frame.length)) {
-      this.#pending.add(this.#seq.append(frame), pending)
-      this.#queueFlush()
-    } else this.#waiting.push({ encode, chars: frame.length, pending })
-    if (deadline < this.#nextDeadline) this.#armTimeouts(deadline)
+    this.#waiting.push({ encode, chars, pending })
     return promise
+  }
+
+  /** When a request made now times out (Infinity: never); the one timeout timer is armed for it. */
+  #deadlineOf(timeoutMs: number | undefined): number {
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
+    if (deadline < this.#nextDeadline) this.#armTimeouts(deadline)
+    return deadline
   }
 
   /** Moves waiting requests into the outbox while it has room; called when acks free some. */
