@@ -1,6 +1,8 @@
 /** What the queue flushes: a session with frames to write. */
 export interface Flushable {
   flush(): void
+  /** Its flush threw: a fault of ours, answered by ending that target alone. */
+  flushFailed(error: unknown): void
 }
 
 /** Sessions with frames to write, flushed together once the current callback is done. */
@@ -12,7 +14,15 @@ function flushDirty(): void {
   flushScheduled = false
   const list = dirty
   dirty = []
-  for (let i = 0; i < list.length; i++) list[i]!.flush()
+  for (let i = 0; i < list.length; i++) {
+    // One target's fault must not leave the others unflushed, nor reject this continuation
+    // (an unhandled rejection would end the process).
+    try {
+      list[i]!.flush()
+    } catch (e) {
+      list[i]!.flushFailed(e)
+    }
+  }
 }
 
 /**

@@ -390,6 +390,21 @@ describe('Session incoming frames', () => {
 })
 
 describe('Session end', () => {
+  it('ends with INTERNAL, reconnect at once, when its line throws while written to', async () => {
+    const { session, onEnd } = createSession()
+    const t = new FakeTransport()
+    session.attach(t, 0, true)
+    await settle()
+    t.send = () => {
+      throw new Error('the line broke mid-write')
+    }
+    session.sendMessage(bodyFor(1))
+    await settle()
+    expect(session.ended).toBe(true)
+    expect(onEnd.mock.calls[0]![1]).toBe('INTERNAL')
+    expect(t.closedWith).toBe('INTERNAL')
+  })
+
   it('sends the final ACK and a CLOSE frame, closes the line with the code and calls onEnd once', () => {
     const { session, onEnd } = createSession()
     const t = new FakeTransport()

@@ -305,7 +305,11 @@ export class Session<Identity = unknown> implements TransportHost {
     // Everything up to that ack was processed; nothing after it will be.
     const seq = this.#seq
     const ack = encodeAck(seq.processedSeq)
-    if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
+    try {
+      if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
+    } catch {
+      // A line that broke while writing: the client hears the end from its final words.
+    }
     const final = new EndedSession(
       this.token,
       seq.processedSeq,
@@ -322,6 +326,12 @@ export class Session<Identity = unknown> implements TransportHost {
     seq.clear()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
+  }
+
+  /** The flush threw (a fault of ours, say a line that broke mid-write): this session ends, no other. */
+  flushFailed(error: unknown): void {
+    this.#log('session', 'flush failed', error)
+    this.end('INTERNAL', 0)
   }
 
   /** Writes what the current line can take. Called by the flush queue and on attach or drain. */
