@@ -19,7 +19,8 @@ export async function startBystander(server: TestServer): Promise<Bystander> {
       const got = collect<number>(client, 'room:bystander')
       const n = Math.random()
       await server.sb.publish('room:bystander', n)
-      await vi.waitFor(() => expect(got).toContain(n))
+      // Generous: after a broker restart, a node takes a moment to resubscribe its channels.
+      await vi.waitFor(() => expect(got).toContain(n), { timeout: 5_000 })
       await expect(client.call('add', { a: 1, b: 1 })).resolves.toBe(2)
     },
   }
