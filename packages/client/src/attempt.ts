@@ -1,5 +1,7 @@
 import { decodeServerBatch, FrameType, type CloseFrame, type ErrorCode, type ServerFrame, type TransportName } from '@switchboard/protocol'
 import { TRANSPORT_MODULES } from './transports/index.js'
+import type { ConnectionConfig } from './connection-config.js'
+import type { SessionInfo } from './negotiate.js'
 import type { ClientTransport, TransportCloseInfo, TransportContext } from './transports/transport.js'
 
 /** How one try of a transport ended: welcomed, or failed (with the server's CLOSE if it sent one). */
@@ -84,4 +86,24 @@ export function attemptTransport(
   })
   transport.open()
   return { result, cancel: () => fail('cancelled') }
+}
+
+/** What every transport of a session is given (see TransportContext): built per attempt, not per message. */
+export function transportContext(
+  config: Pick<ConnectionConfig, 'baseUrl' | 'http' | 'WebSocket' | 'requestTimeoutMs'>,
+  info: SessionInfo,
+  ack: () => number,
+  probe: boolean,
+): TransportContext {
+  return {
+    baseUrl: config.baseUrl,
+    sessionId: info.sessionId,
+    token: info.resumeToken,
+    ack,
+    http: config.http,
+    WebSocket: config.WebSocket,
+    pollTimeoutMs: info.pollTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    probe,
+  }
 }

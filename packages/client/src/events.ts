@@ -26,3 +26,32 @@ export interface ConnectionEvents {
   session: SessionChange
   error: SwitchboardError
 }
+
+/**
+ * What the `session` event says once a line is adopted: nothing on a first connect, `resumed:
+ * true` after a drop, `resumed: false` with why when the server no longer held the session.
+ */
+export class SessionReport {
+  #dropped = false
+  #gone: ErrorCode | null = null
+
+  /** The line dropped: the next line resumes the session, unless it turns out to be gone. */
+  lineDropped(): void {
+    this.#dropped = true
+  }
+
+  /** The server no longer holds the session (`code` says why): the next one is new. */
+  sessionGone(code: ErrorCode): void {
+    this.#gone = code
+  }
+
+  /** A line was adopted for `sessionId`: the change to report, if any, and forgets it. */
+  adopted(sessionId: string): SessionChange | undefined {
+    const gone = this.#gone
+    const dropped = this.#dropped
+    this.#gone = null
+    this.#dropped = false
+    if (gone) return { sessionId, resumed: false, reason: gone }
+    return dropped ? { sessionId, resumed: true } : undefined
+  }
+}

@@ -26,3 +26,12 @@ export class Liveness {
     this.#timer = undefined
   }
 }
+
+/**
+ * How long a line may stay silent before it is dead: a long poll, the server's poll timeout and a
+ * heartbeat (it holds the poll that long when it has nothing to send); a stream the server pings,
+ * two heartbeats.
+ */
+export function lineDeadlineMs(polled: boolean, timing: { heartbeatMs: number; pollTimeoutMs: number }): number {
+  return polled ? timing.pollTimeoutMs + timing.heartbeatMs : timing.heartbeatMs * 2
+}

@@ -184,10 +184,10 @@ describe('ClientSession requests', () => {
   })
 
   it('throws OUTBOX_FULL only past the waiting bound, by requests and by size', () => {
-    const { session } = attached('websocket', { maxOutboxFrames: 1, maxQueuedFrames: 2 })
+    const { session } = attached('websocket', { maxOutboxFrames: 1, maxQueuedRequests: 2 })
     for (let i = 0; i < 3; i++) void outcome(session.request(call('x')))
     expect(() => session.request(call('x'))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
-    const bySize = attached('websocket', { maxOutboxFrames: 1, maxQueuedChars: 100 })
+    const bySize = attached('websocket', { maxOutboxFrames: 1, maxQueuedBytes: 100 })
     void outcome(bySize.session.request(call('x')))
     expect(() => bySize.session.request(call('x', 'y'.repeat(200)))).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
   })

@@ -31,8 +31,8 @@ export interface ClientSessionConfig {
   maxOutboxFrames: number
   maxOutboxBytes: number
   /** Requests waiting for room in the outbox, at most (characters for bytes); past it OUTBOX_FULL. */
-  maxQueuedFrames?: number
-  maxQueuedChars?: number
+  maxQueuedRequests?: number
+  maxQueuedBytes?: number
   /** Data frames from the server, in seq order, exactly once. */
   onData(frame: ServerDataFrame): void
   /**
@@ -85,7 +85,7 @@ export class ClientSession {
   constructor(config: ClientSessionConfig) {
     this.#config = config
     this.#seq = this.#newSequencer()
-    this.#waiting = new WaitingRequests(config.maxQueuedFrames ?? QUEUED_REQUESTS, config.maxQueuedChars ?? QUEUED_BYTES)
+    this.#waiting = new WaitingRequests(config.maxQueuedRequests ?? QUEUED_REQUESTS, config.maxQueuedBytes ?? QUEUED_BYTES)
   }
 
   #newSequencer(): Sequencer<ServerDataFrame> {

@@ -1,4 +1,4 @@
-import { batchRoom, encodeAck, joinControl, utf8Length, wrapBatch } from './codec.js'
+import { batchRoom, encodeAck, encodeBatch, joinControl, utf8Length, wrapBatch } from './codec.js'
 import { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'
 
 /** How big one batch may be: frames, and UTF-8 bytes with brackets and commas. */
@@ -219,6 +219,14 @@ export class Sequencer<Early = unknown> {
     this.#sent += count
     if (this.#sent > this.#everSent) this.#everSent = this.#sent
     return `[${ack},${data}]`
+  }
+
+  /**
+   * The last batch of a session that ends: the frames this line has not had, the exact ack of
+   * the peer's frames (all up to it were processed, none after it will be), then `close`.
+   */
+  closingBatch(close: string): string {
+    return encodeBatch([encodeAck(this.processedSeq), ...this.unsentFrames(), close])
   }
 
   /** Forgets every frame and every count; own seqs go on from where they were. */

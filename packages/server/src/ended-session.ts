@@ -1,4 +1,4 @@
-import { encodeAck, encodeBatch, encodeFrame, FrameType } from '@switchboard/protocol'
+import { encodeAck, encodeBatch, encodeFrame, FrameType, type Sequencer } from '@switchboard/protocol'
 
 /** Data kept for a client after its session ended, at most this many bytes (more is left to channel recovery). */
 const MAX_FINAL_BYTES = 1024 * 1024
@@ -18,6 +18,11 @@ export class EndedSession {
   readonly closeFrame: string
   #frames: string[]
   #firstSeq: number
+
+  /** What a session ending now owes its client: its frames the client has not acked, and its exact ack. */
+  static of(token: string, seq: Sequencer, closeFrame: string, until: number): EndedSession {
+    return new EndedSession(token, seq.processedSeq, seq.unackedFrames(), seq.out.ackedSeq + 1, closeFrame, until)
+  }
 
   constructor(token: string, received: number, frames: string[], firstSeq: number, closeFrame: string, until: number) {
     this.token = token

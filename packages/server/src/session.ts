@@ -1,9 +1,4 @@
 import {
-  ACK_DELAY_MS,
-  ACK_EVERY_FRAMES,
-  encodeAck,
-  encodeBatch,
-  encodeData,
   encodeFrame,
   encodeMessage,
   FrameType,
@@ -15,9 +10,10 @@ import {
   type ErrorCode,
   type TransportName,
 } from '@switchboard/protocol'
-import { Backlog } from './backlog.js'
 import { EndedSession } from './ended-session.js'
 import { queueFlush } from './flush-queue.js'
+import { encodeErrorReply, encodeResultReply, Unencodable } from './replies.js'
+import { Inbound } from './inbound.js'
 import type { Logger } from './log.js'
 import { TRANSPORTS } from './transports/index.js'
 import type { ServerTransport, TransportHost, TransportTraits } from './transports/transport.js'
@@ -42,9 +38,8 @@ export interface SessionConfig {
 }
 
 const PING = encodeFrame([FrameType.PING])
-const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
-
 const PONG = encodeFrame([FrameType.PONG])
+const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
 /** What a line's module declares of it (never on the per-message path). */
 const traitsOf = (transport: ServerTransport): TransportTraits => TRANSPORTS[transport.name].traits
 
@@ -73,13 +68,9 @@ export class Session<Identity = unknown> implements TransportHost {
   /** A long poll was answered and the client's next one is on its way. */
   #betweenPolls = false
   #queued = false
-  #ackTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
-  /** Data frames held back (made on the first): behind an async dispatch, or under backpressure. */
-  #backlog: Backlog | null = null
-  /** A PING went out to ask for the client's ack since the session fell behind. */
-  #askedAck = false
-  #busy = false
+  /** Client frames on their way to the app, paced (made on the first data frame). */
+  #inbound: Inbound | null = null
   /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
   #overHttp = false
 
@@ -145,7 +136,7 @@ export class Session<Identity = unknown> implements TransportHost {
       seq.acked()
     }
     this.#log('transport', `attached ${transport.name}`, { clientAck })
-    this.#maybeResume()
+    this.#inbound?.acked()
     this.flush()
   }
 
@@ -159,33 +150,13 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   drain(transport: ServerTransport): void {
-    if (this.#transport === transport) this.#queueFlush()
+    if (this.#transport === transport) this.flushSoon()
   }
 
   /** The client holds every frame up to `ack` (an ACK frame, or the ack header of a POST). */
   acked(ack: number): void {
     if (!this.#seq.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#seq.out.lastSeq}`)
-    else this.#maybeResume()
-  }
-
-  /** An ack came: take the requests held back once it made room, or ask for the next one. */
-  #maybeResume(): void {
-    this.#askedAck = false
-    if (this.#held() === 0 || this.#busy || this.#ended) return
-    if (this.#caughtUp()) this.#resume()
-    else this.#askForAck()
-  }
-
-  /**
-   * Asks for the client's ack now, once per ack: a PING is answered on every line with a batch or
-   * request that carries the ack, where a client with nothing to send (or a long poll holding no
-   * data) would otherwise ack only after its ack delay, or at the poll timeout.
-   */
-  #askForAck(): void {
-    if (this.#askedAck) return
-    this.#askedAck = true
-    this.#seq.control(PING)
-    this.#queueFlush()
+    else this.#inbound?.acked()
   }
 
   /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
@@ -201,7 +172,7 @@ export class Session<Identity = unknown> implements TransportHost {
           break
         case FrameType.PING:
           this.#seq.control(PONG)
-          this.#queueFlush()
+          this.flushSoon()
           break
         case FrameType.PONG:
         case FrameType.HELLO:
@@ -209,13 +180,13 @@ export class Session<Identity = unknown> implements TransportHost {
         default: {
           const verdict = this.#seq.accept(f[1])
           due = true
-          if (verdict === 'deliver') this.#deliver(f, bytes / frames.length)
+          if (verdict === 'deliver') (this.#inbound ??= new Inbound(this, this.#seq, this.#config)).deliver(f, bytes / frames.length)
           else if (verdict === 'gap') this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#seq.received + 1})`)
         }
       }
     }
     if (inlineAck) this.#seq.acked()
-    else if (due) this.#scheduleAck()
+    else if (due) this.#inbound?.scheduleAck()
   }
 
   /**
@@ -232,48 +203,27 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /** Sends a MESSAGE whose body was encoded once for every subscriber. */
   sendMessage(body: string): void {
-    this.#append(encodeMessage(this.#seq.nextSeq, body), false)
+    this.#append(encodeMessage(this.#seq.nextSeq, body), 0)
   }
 
   /**
    * Answers the client's data frame `ref` with a result. Never throws: a result JSON cannot encode
-   * (a BigInt, a cycle, nesting deeper than the stack, a throwing toJSON) is answered RPC_ERROR.
+   * is answered RPC_ERROR (see encodeResultReply).
    */
   reply(ref: number, result: unknown): void {
-    let json: string
-    try {
-      json = encodeData(result)
-    } catch (e) {
-      this.#log('session', `reply to ${ref} could not be encoded`, e)
+    const frame = encodeResultReply(this.#seq.nextSeq, ref, result)
+    if (frame instanceof Unencodable) {
+      this.#log('session', `reply to ${ref} could not be encoded`, frame.cause)
       return this.replyError(ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT))
     }
-    // Built as text: the result is encoded once and no wrapper array is allocated per reply.
-    this.#append(`[21,${this.#seq.nextSeq},${ref},null,${json}]`, true)
-    this.#repliedTo(ref)
+    this.#append(frame, ref)
   }
 
   /** Answers the client's data frame `ref` with an error; error data JSON cannot encode is left out. */
   replyError(ref: number, error: SwitchboardError): void {
-    const seq = this.#seq.nextSeq
-    let frame: string | undefined
-    if (error.data !== undefined) {
-      try {
-        frame = encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message, error.data])
-      } catch (e) {
-        this.#log('session', `error data of the reply to ${ref} could not be encoded`, e)
-      }
-    }
-    this.#append(frame ?? encodeFrame([FrameType.REPLY, seq, ref, error.code, error.message]), true)
-    this.#repliedTo(ref)
-  }
-
-  /**
-   * The client takes a REPLY to `ref` as the ack of its frames up to `ref`: no ACK frame is due
-   * for those (a round trip carries no ACK). Should the reply be lost with the line, the next
-   * attach's WELCOME carries the ack.
-   */
-  #repliedTo(ref: number): void {
-    this.#seq.acked(ref)
+    const [frame, dropped] = encodeErrorReply(this.#seq.nextSeq, ref, error)
+    if (dropped) this.#log('session', `error data of the reply to ${ref} could not be encoded`, dropped.cause)
+    this.#append(frame, ref)
   }
 
   /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
@@ -288,7 +238,7 @@ export class Session<Identity = unknown> implements TransportHost {
     } else if (now - this.lastPing >= this.#config.heartbeatMs) {
       this.lastPing = now
       this.#seq.control(PING)
-      this.#queueFlush()
+      this.flushSoon()
     }
     return true
   }
@@ -301,28 +251,17 @@ export class Session<Identity = unknown> implements TransportHost {
     if (this.#ended) return
     const t = this.#transport
     const closeFrame = encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs])
-    // The last batch: what the client is owed, the exact ack of its frames, then CLOSE.
-    // Everything up to that ack was processed; nothing after it will be.
     const seq = this.#seq
-    const ack = encodeAck(seq.processedSeq)
     try {
-      if (t?.writable) t.send(encodeBatch([ack, ...seq.unsentFrames(), closeFrame]))
+      if (t?.writable) t.send(seq.closingBatch(closeFrame))
     } catch {
       // A line that broke while writing: the client hears the end from its final words.
     }
-    const final = new EndedSession(
-      this.token,
-      seq.processedSeq,
-      seq.unackedFrames(),
-      seq.out.ackedSeq + 1,
-      closeFrame,
-      Date.now() + this.#config.recoveryMs,
-    )
+    const final = EndedSession.of(this.token, seq, closeFrame, Date.now() + this.#config.recoveryMs)
     this.#ended = true
     this.#transport = null
     t?.close(code)
-    clearTimeout(this.#ackTimer)
-    this.#backlog = null
+    this.#inbound?.end()
     seq.clear()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
@@ -343,102 +282,30 @@ export class Session<Identity = unknown> implements TransportHost {
     // cleared per round trip.
     const batch = this.#seq.nextBatch(this.#config.batch, true)
     if (batch === '') return
-    if (t.send(batch) && this.#seq.unsent) this.#queueFlush()
+    if (t.send(batch) && this.#seq.unsent) this.flushSoon()
   }
 
   /**
-   * Queues a frame for the client. A channel message that finds the replay buffer full ends the
-   * session with SLOW_CONSUMER (a subscriber that cannot keep up with a channel). A reply always
-   * goes in: the session's own request/reply traffic is paced instead (see #deliver), so replies
-   * pass the bound by at most what requests already in progress answer.
+   * Queues a channel message (`replyTo` 0) or the reply to client frame `replyTo`. A message past
+   * the replay buffer's bound ends the session with SLOW_CONSUMER; a reply always goes in (request
+   * traffic is paced by Inbound instead), and acks the client's frames up to `replyTo` (the next
+   * attach's WELCOME carries that ack should the reply be lost with the line).
    */
-  #append(frame: string, reply: boolean): void {
+  #append(frame: string, replyTo: number): void {
     if (this.#ended) return
-    if (!reply && !this.#seq.out.hasRoom(frame.length)) {
+    if (replyTo === 0 && !this.#seq.out.hasRoom(frame.length)) {
       // Bounded memory per session: a client this far behind starts a new session at once and
       // catches up through channel history (subscribe `since`).
       this.end('SLOW_CONSUMER', 0)
       return
     }
     this.#seq.append(frame)
-    this.#queueFlush()
+    if (replyTo > 0) this.#seq.acked(replyTo)
+    this.flushSoon()
   }
 
-  /**
-   * Processes a client frame, or holds it: behind an async dispatch (per-session order), or while
-   * the client owes acks for half a replay buffer of our frames (backpressure: the client's outbox
-   * fills, unacked, and it waits; acks and pings are still read). Held frames are not acked, so
-   * a session that ends now tells the client exactly which to carry over.
-   */
-  #deliver(frame: ClientDataFrame, bytes: number): void {
-    if (this.#busy || this.#held() > 0 || this.#behind()) {
-      const config = this.#config
-      const backlog = (this.#backlog ??= new Backlog())
-      if (!backlog.fits(bytes, config.maxPendingRequests, config.maxPendingBytes)) {
-        // Only a client that ignores its acks sends this far ahead.
-        this.end('BACKLOG_FULL', null, `More than ${config.maxPendingRequests} requests or ${config.maxPendingBytes} bytes wait to be processed`)
-        return
-      }
-      backlog.push(frame, bytes)
-      if (!this.#busy) this.#askForAck()
-      return
-    }
-    this.#dispatch(frame)
-  }
-
-  #dispatch(frame: ClientDataFrame): void {
-    this.#seq.processed(frame[1])
-    const pending = this.#config.dispatch(this, frame)
-    if (pending) this.#wait(pending)
-  }
-
-  #held(): number {
-    return this.#backlog === null ? 0 : this.#backlog.length
-  }
-
-  /** The client owes acks for half the replay buffer or more: stop taking its requests. */
-  #behind(): boolean {
-    const out = this.#seq.out
-    return out.size * 2 >= this.#config.replayBufferFrames || out.bytes * 2 >= this.#config.replayBufferBytes
-  }
-
-  /** Back under a quarter of the replay buffer: take requests again (the gap avoids flapping). */
-  #caughtUp(): boolean {
-    const out = this.#seq.out
-    return out.size * 4 < this.#config.replayBufferFrames && out.bytes * 4 < this.#config.replayBufferBytes
-  }
-
-  /** An async dispatch runs: later frames queue behind it (a closure only on this rarer path). */
-  #wait(pending: Promise<void>): void {
-    this.#busy = true
-    const resume = () => this.#resume()
-    pending.then(resume, resume)
-  }
-
-  #resume(): void {
-    this.#busy = false
-    let dispatched = false
-    while (!this.#busy && this.#held() > 0 && !this.#ended && !this.#behind()) {
-      this.#dispatch(this.#backlog!.shift())
-      dispatched = true
-    }
-    if (dispatched) this.#scheduleAck()
-  }
-
-  #scheduleAck(): void {
-    const owed = this.#seq.ackOwed
-    if (owed <= 0) return // replies acked it all
-    if (owed >= ACK_EVERY_FRAMES) this.#queueFlush()
-    else this.#ackTimer ??= setTimeout(Session.#ackNow, ACK_DELAY_MS, this)
-  }
-
-  /** Shared by every session (the session comes as the timer's argument): no closure per session. */
-  static #ackNow(session: Session): void {
-    session.#ackTimer = undefined
-    if (session.#seq.ackOwed > 0) session.#queueFlush()
-  }
-
-  #queueFlush(): void {
+  /** Queues a flush at the end of the current callback, with every other session written to in it. */
+  flushSoon(): void {
     if (this.#queued) return
     this.#queued = true
     queueFlush(this)

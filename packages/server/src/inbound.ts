@@ -1,0 +1,128 @@
+import { ACK_DELAY_MS, ACK_EVERY_FRAMES, encodeFrame, FrameType, type ClientDataFrame, type Sequencer } from '@switchboard/protocol'
+import type { Session, SessionConfig } from './session.js'
+
+const PING = encodeFrame([FrameType.PING])
+
+/**
+ * A session's client frames on their way to the app: in seq order, one dispatch at a time when a
+ * dispatch is async, and paced: while the client owes acks for half the replay buffer, new
+ * requests are held, unprocessed and unacked (the client's outbox fills and it waits; acks and
+ * pings are still read), so a session that ends tells its client exactly which to carry over.
+ * Also when the session's ack of them is due. Made on a session's first data frame: an idle
+ * session has none.
+ */
+export class Inbound {
+  #session: Session
+  #seq: Sequencer
+  #config: SessionConfig
+  #frames: ClientDataFrame[] = []
+  /** The bytes each held frame came with (its share of its batch), and their sum. */
+  #sizes: number[] = []
+  #bytes = 0
+  #busy = false
+  /** A PING went out to ask for the client's ack since the session fell behind. */
+  #askedAck = false
+  #ackTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(session: Session, seq: Sequencer, config: SessionConfig) {
+    this.#session = session
+    this.#seq = seq
+    this.#config = config
+  }
+
+  /** Processes a client frame in seq order, or holds it (behind an async dispatch, or paced). */
+  deliver(frame: ClientDataFrame, bytes: number): void {
+    if (this.#busy || this.#frames.length > 0 || this.#behind()) {
+      const config = this.#config
+      if (this.#frames.length >= config.maxPendingRequests || this.#bytes + bytes > config.maxPendingBytes) {
+        // Only a client that ignores its acks sends this far ahead.
+        const why = `More than ${config.maxPendingRequests} requests or ${config.maxPendingBytes} bytes wait to be processed`
+        return this.#session.end('BACKLOG_FULL', null, why)
+      }
+      this.#frames.push(frame)
+      this.#sizes.push(bytes)
+      this.#bytes += bytes
+      if (!this.#busy) this.#askForAck()
+      return
+    }
+    this.#dispatch(frame)
+  }
+
+  /** An ack came: take the requests held back once it made room, or ask for the next one. */
+  acked(): void {
+    this.#askedAck = false
+    if (this.#frames.length === 0 || this.#busy || this.#session.ended) return
+    if (this.#caughtUp()) this.#resume()
+    else this.#askForAck()
+  }
+
+  /** Data frames arrived: ack them once ACK_EVERY_FRAMES are owed, or after ACK_DELAY_MS. */
+  scheduleAck(): void {
+    const owed = this.#seq.ackOwed
+    if (owed <= 0) return // replies acked it all
+    if (owed >= ACK_EVERY_FRAMES) this.#session.flushSoon()
+    else this.#ackTimer ??= setTimeout(Inbound.#ackNow, ACK_DELAY_MS, this)
+  }
+
+  /** The session ended: held frames are dropped (its final ack excludes them), the timer stops. */
+  end(): void {
+    clearTimeout(this.#ackTimer)
+    this.#frames = []
+    this.#sizes = []
+    this.#bytes = 0
+  }
+
+  /** Shared by every session (the inbound comes as the timer's argument): no closure per session. */
+  static #ackNow(inbound: Inbound): void {
+    inbound.#ackTimer = undefined
+    if (inbound.#seq.ackOwed > 0) inbound.#session.flushSoon()
+  }
+
+  #dispatch(frame: ClientDataFrame): void {
+    this.#seq.processed(frame[1])
+    const pending = this.#config.dispatch(this.#session, frame)
+    if (pending) this.#wait(pending)
+  }
+
+  /**
+   * Asks for the client's ack now, once per ack: a PING is answered on every line with a batch or
+   * request that carries the ack, where a client with nothing to send (or a long poll holding no
+   * data) would otherwise ack only after its ack delay, or at the poll timeout.
+   */
+  #askForAck(): void {
+    if (this.#askedAck) return
+    this.#askedAck = true
+    this.#seq.control(PING)
+    this.#session.flushSoon()
+  }
+
+  /** The client owes acks for half the replay buffer or more: stop taking its requests. */
+  #behind(): boolean {
+    const out = this.#seq.out
+    return out.size * 2 >= this.#config.replayBufferFrames || out.bytes * 2 >= this.#config.replayBufferBytes
+  }
+
+  /** Back under a quarter of the replay buffer: take requests again (the gap avoids flapping). */
+  #caughtUp(): boolean {
+    const out = this.#seq.out
+    return out.size * 4 < this.#config.replayBufferFrames && out.bytes * 4 < this.#config.replayBufferBytes
+  }
+
+  /** An async dispatch runs: later frames queue behind it (a closure only on this rarer path). */
+  #wait(pending: Promise<void>): void {
+    this.#busy = true
+    const resume = () => this.#resume()
+    pending.then(resume, resume)
+  }
+
+  #resume(): void {
+    this.#busy = false
+    let dispatched = false
+    while (!this.#busy && this.#frames.length > 0 && !this.#session.ended && !this.#behind()) {
+      this.#bytes -= this.#sizes.shift()!
+      this.#dispatch(this.#frames.shift()!)
+      dispatched = true
+    }
+    if (dispatched) this.scheduleAck()
+  }
+}
