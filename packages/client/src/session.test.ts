@@ -205,6 +205,16 @@ describe('ClientSession requests', () => {
     expect(session.queued).toBe(0)
   })
 
+  it('keeps the timeout of a request still waiting for room when the session is replaced', async () => {
+    vi.useFakeTimers()
+    const { session } = attached('websocket', { maxOutboxFrames: 1 })
+    void outcome(session.request(call('first')))
+    const waiting = outcome(session.request(call('late'), 50))
+    session.reset(new SwitchboardError('SESSION_LOST')) // not final: the waiting one goes on to the next session
+    await vi.advanceTimersByTimeAsync(60)
+    expect(await waiting).toMatchObject({ error: { code: 'TIMEOUT' } })
+  })
+
   it('drained() resolves once nothing waits; a final reset rejects what waits with its error', async () => {
     const { session } = attached('websocket', { maxOutboxFrames: 1 })
     await session.drained()

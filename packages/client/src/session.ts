@@ -4,27 +4,21 @@ import {
   encodeRequest,
   exceedsBytes,
   FrameType,
-  MAX_BATCH_BYTES,
-  MAX_BATCH_FRAMES,
-  MAX_MESSAGE_BYTES,
   QUEUED_BYTES,
   QUEUED_REQUESTS,
   Sequencer,
   SwitchboardError,
-  type BatchLimits,
   type ClientFrame,
-  type NegotiateResponse,
   type ServerDataFrame,
   type ServerFrame,
-  type ReplyFrame,
   type RequestType,
 } from '@switchboard/protocol'
 import { byteLength } from './bytes.js'
 import { microtask } from './microtask.js'
-import { PendingRequests } from './pending.js'
 import type { AckCarriage, ClientTransport } from './transports/transport.js'
 import { WEBSOCKET_TRAITS } from './transports/websocket.js'
-import { type Pending, WaitingRequests } from './waiting.js'
+import { Requests } from './requests.js'
+import { ServerLimits } from './server-limits.js'
 
 export interface ClientSessionConfig {
   /** Requests sent or queued and not yet acked by the server. */
@@ -61,31 +55,24 @@ export class ClientSession {
    * a poll answer, or an SSE event, can overtake each other: holding the later ones saves a resend).
    */
   #seq: Sequencer<ServerDataFrame>
-  /** Requests made while the outbox was full: they get their seq as acks make room. */
-  #waiting: WaitingRequests
+  /** Every request until it settles: sent ones by seq, and those waiting for room in the outbox. */
+  #requests: Requests
   #transport: ClientTransport | null = null
   #writable = false
-  #pending = new PendingRequests<Pending>()
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   /** How the attached line carries the ack. */
   #ackBy: AckCarriage = WEBSOCKET_TRAITS.ack
   /** The ack is overdue: send it even alone (lines that ack `when-overdue`). */
   #ackOverdue = false
-  #timeoutTimer: ReturnType<typeof setTimeout> | undefined
-  #nextDeadline = Infinity
   #flushQueued = false
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
-  /** Limits, from the server's negotiate answer (setLimits). */
-  #maxMessageBytes = MAX_MESSAGE_BYTES
-  #batch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: MAX_BATCH_BYTES }
-  /** WebSocket messages are cheap: they stay within maxMessageBytes too, so the server never has to measure frames one by one. */
-  #messageBatch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: Math.min(MAX_BATCH_BYTES, MAX_MESSAGE_BYTES) }
+  #limits = new ServerLimits()
 
   constructor(config: ClientSessionConfig) {
     this.#config = config
     this.#seq = this.#newSequencer()
-    this.#waiting = new WaitingRequests(config.maxQueuedRequests ?? QUEUED_REQUESTS, config.maxQueuedBytes ?? QUEUED_BYTES)
+    this.#requests = new Requests(config.maxQueuedRequests ?? QUEUED_REQUESTS, config.maxQueuedBytes ?? QUEUED_BYTES)
   }
 
   #newSequencer(): Sequencer<ServerDataFrame> {
@@ -99,16 +86,12 @@ export class ClientSession {
   }
 
   /** Takes the server's limits from its negotiate answer. */
-  setLimits(limits: Partial<Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes'>>): void {
-    const maxFrames = limits.maxBatchFrames ?? this.#batch.maxFrames
-    const maxBytes = limits.maxBatchBytes ?? this.#batch.maxBytes
-    this.#maxMessageBytes = limits.maxMessageBytes ?? this.#maxMessageBytes
-    this.#batch = { maxFrames, maxBytes }
-    this.#messageBatch = { maxFrames, maxBytes: Math.min(maxBytes, this.#maxMessageBytes) }
+  setLimits(limits: Parameters<ServerLimits['set']>[0]): void {
+    this.#limits.set(limits)
   }
 
   get maxMessageBytes(): number {
-    return this.#maxMessageBytes
+    return this.#limits.maxMessageBytes
   }
 
   /** Last server seq delivered: what this client acks. */
@@ -128,7 +111,7 @@ export class ClientSession {
 
   /** Requests still waiting for their reply (those waiting for room in the outbox too). */
   get pendingCount(): number {
-    return this.#pending.size + this.#waiting.size
+    return this.#requests.size
   }
 
   /**
@@ -138,9 +121,9 @@ export class ClientSession {
   request(build: (seq: number) => ClientFrame, timeoutMs?: number): Promise<unknown> {
     if (this.#closedWith) throw this.#closedWith
     // Encoded with the seq it will get (after those waiting) to measure it; again if it has to wait.
-    const frame = encodeFrame(build(this.#seq.nextSeq + this.#waiting.size))
+    const frame = encodeFrame(build(this.#seq.nextSeq + this.#requests.queued))
     if (this.#fitsNow(frame)) return this.#enqueue(frame, timeoutMs)
-    return this.#wait((seq) => encodeFrame(build(seq)), frame.length, timeoutMs)
+    return this.#requests.wait((seq) => encodeFrame(build(seq)), frame.length, timeoutMs)
   }
 
   /**
@@ -153,92 +136,34 @@ export class ClientSession {
     if (this.#closedWith) throw this.#closedWith
     const frame = encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson)
     if (this.#fitsNow(frame)) return this.#enqueue(frame, timeoutMs)
-    return this.#wait((seq) => encodeRequest(type, seq, nameJson, dataJson), frame.length, timeoutMs)
+    return this.#requests.wait((seq) => encodeRequest(type, seq, nameJson, dataJson), frame.length, timeoutMs)
   }
 
   /** The outbox has room for `frame` and no earlier request waits: it can go in now. */
   #fitsNow(frame: string): boolean {
-    return this.#waiting.size === 0 && this.#seq.out.hasRoom(frame.length)
+    return this.#requests.queued === 0 && this.#seq.out.hasRoom(frame.length)
   }
 
   /** Queues `frame`, encoded with nextSeq, in the outbox and returns its reply's promise. */
   #enqueue(frame: string, timeoutMs: number | undefined): Promise<unknown> {
-    const seq = this.#seq.append(frame)
-    const deadline = this.#deadlineOf(timeoutMs)
-    const promise = new Promise<unknown>((resolve, reject) => {
-      this.#pending.add(seq, { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 })
-    })
+    const promise = this.#requests.sent(this.#seq.append(frame), timeoutMs)
     this.#queueFlush()
     return promise
   }
 
-  /**
-   * The outbox is full, or earlier requests already wait: this one waits too, in order, and
-   * `encode` numbers it once acks make room (a closure only on this path). A producer faster
-   * than the line is slowed, not refused, up to the waiting bound (past it: OUTBOX_FULL).
-   */
-  #wait(encode: (seq: number) => string, chars: number, timeoutMs: number | undefined): Promise<unknown> {
-    const deadline = this.#deadlineOf(timeoutMs)
-    let pending!: Pending
-    const promise = new Promise<unknown>((resolve, reject) => {
-      pending = { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 }
-    })
-    this.#waiting.push({ encode, chars, pending })
-    return promise
-  }
-
-  /** When a request made now times out (Infinity: never); the one timeout timer is armed for it. */
-  #deadlineOf(timeoutMs: number | undefined): number {
-    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
-    if (deadline < this.#nextDeadline) this.#armTimeouts(deadline)
-    return deadline
-  }
-
   /** Moves waiting requests into the outbox while it has room; called when acks free some. */
   #refill(): void {
-    let moved = false
-    for (let w = this.#waiting.shiftIf(this.#fits); w !== undefined; w = this.#waiting.shiftIf(this.#fits)) {
-      this.#pending.add(this.#seq.append(w.encode(this.#seq.nextSeq)), w.pending!)
-      moved = true
-    }
-    if (moved) this.#queueFlush()
+    if (this.#requests.refill(this.#seq)) this.#queueFlush()
   }
-
-  #fits = (chars: number): boolean => this.#seq.out.hasRoom(chars)
 
   /** Requests waiting for room in the outbox. */
   get queued(): number {
-    return this.#waiting.size
+    return this.#requests.queued
   }
 
   /** Resolves once no request waits for room in the outbox. */
   drained(): Promise<void> {
-    return this.#waiting.drained()
-  }
-
-  /**
-   * One timer for every request's timeout (not one per request): it fires at the earliest
-   * deadline, rejects what is due and re-arms for the next.
-   */
-  #armTimeouts(deadline: number): void {
-    clearTimeout(this.#timeoutTimer)
-    this.#nextDeadline = deadline
-    this.#timeoutTimer = setTimeout(() => this.#expire(), Math.max(0, deadline - Date.now()))
-  }
-
-  #expire(): void {
-    this.#timeoutTimer = undefined
-    this.#nextDeadline = Infinity
-    const now = Date.now()
-    let next = Infinity
-    for (const [seq, p] of this.#pending.entries()) {
-      if (p.deadline <= now) {
-        this.#pending.take(seq)
-        p.reject(new SwitchboardError('TIMEOUT', `No reply within ${p.timeoutMs} ms`))
-      } else if (p.deadline < next) next = p.deadline
-    }
-    next = Math.min(next, this.#waiting.expire(now))
-    if (next < Infinity) this.#armTimeouts(next)
+    return this.#requests.drained()
   }
 
   /** A transport was welcomed: the server holds our frames up to `serverAck`; resend the rest there. */
@@ -253,7 +178,7 @@ export class ClientSession {
     seq.forgetAcked()
     this.#ackOverdue = seq.received > 0
     seq.filterControl(dropAll)
-    if (this.#waiting.size > 0) this.#refill()
+    if (this.#requests.queued > 0) this.#refill()
     this.flush()
   }
 
@@ -299,7 +224,7 @@ export class ClientSession {
       }
     }
     if (due) this.#scheduleAck()
-    if (this.#waiting.size > 0) this.#refill()
+    if (this.#requests.queued > 0) this.#refill()
   }
 
   /**
@@ -307,16 +232,9 @@ export class ClientSession {
    * `final`: the client is closed, and later requests fail with `error` too.
    */
   reset(error: SwitchboardError, final = false): void {
-    if (final) {
-      this.#closedWith = error
-      // Requests still waiting for room never left: a new session takes them, unless this is the end.
-      this.#waiting.rejectAll(error)
-    }
-    for (const [, p] of this.#pending.entries()) p.reject(error)
-    this.#pending.clear()
-    clearTimeout(this.#timeoutTimer)
-    this.#timeoutTimer = undefined
-    this.#nextDeadline = Infinity
+    if (final) this.#closedWith = error
+    // Requests still waiting for room never left: a new session takes them, unless this is the end.
+    this.#requests.rejectSent(error, final)
     this.#seq.clear()
     this.#seq = this.#newSequencer()
     this.#ackOverdue = false
@@ -337,16 +255,14 @@ export class ClientSession {
     const after = exactAck ? out.ackedSeq : Math.max(out.ackedSeq, this.#seq.everSent)
     const keep = out.framesAfter(after).map((text) => {
       const frame = JSON.parse(text) as ClientFrame & [number, number]
-      const pending = this.#pending.take(frame[1])
+      const pending = this.#requests.take(frame[1])
       return { frame, pending }
     })
     this.reset(error)
     for (const { frame, pending } of keep) {
       frame[1] = this.#seq.nextSeq
       const seq = this.#seq.append(encodeFrame(frame))
-      if (!pending) continue
-      this.#pending.add(seq, pending)
-      if (pending.deadline < this.#nextDeadline) this.#armTimeouts(pending.deadline)
+      if (pending) this.#requests.resend(seq, pending)
     }
     this.#refill()
   }
@@ -359,7 +275,7 @@ export class ClientSession {
     const ackBy = this.#ackBy
     const seq = this.#seq
     const withAck = ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue)
-    const batch = seq.nextBatch(t.traits.messageSized ? this.#messageBatch : this.#batch, withAck)
+    const batch = seq.nextBatch(t.traits.messageSized ? this.#limits.messageBatch : this.#limits.batch, withAck)
     if (batch === '') return
     if (ackBy.inHeader) {
       seq.acked()
@@ -375,15 +291,8 @@ export class ClientSession {
       // The server processes our frames in seq order: a reply to `ref` acks everything up to it,
       // without waiting for an ACK frame (over SSE that comes later, with the POST's answer).
       this.#seq.ack(Math.min(f[2], this.#seq.out.lastSeq))
-      this.#settle(f)
+      this.#requests.settle(f)
     } else this.#config.onData(f)
-  }
-
-  #settle(f: ReplyFrame): void {
-    const pending = this.#pending.take(f[2])
-    if (!pending) return // timed out already
-    if (f[3] === null) pending.resolve(f[4])
-    else pending.reject(new SwitchboardError(f[3], f[4], f.length > 5 ? { data: f[5] } : undefined))
   }
 
   #scheduleAck(): void {
