@@ -158,7 +158,9 @@ export class Connection extends Emitter<ConnectionEvents> {
       receive: (t, frames, from) => this.#receive(t, frames, from),
       lost: (t, closeInfo) => this.#lost(t, closeInfo),
       probed: (t) => this.#switchTo(t),
-      drain: (t) => this.#transport === t && this.session.drain(),
+      drain: (t) => {
+        if (this.#transport === t) this.session.drain()
+      },
       log: (message) => this.#log('transport', message),
     })
     this.#attempts.add(cancel)

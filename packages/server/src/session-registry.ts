@@ -158,15 +158,13 @@ export class SessionRegistry implements SessionLayer {
     if (this.#unheard.has(sid) && this.#ended.get(sid)?.carriedBy(batch)) whenAnswered(() => this.#unheard.heard(sid))
   }
 
-  enterRequest(session: Session): () => void {
+  enterRequest(session: Session): void {
     if (!this.#requests.enter(session))
       throw new SwitchboardError('RATE_LIMITED', `More than ${this.#requests.max} requests of this session at once`, { retryAfterMs: 1_000 })
-    let left = false
-    return () => {
-      if (left) return
-      left = true
-      this.#requests.leave(session)
-    }
+  }
+
+  leaveRequest(session: Session): void {
+    this.#requests.leave(session)
   }
 
   /** The refusal of a new session while shutting down. */

@@ -27,12 +27,12 @@ export function registerHttpUpstream(app: Hono, layer: SessionLayer): void {
     const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
     if (session instanceof EndedSession) throw new SwitchboardError('UNKNOWN_SESSION')
     // Bodies are read concurrently: a client that opens many POSTs at once must not hold many.
-    const leave = layer.enterRequest(session)
+    layer.enterRequest(session)
     let text: string
     try {
       text = await c.req.text()
     } finally {
-      leave()
+      layer.leaveRequest(session)
     }
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))

@@ -92,12 +92,20 @@ const PROBE_HOLD_MS = 10_000
  */
 export function createSseProbe(whenGone: WhenGone, onEnd: () => void = () => {}): ReadableStream<Uint8Array> {
   let timer: ReturnType<typeof setTimeout> | undefined
+  let ended = false
+  // The hold running out, the client leaving and a cancel may all come: the probe ends once.
+  const finish = () => {
+    if (ended) return false
+    ended = true
+    clearTimeout(timer)
+    onEnd()
+    return true
+  }
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(`: switchboard\n\ndata: ${PROBE_ANSWER}\n\n`))
       const end = () => {
-        clearTimeout(timer)
-        onEnd()
+        if (!finish()) return
         try {
           controller.close()
         } catch {
@@ -108,8 +116,7 @@ export function createSseProbe(whenGone: WhenGone, onEnd: () => void = () => {})
       whenGone(end)
     },
     cancel() {
-      clearTimeout(timer)
-      onEnd()
+      finish()
     },
   })
 }
@@ -125,7 +132,13 @@ export const SSE_ROUTES: TransportRoutes = {
       const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
       if (session instanceof EndedSession)
         return new Response(`data: ${session.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-      if (c.req.query(PROBE_PARAM) === '1') return new Response(createSseProbe(whenGone(c), layer.enterRequest(session)), { headers: SSE_HEADERS })
+      if (c.req.query(PROBE_PARAM) === '1') {
+        layer.enterRequest(session)
+        return new Response(
+          createSseProbe(whenGone(c), () => layer.leaveRequest(session)),
+          { headers: SSE_HEADERS },
+        )
+      }
       const transport = new SseTransport(whenGone(c))
       transport.bind(session)
       session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)

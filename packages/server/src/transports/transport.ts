@@ -55,9 +55,10 @@ export interface SessionLayer {
   endedPollAnswered(sid: string, batch: string, whenAnswered: WhenGone): void
   /**
    * Counts a request of `session` in flight besides its line (a POST, an SSE probe); throws
-   * RATE_LIMITED past maxRequestsPerSession. Returns the function that ends it (call it once).
+   * RATE_LIMITED past maxRequestsPerSession. Each that entered leaves once, with leaveRequest.
    */
-  enterRequest(session: Session): () => void
+  enterRequest(session: Session): void
+  leaveRequest(session: Session): void
 }
 
 /** What the session needs to know of a transport, declared by its module. */
