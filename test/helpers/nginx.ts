@@ -44,7 +44,7 @@ const LOCATIONS: Record<NginxMode, string> = {
       proxy_buffering off; proxy_read_timeout 1h;`,
 }
 
-function config(mode: NginxMode, port: number, appPort: number): string {
+function config(mode: NginxMode, port: number, appPorts: readonly number[]): string {
   const tls = mode === 'tls'
   return `user root;
 worker_processes 1;
@@ -58,7 +58,7 @@ http {
   fastcgi_temp_path tmp/fastcgi;
   uwsgi_temp_path tmp/uwsgi;
   scgi_temp_path tmp/scgi;
-  upstream app { server 127.0.0.1:${appPort}; }
+  upstream app { ${appPorts.map((p) => `server 127.0.0.1:${p};`).join(' ')} }
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
 ${tls ? '  ssl_certificate cert.pem;\n  ssl_certificate_key key.pem;\n' : ''}  server {
     listen 127.0.0.1:${port}${tls ? ' ssl http2' : ''};
@@ -92,8 +92,12 @@ export async function createCertificate(dir: string): Promise<{ cert: string; ke
   return { cert, key }
 }
 
-/** Starts nginx in the foreground on a free port, in front of the app on `appPort`. */
-export function startNginx(mode: NginxMode, appPort: number): Promise<Nginx> {
+/**
+ * Starts nginx in the foreground on a free port, in front of the app on `appPort`, or of several
+ * app nodes, each request to the next (round-robin: no ip_hash, no cookie, no sticky sessions).
+ */
+export function startNginx(mode: NginxMode, appPort: number | readonly number[]): Promise<Nginx> {
+  const appPorts = typeof appPort === 'number' ? [appPort] : appPort
   return startConfiguredDaemon({
     command: 'nginx',
     debianPackage: 'nginx',
@@ -103,7 +107,7 @@ export function startNginx(mode: NginxMode, appPort: number): Promise<Nginx> {
       if (mode === 'tls') await createCertificate(dir)
     },
     configure(dir, port) {
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), config(mode, port, appPort))
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), config(mode, port, appPorts))
       // -e keeps nginx away from /var/log/nginx/error.log, which it opens before reading the config.
       return ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']
     },

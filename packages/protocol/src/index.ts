@@ -23,4 +23,4 @@ export {
   batchRoom,
 } from './codec.js'
 export { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'
-export { Sequencer, type BatchLimits, type SequencerLimits } from './sequencer.js'
+export { Sequencer, type BatchLimits, type SequencerLimits, type SequencerState } from './sequencer.js'

@@ -134,6 +134,18 @@ export class ReplayBuffer {
     return end - from === 1 ? this.#frames[from]! : this.#frames.slice(from, end).join(',')
   }
 
+  /**
+   * Holds `frames` as the unacked frames after `ackedSeq`, replacing anything held: the buffer of a
+   * session that moved here from another node, which goes on with the same seqs.
+   */
+  restore(ackedSeq: number, frames: readonly string[]): void {
+    this.#headSeq = ackedSeq + 1
+    this.#frames = [...frames]
+    this.#head = 0
+    this.#bytes = 0
+    for (const frame of frames) this.#bytes += frame.length
+  }
+
   /** Forgets every frame (the session is over). */
   clear(): void {
     this.#headSeq = this.nextSeq

@@ -159,6 +159,33 @@ const steps = fc.array(
   { maxLength: 80 },
 )
 
+describe('Sequencer state', () => {
+  it('goes on elsewhere from its state: same seqs, unacked frames resent from the peer ack, peer seqs kept', () => {
+    const processing = () => new Sequencer<string>({ maxUnackedFrames: 1_000, maxUnackedBytes: 10_000_000, ackProcessed: true })
+    const a = processing()
+    fill(a, 5)
+    a.nextBatch(LIMITS, false)
+    a.ack(2)
+    a.accept(1)
+    a.accept(2)
+    a.processed(1)
+    const state = a.state()
+    expect(state).toEqual({ acked: 2, frames: [frameFor(3), frameFor(4), frameFor(5)], received: 2, processed: 1 })
+    const b = processing()
+    b.restore(JSON.parse(JSON.stringify(state)))
+    expect(b.nextSeq).toBe(6)
+    expect(b.received).toBe(2)
+    expect(b.processedSeq).toBe(1)
+    expect(b.accept(2)).toBe('duplicate')
+    expect(b.accept(3)).toBe('deliver')
+    expect(b.rewind(3)).toBe(true)
+    b.append(frameFor(b.nextSeq))
+    expect(seqsIn(b.nextBatch(LIMITS, false))).toEqual([4, 5, 6])
+    expect(b.out.bytes).toBe(frameFor(4).length + frameFor(5).length + frameFor(6).length)
+    expect(b.ack(7)).toBe(false)
+  })
+})
+
 describe('two Sequencers over a lossy line', () => {
   it('deliver every frame exactly once and in order, with both bounds held', () => {
     fc.assert(

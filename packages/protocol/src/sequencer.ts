@@ -7,6 +7,19 @@ export interface BatchLimits {
   maxBytes: number
 }
 
+/**
+ * Where one side's sequencing stands, to go on elsewhere: a session that moves to another node
+ * carries its unacked frames (with their seqs) and what it received and processed of its peer's.
+ */
+export interface SequencerState {
+  /** Highest own seq the peer acked; `frames` are the ones after it, in order. */
+  acked: number
+  frames: string[]
+  /** Highest peer seq accepted in order, and the highest processed (at most `received`). */
+  received: number
+  processed: number
+}
+
 /** Bounds of what a Sequencer holds: its own unacked frames, and peer frames ahead of a gap. */
 export interface SequencerLimits {
   /** Own frames sent or queued and not yet acked by the peer. */
@@ -227,6 +240,25 @@ export class Sequencer<Early = unknown> {
    */
   closingBatch(close: string): string {
     return encodeBatch([encodeAck(this.processedSeq), ...this.unsentFrames(), close])
+  }
+
+  /** Where this side stands (see SequencerState); control frames and held early frames are not part of it. */
+  state(): SequencerState {
+    return { acked: this.out.ackedSeq, frames: this.unackedFrames(), received: this.received, processed: this.processedSeq }
+  }
+
+  /**
+   * Goes on from `state`, taken by another Sequencer: the next line resends from the peer's ack
+   * (`rewind`), and the peer learns our ack again.
+   */
+  restore(state: SequencerState): void {
+    this.out.restore(state.acked, state.frames)
+    this.received = state.received
+    this.processedSeq = state.processed
+    this.#ackedIn = 0
+    this.#sent = state.acked
+    // Any of the frames may have left on the other node's line.
+    this.#everSent = this.out.lastSeq
   }
 
   /** Forgets every frame and every count; own seqs go on from where they were. */

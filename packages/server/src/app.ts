@@ -10,6 +10,7 @@ import {
 } from '@switchboard/protocol'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
+import { hopsOf } from './cluster/forwarded-http.js'
 import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError } from './http.js'
 import type { Runtime } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
@@ -51,7 +52,8 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
   })
 
   app.use('*', async (c, next) => {
-    if (c.req.method !== 'OPTIONS' && c.req.path.endsWith(`/${WEBSOCKET_PATH}`) === false && !originAllowed(c, o.origins))
+    // A request another node forwarded was checked there, with the client's connection at hand.
+    if (c.req.method !== 'OPTIONS' && !c.req.path.endsWith(`/${WEBSOCKET_PATH}`) && hopsOf(c) === 0 && !originAllowed(c, o.origins))
       throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
     await next()
   })
@@ -81,6 +83,7 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
     const transports = requested ? requested.filter((t) => enabled(t)) : [...offered]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
     const session = registry.createSession(identity)
+    await registry.claim(session)
     const answer: NegotiateResponse = {
       version: PROTOCOL_VERSION,
       sessionId: session.id,

@@ -1,5 +1,5 @@
 import { encodeData, exceedsBytes, SwitchboardError, type StreamPosition } from '@switchboard/protocol'
-import type { Adapter } from './adapters/adapter.js'
+import type { Adapter, AdapterEvents } from './adapters/adapter.js'
 import { readCatchUp } from './catch-up.js'
 import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
 import { toSwitchboardError } from './http.js'
@@ -24,7 +24,13 @@ export class ChannelService<Identity> {
   #ready: Promise<void>
 
   #maxSubscriptions: number
-  constructor(adapter: Adapter, maxMessageBytes: number, log: Logger | undefined, maxSubscriptions = Number.POSITIVE_INFINITY) {
+  constructor(
+    adapter: Adapter,
+    maxMessageBytes: number,
+    log: Logger | undefined,
+    maxSubscriptions = Number.POSITIVE_INFINITY,
+    onForward?: AdapterEvents['onForward'],
+  ) {
     this.#maxSubscriptions = maxSubscriptions
     this.registry = new ChannelRegistry(adapter, log)
     this.#adapter = adapter
@@ -32,9 +38,15 @@ export class ChannelService<Identity> {
     this.#maxMessageBytes = maxMessageBytes
     const started = adapter.start({
       onMessage: (channel, offset, epoch, body) => this.registry.deliver(channel, offset, epoch, body),
+      onForward,
       logger: log,
     })
     this.#ready = Promise.resolve(started)
+  }
+
+  /** Resolves once the adapter has started (it rejects if the adapter could not start). */
+  get ready(): Promise<void> {
+    return this.#ready
   }
 
   define(pattern: string, options: ChannelOptions<unknown, unknown>): void {

@@ -132,6 +132,11 @@ export class ChannelRegistry {
     return this.#channelsOf.get(session) ?? NO_CHANNELS
   }
 
+  /** The subscription of `session` to `channel` on this node, if any. */
+  subscriptionOf(channel: string, session: Session): Subscription | undefined {
+    return this.#subscriptions.get(channel)?.get(session)
+  }
+
   /** Local subscribers of `channel`, those whose subscribe is being served included. */
   subscriberCount(channel: string): number {
     return this.#subscriptions.get(channel)?.size ?? 0

@@ -23,6 +23,8 @@ export class Inbound {
   /** A PING went out to ask for the client's ack since the session fell behind. */
   #askedAck = false
   #ackTimer: ReturnType<typeof setTimeout> | undefined
+  /** The session is moving to another node: every frame is held for it, none processed here. */
+  #paused: (() => void) | null = null
 
   constructor(session: Session, seq: Sequencer, config: SessionConfig) {
     this.#session = session
@@ -32,7 +34,7 @@ export class Inbound {
 
   /** Processes a client frame in seq order, or holds it (behind an async dispatch, or paced). */
   deliver(frame: ClientDataFrame, bytes: number): void {
-    if (this.#busy || this.#frames.length > 0 || this.#behind()) {
+    if (this.#busy || this.#frames.length > 0 || this.#paused !== null || this.#behind()) {
       const config = this.#config
       if (this.#frames.length >= config.maxPendingRequests || this.#bytes + bytes > config.maxPendingBytes) {
         // Only a client that ignores its acks sends this far ahead.
@@ -48,10 +50,39 @@ export class Inbound {
     this.#dispatch(frame)
   }
 
+  /**
+   * Holds every frame from now on (the session is moving to another node). Resolves once no
+   * frame is being processed; `held` then says what the next node must process.
+   */
+  pause(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#paused = resolve
+      if (!this.#busy) resolve()
+    })
+  }
+
+  /** The move did not happen: process what was held meanwhile. */
+  unpause(): void {
+    this.#paused = null
+    this.acked()
+  }
+
+  /** Frames received and not processed, in seq order, and the bytes each came with. */
+  held(): { frames: ClientDataFrame[]; sizes: number[] } {
+    return { frames: this.#frames, sizes: this.#sizes }
+  }
+
+  /** Frames a session received on another node and did not process there: processed here, in order. */
+  adopt(frames: ClientDataFrame[], sizes: number[]): void {
+    this.#frames = frames
+    this.#sizes = sizes
+    this.#bytes = sizes.reduce((a, b) => a + b, 0)
+  }
+
   /** An ack came: take the requests held back once it made room, or ask for the next one. */
   acked(): void {
     this.#askedAck = false
-    if (this.#frames.length === 0 || this.#busy || this.#session.ended) return
+    if (this.#frames.length === 0 || this.#busy || this.#paused !== null || this.#session.ended) return
     if (this.#caughtUp()) this.#resume()
     else this.#askForAck()
   }
@@ -117,6 +148,7 @@ export class Inbound {
 
   #resume(): void {
     this.#busy = false
+    if (this.#paused !== null) return this.#paused()
     let dispatched = false
     while (!this.#busy && this.#frames.length > 0 && !this.#session.ended && !this.#behind()) {
       this.#bytes -= this.#sizes.shift()!

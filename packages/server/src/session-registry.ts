@@ -21,6 +21,8 @@ import { createRandomId } from './random.js'
 import { InFlight, RateLimiter } from './limits.js'
 import { Session, type SessionConfig } from './session.js'
 import type { SessionLayer } from './transports/transport.js'
+import type { SessionRouter } from './cluster/router.js'
+import type { Context } from 'hono'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
 const FULL_RETRY_MS = 5_000
@@ -72,6 +74,8 @@ export class SessionRegistry implements SessionLayer {
   readonly byteLength: (s: string) => number
   readonly sessions = new Map<string, Session>()
   closing = false
+  /** Routes requests of sessions other nodes hold; none with an adapter that serves one node. */
+  router: SessionRouter | undefined
   /** What a refused negotiate during shutdown tells the client: come back after this long (ms). */
   #shutdownRetryMs = 0
   /**
@@ -114,6 +118,7 @@ export class SessionRegistry implements SessionLayer {
       onEnd: (s, code, final) => {
         this.sessions.delete(s.id)
         this.#forgetIdentity(s)
+        this.router?.released(s)
         this.#ended.set(s.id, final)
         if (this.#ended.size > options.maxSessions) this.#ended.delete(this.#ended.keys().next().value!)
         onEnd(s, code)
@@ -191,11 +196,56 @@ export class SessionRegistry implements SessionLayer {
       throw new SwitchboardError('TOO_MANY_SESSIONS', `This identity holds ${held} sessions, its most`, { retryAfterMs: FULL_RETRY_MS })
     const session = new Session(createRandomId(16), createRandomId(24), identity, this.#sessionConfig)
     this.sessions.set(session.id, session)
-    if (key !== undefined) {
-      this.#perIdentity.set(key, held + 1)
-      this.#identityOf.set(session, key)
-    }
+    this.#countIdentity(session, key)
     return session
+  }
+
+  #countIdentity(session: Session, key: string | undefined): void {
+    if (key === undefined) return
+    this.#perIdentity.set(key, (this.#perIdentity.get(key) ?? 0) + 1)
+    this.#identityOf.set(session, key)
+  }
+
+  /** Makes a new session known to the other nodes (a claim in the directory), when there are any. */
+  claim(session: Session): Promise<void> | undefined {
+    return this.router?.claim(session)
+  }
+
+  /** Session `sid` is live here, or ended here recently. */
+  holds(sid: string): boolean {
+    return this.sessions.has(sid) || this.#ended.has(sid)
+  }
+
+  /** Session `sid` is not here, and another node may hold it. */
+  elsewhere(sid: string | undefined): sid is string {
+    return this.router !== undefined && sid !== undefined && !this.holds(sid)
+  }
+
+  forward(c: Context, sid: string, body: string | null): Promise<Response | undefined> {
+    return this.router!.forward(c, sid, body)
+  }
+
+  bringHere(sid: string, token: string | undefined, probe: boolean): Promise<void> {
+    if (token === undefined) return Promise.reject(new SwitchboardError('INVALID_TOKEN'))
+    return this.router!.bringHere(sid, token, probe)
+  }
+
+  /** A session on its way here from another node: made, not yet served (adopt serves it). */
+  arriving(sid: string, token: string): Session {
+    return new Session(sid, token, null, this.#sessionConfig)
+  }
+
+  /** Serves a session that arrived from another node (its identity counts here, over the limit or not). */
+  adopt(session: Session): void {
+    this.sessions.set(session.id, session)
+    const identity = session.identity
+    this.#countIdentity(session, identity === null ? undefined : (this.options.identityKey as (i: unknown) => string | undefined)(identity))
+  }
+
+  /** A session that moved to another node: no longer served here, and not ended either. */
+  depart(session: Session): void {
+    this.sessions.delete(session.id)
+    this.#forgetIdentity(session)
   }
 
   /** The session named by `sid`, proven by `token`; throws UNKNOWN_SESSION or INVALID_TOKEN. */
@@ -259,6 +309,7 @@ export class SessionRegistry implements SessionLayer {
 
   sweep(now: number): void {
     this.#negotiates.prune(now)
+    this.router?.renew(now)
     for (const session of this.sessions.values()) {
       // Expired, not refused: a client that comes back later starts a new session at once.
       if (!session.tick(now)) session.end('SESSION_LOST', 0)

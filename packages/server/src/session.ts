@@ -8,6 +8,7 @@ import {
   type ClientDataFrame,
   type ClientFrame,
   type ErrorCode,
+  type SequencerState,
   type TransportName,
 } from '@switchboard/protocol'
 import { EndedSession } from './ended-session.js'
@@ -43,6 +44,14 @@ const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
 /** What a line's module declares of it (never on the per-message path). */
 const traitsOf = (transport: ServerTransport): TransportTraits => TRANSPORTS[transport.name].traits
 
+/** What a session that moves to another node takes with it, besides its channels. */
+export interface SessionHandOff {
+  seq: SequencerState
+  /** Client frames received and not yet processed, in seq order, and the bytes each came with. */
+  frames: ClientDataFrame[]
+  sizes: number[]
+}
+
 /** After a reattach, heartbeats queued for the old line are stale. */
 const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
 
@@ -54,7 +63,8 @@ const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
 export class Session<Identity = unknown> implements TransportHost {
   readonly id: string
   readonly token: string
-  readonly identity: Identity
+  /** Who the client is, as `authenticate` said (set again once when the session arrives from another node). */
+  identity: Identity
   /** Last time anything arrived from the client (ms). */
   lastSeen = Date.now()
   lastPing = Date.now()
@@ -73,6 +83,10 @@ export class Session<Identity = unknown> implements TransportHost {
   #inbound: Inbound | null = null
   /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
   #overHttp = false
+  /** The session is moving to another node: no line attaches here. */
+  #moving = false
+  /** It moved: replies that finish here go to the node that holds it now. */
+  #away: ((frame: string) => void) | null = null
 
   constructor(id: string, token: string, identity: Identity, config: SessionConfig) {
     this.id = id
@@ -121,6 +135,8 @@ export class Session<Identity = unknown> implements TransportHost {
    */
   attach(transport: ServerTransport, clientAck: number, welcome: boolean): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
+    // The client tries again in a moment, and finds the session where it went.
+    if (this.#moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
     const seq = this.#seq
     if (!seq.rewind(clientAck)) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
@@ -226,6 +242,53 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#append(frame, ref)
   }
 
+  /**
+   * Starts a move to another node: the line closes (the client attaches there) and client frames
+   * that arrive from now on are held. Resolves once no frame is being processed here.
+   */
+  pauseForMove(): Promise<void> {
+    this.#moving = true
+    const t = this.#transport
+    if (t) {
+      this.detach(t, 'moving to another node')
+      t.close('SUPERSEDED')
+    }
+    return this.#inbound?.pause() ?? Promise.resolve()
+  }
+
+  /** The move did not happen: the session goes on here. */
+  resumeAfterMove(): void {
+    this.#moving = false
+    this.#inbound?.unpause()
+  }
+
+  /** What the next node needs to go on: seqs, unacked frames, frames received and not processed. */
+  handOff(): SessionHandOff {
+    const held = this.#inbound?.held()
+    return { seq: this.#seq.state(), frames: held?.frames ?? [], sizes: held?.sizes ?? [] }
+  }
+
+  /** Goes on from another node's hand-off (before any line attaches). */
+  takeOver(state: SessionHandOff): void {
+    this.#seq.restore(state.seq)
+    if (state.frames.length > 0) (this.#inbound = new Inbound(this, this.#seq, this.#config)).adopt(state.frames, state.sizes)
+  }
+
+  /** The session now lives on another node: it is over here, and replies that finish here go to `away`. */
+  moved(away: (frame: string) => void): void {
+    this.#away = away
+    this.#ended = true
+    this.#inbound?.end()
+    this.#seq.clear()
+  }
+
+  /** A reply a call finished on the node this session left: it goes out with this node's next seq. */
+  lateReply(frame: unknown[]): void {
+    const ref = frame[2] as number
+    frame[1] = this.#seq.nextSeq
+    this.#append(encodeFrame(frame as Parameters<typeof encodeFrame>[0]), ref)
+  }
+
   /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
   tick(now: number): boolean {
     if (this.#ended) return false
@@ -292,6 +355,7 @@ export class Session<Identity = unknown> implements TransportHost {
    * attach's WELCOME carries that ack should the reply be lost with the line).
    */
   #append(frame: string, replyTo: number): void {
+    if (this.#away !== null && replyTo > 0) return this.#away(frame)
     if (this.#ended) return
     if (replyTo === 0 && !this.#seq.out.hasRoom(frame.length)) {
       // Bounded memory per session: a client this far behind starts a new session at once and

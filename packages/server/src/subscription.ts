@@ -34,6 +34,11 @@ export class Subscription {
     return this.#closed
   }
 
+  /** Where this subscription stands once open: the last offset sent and its epoch; null while held. */
+  get position(): [offset: number, epoch: string] | null {
+    return this.#held === null && !this.#closed ? [this.#after, this.#epoch] : null
+  }
+
   /** A live message. On the data path of every message: no allocation once open. */
   deliver(offset: number, epoch: string, body: string): void {
     const held = this.#held

@@ -10,6 +10,8 @@ import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import { WEB_RUNTIME, type Runtime } from './runtime.js'
 import { SessionRegistry } from './session-registry.js'
+import { ChannelHandOver } from './cluster/channel-hand-over.js'
+import { SessionRouter, type RoutingCounts } from './cluster/router.js'
 import type { Session } from './session.js'
 
 export type { MissingMessages, SubscribeResult } from './catch-up.js'
@@ -35,6 +37,11 @@ export interface Switchboard<Identity = unknown> {
   rpc<Req = unknown, Res = unknown>(method: string, handler: RpcHandler<Req, Res, Identity>): Switchboard<Identity>
   /** Live sessions on this node. */
   readonly sessionCount: number
+  /**
+   * This node's id and what it routed since it started: requests it forwarded to the node holding
+   * their session, sessions that moved here and away. All zero with an adapter that serves one node.
+   */
+  readonly routing: Readonly<RoutingCounts> & { readonly nodeId: string }
   /**
    * Ends every session with SERVER_SHUTDOWN, telling each client to come back after `reconnectMs`
    * (default 1000) plus a random share of `spreadMs` (default: reconnectMs, or 1 ms per session if
@@ -64,7 +71,11 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
 /** createSwitchboard on `runtime`: the Node entry passes WebSocket support and Buffer.byteLength. */
 export function createSwitchboardOn<Identity>(runtime: Runtime, options: SwitchboardOptions<Identity>): Switchboard<Identity> {
   const o = resolveOptions(options)
-  const channels = new ChannelService<Identity>(o.adapter, o.maxMessageBytes, o.logger, o.maxSubscriptionsPerSession)
+  let router: SessionRouter | undefined
+  const channels = new ChannelService<Identity>(o.adapter, o.maxMessageBytes, o.logger, o.maxSubscriptionsPerSession, (request) => {
+    if (router === undefined) throw new SwitchboardError('NODE_UNREACHABLE', 'This node takes no forwarded requests')
+    return router.onForward(request)
+  })
   const calls = new Calls<Identity>(o.maxMessageBytes, o.logger)
   /** Publishes and calls per session: a bucket made on a session's first one (idle sessions pay nothing). */
   const rates = new WeakMap<Session, TokenBucket>()
@@ -98,9 +109,16 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
   }
 
   const registry = new SessionRegistry(o, dispatch, (session) => channels.removeAll(session), runtime.byteLength)
+  const app = createApp(registry, createAuthenticate(o.authenticate), runtime)
+  const directory = o.adapter.sessions
+  if (!directory.local) {
+    router = new SessionRouter(registry, new ChannelHandOver(channels.registry, o.adapter), directory, (request, env) => app.fetch(request, env))
+    registry.router = router
+  }
+  const idle: RoutingCounts = { forwarded: 0, movedIn: 0, movedOut: 0 }
 
   const sb: Switchboard<Identity> = {
-    app: createApp(registry, createAuthenticate(o.authenticate), runtime),
+    app,
     channel(pattern, channelOptions = {}) {
       channels.define(pattern, channelOptions as ChannelOptions<unknown, unknown>)
       return sb
@@ -114,6 +132,9 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
     },
     get sessionCount() {
       return registry.sessions.size
+    },
+    get routing() {
+      return { nodeId: directory.nodeId, ...(router?.counts ?? idle) }
     },
     async close({ reconnectMs = 1_000, spreadMs, drainTimeoutMs = 2_000 } = {}) {
       const spread = spreadMs ?? Math.max(reconnectMs, registry.sessions.size)

@@ -71,6 +71,11 @@ export interface SessionDirectory {
   /** This node's id, as other nodes address it. */
   readonly nodeId: string
   /**
+   * True when no other node can exist (the memory adapter): every session is on this node, and
+   * the core neither claims sessions nor routes requests.
+   */
+  readonly local?: boolean
+  /**
    * Makes this node the owner for `leaseMs` (with a new fence) unless another node holds a live
    * lease. Returns the session's lease afterwards: compare its `nodeId` with this node's.
    */
@@ -85,7 +90,8 @@ export interface SessionDirectory {
   release(sessionId: string, fence: number): MaybePromise<boolean>
   /**
    * Sends a short request to node `nodeId` (its `onForward`) and resolves to the answer.
-   * Rejects with NODE_UNREACHABLE when that node is unknown or does not answer within `timeoutMs`.
+   * Rejects with NODE_UNREACHABLE when that node is unknown or does not answer within `timeoutMs`;
+   * its `data` is `{ gone: true }` when nobody listens for that node at all (it died, or left).
    */
   forward(nodeId: string, request: string, timeoutMs: number): Promise<string>
 }

@@ -9,6 +9,7 @@ import { ExpiringMap } from './expiring-map.js'
  */
 export class MemorySessions implements SessionDirectory {
   readonly nodeId: string
+  readonly local = true
   #leases = new ExpiringMap<string, SessionLease>()
   #lastFence = 0
   #onForward: AdapterEvents['onForward']
@@ -50,7 +51,7 @@ export class MemorySessions implements SessionDirectory {
 
   async forward(nodeId: string, request: string, timeoutMs: number): Promise<string> {
     const handler = nodeId === this.nodeId ? this.#onForward : undefined
-    if (handler === undefined) throw new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" is not listening`)
+    if (handler === undefined) throw new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" is not listening`, { data: { gone: true } })
     let timer: ReturnType<typeof setTimeout> | undefined
     const late = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" did not answer within ${timeoutMs} ms`)), timeoutMs)

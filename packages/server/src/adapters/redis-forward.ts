@@ -61,7 +61,8 @@ export class RedisForwarder {
       this.#settle(id)?.reject(e as SwitchboardError)
       return answer
     }
-    if (listeners === 0) this.#settle(id)?.reject(new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" is not listening`))
+    if (listeners === 0)
+      this.#settle(id)?.reject(new SwitchboardError('NODE_UNREACHABLE', `Node "${nodeId}" is not listening`, { data: { gone: true } }))
     return answer
   }
 

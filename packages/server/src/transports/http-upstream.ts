@@ -18,13 +18,21 @@ export function registerHttpUpstream(app: Hono, layer: SessionLayer): void {
     throw error
   })
   const proveSession: MiddlewareHandler = async (c, next) => {
+    const sid = c.req.query(SESSION_ID_PARAM)
+    // Another node's session: the body is read within its limit, then forwarded.
+    if (layer.elsewhere(sid)) return next()
     // Frames that arrive after the end are not processed: the answer says which ones were.
-    const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
+    const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
     if (session instanceof EndedSession) return new Response(session.ackBatch(), { headers: POLL_HEADERS })
     await next()
   }
   app.post(`/${SEND_PATH}`, proveSession, sendLimit, async (c) => {
-    const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
+    const sid = c.req.query(SESSION_ID_PARAM)
+    if (layer.elsewhere(sid)) {
+      const answer = await layer.forward(c, sid, await c.req.text())
+      if (answer) return answer
+    }
+    const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
     if (session instanceof EndedSession) throw new SwitchboardError('UNKNOWN_SESSION')
     // Bodies are read concurrently: a client that opens many POSTs at once must not hold many.
     layer.enterRequest(session)

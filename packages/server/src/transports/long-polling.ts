@@ -69,6 +69,10 @@ export const LONG_POLLING_ROUTES: TransportRoutes = {
     app.get(`/${POLL_PATH}`, async (c) => {
       if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
       const sid = c.req.query(SESSION_ID_PARAM)
+      if (layer.elsewhere(sid)) {
+        const answer = await layer.forward(c, sid, null)
+        if (answer) return answer
+      }
       const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
       if (session instanceof EndedSession) return answerEndedPoll(c, layer, sid!, session.batchFor(parseAck(c.req.header(ACK_HEADER))))
       const first = c.req.query(ATTACH_PARAM) === '1'

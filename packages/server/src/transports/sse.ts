@@ -127,12 +127,19 @@ export const SSE_ROUTES: TransportRoutes = {
   traits: { polled: false, postsUpstream: true },
   available: () => true,
   register(app, layer, enabled) {
-    app.get(`/${SSE_PATH}`, (c) => {
+    app.get(`/${SSE_PATH}`, async (c) => {
       if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-      const session = layer.prove(c.req.query(SESSION_ID_PARAM), c.req.header(TOKEN_HEADER))
+      const sid = c.req.query(SESSION_ID_PARAM)
+      const probe = c.req.query(PROBE_PARAM) === '1'
+      if (layer.elsewhere(sid)) {
+        // A probe is proven where the session is; a stream brings the session here.
+        await layer.bringHere(sid, c.req.header(TOKEN_HEADER), probe)
+        if (probe) return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+      }
+      const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
       if (session instanceof EndedSession)
         return new Response(`data: ${session.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-      if (c.req.query(PROBE_PARAM) === '1') {
+      if (probe) {
         layer.enterRequest(session)
         return new Response(
           createSseProbe(whenGone(c), () => layer.leaveRequest(session)),

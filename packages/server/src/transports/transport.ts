@@ -1,5 +1,5 @@
 import type { ErrorCode, HelloFrame, SwitchboardError, TransportName } from '@switchboard/protocol'
-import type { Hono } from 'hono'
+import type { Context, Hono } from 'hono'
 import type { EndedSession } from '../ended-session.js'
 import type { WhenGone } from '../http.js'
 import type { Runtime } from '../runtime.js'
@@ -45,6 +45,18 @@ export interface SessionLayer {
    * owes its client. Throws UNKNOWN_SESSION or INVALID_TOKEN.
    */
   prove(sid: string | undefined, token: string | undefined): Session | EndedSession
+  /** Session `sid` is not on this node, and another node may hold it (a cluster with no sticky balancer). */
+  elsewhere(sid: string | undefined): sid is string
+  /**
+   * Answers a short request (a POST, a poll) of session `sid` through the node that holds it.
+   * Undefined when the session is here after all, or held nowhere: the route answers it here.
+   */
+  forward(c: Context, sid: string, body: string | null): Promise<Response | undefined>
+  /**
+   * Makes session `sid` usable by a long-lived line that landed here: moves it here from the node
+   * holding it, or for a `probe` only proves the token there. Rejects with the session's error.
+   */
+  bringHere(sid: string, token: string | undefined, probe: boolean): Promise<void>
   /** Decodes the first message of a bidirectional line: HELLO, of our protocol version. */
   decodeHello(text: string): HelloFrame
   /** Decodes a client batch of `bytes` (UTF-8) within the limits and hands it to the session. */

@@ -7,10 +7,11 @@ import {
   HIGH_WATER_BYTES,
   type CloseFrame,
   type ErrorCode,
+  type HelloFrame,
 } from '@switchboard/protocol'
 import type { Context } from 'hono'
 import { EndedSession } from '../ended-session.js'
-import { originAllowed } from '../http.js'
+import { originAllowed, toSwitchboardError } from '../http.js'
 import type { Session } from '../session.js'
 import type { ServerTransport, SessionLayer, TransportRoutes } from './transport.js'
 
@@ -60,6 +61,8 @@ export class WebSocketTransport implements ServerTransport {
   #blocked = false
   #closed = false
   #helloTimer: ReturnType<typeof setTimeout> | undefined
+  /** Messages that came while the session was brought from another node: handled once it is here. */
+  #early: unknown[] | null = null
 
   constructor(ws: RawWebSocket, layer: SessionLayer, sid: string | undefined, refusal?: SwitchboardError) {
     this.#ws = ws
@@ -125,6 +128,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #onMessage(data: unknown): void {
+    if (this.#early !== null) return void this.#early.push(data)
     const bytes = bufferOf(data)
     const text = bytes.toString('utf8')
     const session = this.#session
@@ -141,24 +145,52 @@ export class WebSocketTransport implements ServerTransport {
 
   #hello(text: string): void {
     this.#clearHelloTimer()
+    let hello: HelloFrame
     try {
-      const hello = this.#layer.decodeHello(text)
+      hello = this.#layer.decodeHello(text)
+    } catch (e) {
+      return this.#fail(toSwitchboardError(e, 'INTERNAL'))
+    }
+    const sid = this.#sid
+    if (!this.#layer.elsewhere(sid)) return this.#helloHere(hello)
+    // Another node holds the session: a probe is proven there, a HELLO brings the session here.
+    const probe = hello[4] === 1
+    this.#early = []
+    this.#layer.bringHere(sid, hello[1], probe).then(
+      () => {
+        if (this.#closed) return
+        if (probe && this.#layer.elsewhere(sid)) this.#probed()
+        else this.#helloHere(hello)
+        const early = this.#early ?? []
+        this.#early = null
+        for (const data of early) this.#onMessage(data)
+      },
+      (e: unknown) => {
+        this.#early = null
+        this.#fail(toSwitchboardError(e, 'INTERNAL'))
+      },
+    )
+  }
+
+  /** A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO. */
+  #probed(): void {
+    this.#ws.send(PROBE_ANSWER)
+    this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
+  }
+
+  #helloHere(hello: HelloFrame): void {
+    try {
       const session = this.#layer.prove(this.#sid, hello[1])
       if (session instanceof EndedSession) {
         this.#ws.send(session.batchFor(hello[2]))
         return this.close((JSON.parse(session.closeFrame) as CloseFrame)[1])
       }
-      if (hello[4] === 1) {
-        // A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO.
-        this.#ws.send(PROBE_ANSWER)
-        this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
-        return
-      }
+      if (hello[4] === 1) return this.#probed()
       this.#session = session
       session.attach(this, hello[2], true)
     } catch (e) {
       this.#session = null
-      this.#fail(e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e }))
+      this.#fail(toSwitchboardError(e, 'INTERNAL'))
     }
   }
 

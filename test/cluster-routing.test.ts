@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto'
+import type { SessionChange, SwitchboardClient } from '@switchboard/client'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { collect, connectClient, TRANSPORT_CASES } from './helpers/fixture.js'
+import { startNginx, type Nginx } from './helpers/nginx.js'
+import { startRedisNodes, type RedisNodes } from './helpers/redis-nodes.js'
+
+/**
+ * Three nodes on one Redis behind nginx round-robin (no ip_hash, no cookie): every request of a
+ * session may land on any node. Short requests are forwarded to the node holding the session;
+ * a WebSocket or SSE attach moves the session. Clients see one session, every message once, in
+ * order, and every call answered once.
+ */
+let cluster: RedisNodes
+let nginx: Nginx
+const clients: SwitchboardClient[] = []
+
+beforeAll(async () => {
+  cluster = await startRedisNodes(3)
+  nginx = await startNginx(
+    'websocket',
+    cluster.nodes.map((node) => node.port),
+  )
+})
+afterAll(async () => {
+  for (const client of clients) client.close()
+  await nginx?.stop()
+  await cluster?.close()
+})
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+const url = () => `http://127.0.0.1:${nginx.port}/rt`
+const routed = () =>
+  cluster.nodes.reduce(
+    (sum, node) => {
+      const r = node.sb.routing
+      return { forwarded: sum.forwarded + r.forwarded, moved: sum.moved + r.movedIn }
+    },
+    { forwarded: 0, moved: 0 },
+  )
+
+/** A client through the balancer, and every `session` event it reports. */
+function through(...args: Parameters<typeof connectClient> extends [string, ...infer Rest] ? Rest : never) {
+  const client = connectClient(url(), ...args)
+  clients.push(client)
+  const sessions: SessionChange[] = []
+  client.on('session', (change) => sessions.push(change))
+  return { client, sessions }
+}
+
+describe('three nodes behind a round-robin balancer', () => {
+  it.each(TRANSPORT_CASES)('%s%s: one session, every message and reply once, in order', async (transport, _label, options) => {
+    const before = routed()
+    const channel = `room:${randomUUID()}`
+    const subscriber = through(transport, options)
+    const publisher = through(transport, options)
+    const seen = collect<{ n: number }>(subscriber.client, channel)
+    await subscriber.client.channel(channel).subscribe()
+    // Fired the way an app fires them: no window, every one awaited at the end.
+    const count = 100
+    const publishes = range(1, count).map((n) => publisher.client.channel<{ n: number }>(channel).publish({ n }))
+    const calls = range(1, 30).map((n) => publisher.client.call<{ a: number; b: number }, number>('add', { a: n, b: 1 }))
+    expect(await Promise.all(calls)).toEqual(range(2, 31))
+    const offsets = (await Promise.all(publishes)).map((p) => p.offset)
+    expect(new Set(offsets).size).toBe(count)
+    await vi.waitFor(() => expect(seen.map((m) => m.n)).toEqual(range(1, count)), { timeout: 10_000 })
+    // The same session all along: no `session` event means it was never replaced (nor dropped).
+    expect(subscriber.sessions.filter((s) => !s.resumed)).toEqual([])
+    expect(publisher.sessions.filter((s) => !s.resumed)).toEqual([])
+    const after = routed()
+    console.log(`${transport}${_label}: ${after.forwarded - before.forwarded} requests forwarded, ${after.moved - before.moved} sessions moved`)
+  })
+})
