@@ -21,7 +21,8 @@ const SYSTEM_PACKAGES = [
   { command: 'firefox-esr', package: 'firefox-esr', browser: true, engine: 'firefox' },
   { command: 'WebKitWebDriver', package: 'webkit2gtk-driver', browser: true, engine: 'webkit' },
   { command: 'Xvfb', package: 'xvfb', browser: true, engine: 'webkit' },
-  { command: 'nginx', package: 'nginx', browser: true },
+  // nginx: the browser matrix, and the cluster tests' round-robin balancer in the unit part.
+  { command: 'nginx', package: 'nginx' },
   { command: 'squid', package: 'squid', browser: true },
   { command: 'openssl', package: 'openssl', browser: true },
   // The Redis adapter's tests start their own redis-server (and a Redis Cluster with redis-cli).
@@ -60,7 +61,7 @@ const SKIP_BANNER = [
   '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
   '!!                                                                    !!',
   '!!   BROWSER TESTS SKIPPED (SWITCHBOARD_SKIP_BROWSERS=1)              !!',
-  '!!   Browsers, nginx and squid were not checked; test/browser was NOT !!',
+  '!!   Browsers and squid were not checked; test/browser was NOT       !!',
   '!!   run (not the chat test, not the browser x network matrix).       !!',
   '!!   This run does not show that Switchboard works in a browser.      !!',
   '!!                                                                    !!',

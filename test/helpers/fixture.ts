@@ -23,7 +23,7 @@ export interface TestServer {
 
 /**
  * A real server on 127.0.0.1, port 0, with the channels and methods the suites use:
- * `room:*` (history 100), `private:*` (authorize refuses), `news` (server-only publish),
+ * `room:*` (history 100), `log:*` (history 20,000), `private:*` (authorize refuses), `news` (server-only publish),
  * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `fail`, `crash`, `failLater`,
  * `crashLater` (async rejections), `slow`, handlers whose results JSON cannot encode, `shaped:*`
  * (onPublish returns a BigInt),
@@ -32,6 +32,7 @@ export interface TestServer {
 export async function startServer(options: SwitchboardOptions<{ user: string } | null> = {}, port = 0): Promise<TestServer> {
   const sb = createSwitchboard<{ user: string } | null>(options)
   sb.channel<ChatMessage>('room:*', { historySize: 100 })
+    .channel('log:*', { historySize: 20_000 })
     .channel('private:*', { authorize: () => false })
     .channel('news', { clientPublish: false })
     .channel('checked:*', {

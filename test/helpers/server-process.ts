@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import type { SwitchboardOptions } from '@switchboard/server'
+import type { Switchboard, SwitchboardOptions } from '@switchboard/server'
 import { startDaemon, type Daemon } from './child-process.js'
 import { startServer } from './fixture.js'
 
@@ -23,7 +23,13 @@ export interface ServerProcess {
 type ProcessOptions = Pick<
   SwitchboardOptions,
   'heartbeatMs' | 'recoveryMs' | 'pollTimeoutMs' | 'maxMessageBytes' | 'maxBatchBytes' | 'negotiateRatePerSecond' | 'negotiateBurst'
->
+> & {
+  /** A node of a cluster: the Redis adapter on this URL (its node id: `nodeId`). */
+  redisUrl?: string
+  nodeId?: string
+  /** Prints what the server logs, but for lines attached and detached, to its output (see Daemon.output). */
+  log?: boolean
+}
 
 export interface ProcessStats {
   sessions: number
@@ -32,6 +38,8 @@ export interface ProcessStats {
   /** Negotiates that reached the limit check (taken or refused), and the most in one 100 ms window. */
   negotiates: number
   peakNegotiatesPer100Ms: number
+  /** What the node routed (all zero without Redis). */
+  routing: Switchboard['routing']
 }
 
 /** Starts it on `port` (0: a free one; give the old port to restart in its place). */
@@ -67,10 +75,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let negotiates = 0
   let peak = 0
   let window = { at: 0, n: 0 }
-  const options = JSON.parse(process.env.SWITCHBOARD_SERVER_OPTIONS ?? '{}') as ProcessOptions
+  const { redisUrl, nodeId, log, ...options } = JSON.parse(process.env.SWITCHBOARD_SERVER_OPTIONS ?? '{}') as ProcessOptions
+  const { createRedisAdapter } = await import('@switchboard/server/redis')
   const server = await startServer(
     {
       ...options,
+      ...(redisUrl === undefined ? {} : { adapter: createRedisAdapter({ url: redisUrl }, { nodeId }) }),
+      ...(log ? { logger: (e) => e.kind !== 'transport' && console.log(`${Date.now()} ${e.kind} ${e.sessionId ?? '-'} ${e.message}`) } : {}),
       // The default key (the client's address), counting every negotiate that reaches it.
       negotiateKey: (c) => {
         negotiates++
@@ -91,7 +102,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   server.app.get('/debug/stats', (c) => {
     ;(globalThis as { gc?: () => void }).gc?.()
     const { heapUsed, rss } = process.memoryUsage()
-    return c.json({ sessions: server.sb.sessionCount, heapUsed, rss, negotiates, peakNegotiatesPer100Ms: peak } satisfies ProcessStats)
+    const routing = server.sb.routing
+    return c.json({ sessions: server.sb.sessionCount, heapUsed, rss, negotiates, peakNegotiatesPer100Ms: peak, routing } satisfies ProcessStats)
   })
   server.app.post('/debug/cut', (c) => {
     // After the answer is out: every socket but this request's own goes now, this one just after.

@@ -269,10 +269,11 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   #sessionGone(code: ErrorCode, exactAck = false): void {
     this.#log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
+    const publishKey = this.#info?.publishKey
     this.#info = null
     this.#report.sessionGone(code)
     const error = new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`)
-    this.session.carryOver(error, exactAck)
+    this.session.carryOver(error, exactAck, publishKey)
   }
 
   #failed(error: SwitchboardError): void {

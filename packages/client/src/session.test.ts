@@ -640,4 +640,50 @@ describe('ClientSession reset', () => {
     vi.advanceTimersByTime(ACK_DELAY_MS * 5)
     expect(t.batches).toEqual([])
   })
+
+  const publish =
+    (n: number) =>
+    (seq: number): ClientFrame => [FrameType.PUBLISH, seq, 'room', { n }]
+
+  it('carries over what a forgotten session never sent, and with a publish key its sent publishes too, keyed', async () => {
+    const run = async (publishKey: string | undefined) => {
+      const { session, t } = attached()
+      const sent = [outcome(session.request(publish(1))), outcome(session.request(call('a'))), outcome(session.request(publish(2)))]
+      await microtasks()
+      t.accept = false
+      session.detach()
+      const unsent = outcome(session.request(publish(3)))
+      const error = new SwitchboardError('SESSION_LOST')
+      session.carryOver(error, false, publishKey)
+      const t2 = new FakeTransport()
+      session.attach(t2, 0)
+      return { sent, unsent, error, frames: t2.frames }
+    }
+    const plain = await run(undefined)
+    // Without a key, what left may have been processed: it fails, and only the unsent one moves.
+    expect(plain.frames).toEqual([[FrameType.PUBLISH, 1, 'room', { n: 3 }]])
+    for (const r of plain.sent) expect(await r).toEqual({ error: plain.error })
+    const keyed = await run('k1')
+    // With one, every publish moves with the key of its first seq (sent or not); the call still fails.
+    expect(keyed.frames).toEqual([
+      [FrameType.PUBLISH, 1, 'room', { n: 1 }, 'k1.1'],
+      [FrameType.PUBLISH, 2, 'room', { n: 2 }, 'k1.3'],
+      [FrameType.PUBLISH, 3, 'room', { n: 3 }, 'k1.4'],
+    ])
+    expect(await keyed.sent[1]).toEqual({ error: keyed.error })
+  })
+
+  it('keeps the key of a publish carried over twice', async () => {
+    const { session, t } = attached()
+    void outcome(session.request(publish(1)))
+    await microtasks()
+    session.carryOver(new SwitchboardError('SESSION_LOST'), false, 'first')
+    const t2 = new FakeTransport()
+    session.attach(t2, 0)
+    session.carryOver(new SwitchboardError('SESSION_LOST'), false, 'second')
+    const t3 = new FakeTransport()
+    session.attach(t3, 0)
+    expect(t.frames).toEqual([[FrameType.PUBLISH, 1, 'room', { n: 1 }]])
+    expect(t3.frames).toEqual([[FrameType.PUBLISH, 1, 'room', { n: 1 }, 'first.1']])
+  })
 })

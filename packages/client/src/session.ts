@@ -248,20 +248,27 @@ export class ClientSession {
    * promises, to the next session under new seqs, and the rest fail with `error`. `exactAck`: the
    * server ended it after processing exactly our frames up to its final ack (the ACK before its
    * CLOSE), so everything after that ack moves. Otherwise (the server forgot the session) only
-   * the frames that never left this client move: those sent may have been processed.
+   * the frames that never left this client move. When the server gave the session a
+   * `publishKey`, every publish not acked moves too, each with its key, which the server
+   * publishes once whether or not the lost session processed it.
    */
-  carryOver(error: SwitchboardError, exactAck: boolean): void {
+  carryOver(error: SwitchboardError, exactAck: boolean, publishKey?: string): void {
     const out = this.#seq.out
-    const after = exactAck ? out.ackedSeq : Math.max(out.ackedSeq, this.#seq.everSent)
-    const keep = out.framesAfter(after).map((text) => {
-      const frame = JSON.parse(text) as ClientFrame & [number, number]
-      const pending = this.#requests.take(frame[1])
-      return { frame, pending }
-    })
+    const sent = exactAck ? out.ackedSeq : Math.max(out.ackedSeq, this.#seq.everSent)
+    const keep: { frame: unknown[]; pending: ReturnType<Requests['take']> }[] = []
+    for (const text of out.framesAfter(out.ackedSeq)) {
+      const frame = JSON.parse(text) as unknown[]
+      const seq = frame[1] as number
+      const keyed = publishKey !== undefined && frame[0] === FrameType.PUBLISH
+      if (seq <= sent && !keyed) continue
+      // Keyed even when surely unprocessed: an answer the broker had not given yet may still come.
+      if (keyed && frame.length === 4) frame.push(`${publishKey}.${seq}`)
+      keep.push({ frame, pending: this.#requests.take(seq) })
+    }
     this.reset(error)
     for (const { frame, pending } of keep) {
       frame[1] = this.#seq.nextSeq
-      const seq = this.#seq.append(encodeFrame(frame))
+      const seq = this.#seq.append(encodeFrame(frame as ClientFrame))
       if (pending) this.#requests.resend(seq, pending)
     }
     this.#refill()

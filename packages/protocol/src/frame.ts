@@ -49,7 +49,13 @@ export type CloseFrame = [type: 5, code: ErrorCode, message: string, reconnectMs
 export type StreamPosition = [offset: number, epoch: string]
 export type SubscribeFrame = [type: 10, seq: number, channel: string, since: StreamPosition | null, recent?: number]
 export type UnsubscribeFrame = [type: 11, seq: number, channel: string]
-export type PublishFrame = [type: 12, seq: number, channel: string, data: unknown]
+/**
+ * A client publish. `key`: only on a publish resent on a new session after its first session was
+ * lost before the client learned whether it was processed: `<publishKey>.<seq>`, the first
+ * session's publish key (see NegotiateResponse) and the seq it was first sent with. A server that
+ * gave a publish key publishes once per key (the first send counted under the same key).
+ */
+export type PublishFrame = [type: 12, seq: number, channel: string, data: unknown, key?: string]
 export type CallFrame = [type: 13, seq: number, method: string, data: unknown]
 export type MessageFrame = [type: 20, seq: number, channel: string, data: unknown, offset: number]
 export type ReplyOkFrame = [type: 21, seq: number, ref: number, code: null, result: unknown]

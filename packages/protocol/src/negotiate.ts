@@ -14,4 +14,11 @@ export interface NegotiateResponse {
   maxMessageBytes: number
   maxBatchBytes: number
   maxBatchFrames: number
+  /**
+   * Present when the server publishes each client publish once per key across sessions (a
+   * cluster): a publish first sent as seq N of this session counts as key `<publishKey>.<N>`, so
+   * the client may resend it with that key on a new session when this one is lost before it knew
+   * whether the publish was processed. Absent: such a publish fails with SESSION_LOST instead.
+   */
+  publishKey?: string
 }

@@ -5,6 +5,9 @@ import { FrameType as T, type ClientFrame, type ServerFrame } from './frame.js'
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH
 
+/** A publish key is the session's publish key, a dot and a seq: short, and a name's length at most. */
+const isPublishKey = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH
+
 const isPosition = (v: unknown): boolean =>
   Array.isArray(v) && v.length === 2 && isSeq(v[0]) && typeof v[1] === 'string' && v[1].length <= MAX_NAME_LENGTH
 
@@ -35,8 +38,11 @@ export function assertClientFrame(f: unknown): asserts f is ClientFrame {
       if (n !== 3 || !isSeq(f[1]) || !isName(f[2])) malformed('bad UNSUBSCRIBE')
       return
     case T.PUBLISH:
+      // The 5th element: the key of a publish resent on a new session (see PublishFrame).
+      if ((n !== 4 && !(n === 5 && isPublishKey(f[4]))) || !isSeq(f[1]) || !isName(f[2])) malformed('bad PUBLISH')
+      return
     case T.CALL:
-      if (n !== 4 || !isSeq(f[1]) || !isName(f[2])) malformed('bad PUBLISH/CALL')
+      if (n !== 4 || !isSeq(f[1]) || !isName(f[2])) malformed('bad CALL')
       return
     default:
       malformed(`unknown type ${JSON.stringify(f[0])}`)

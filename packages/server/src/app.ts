@@ -96,6 +96,8 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
       maxBatchBytes: o.maxBatchBytes,
       maxBatchFrames: o.maxBatchFrames,
     }
+    const publishKey = registry.router?.publishKey(session)
+    if (publishKey !== undefined) answer.publishKey = publishKey
     return c.json(answer, 200, { 'cache-control': 'no-store' })
   })
 

@@ -89,14 +89,15 @@ export class ChannelService<Identity> {
     }
   }
 
-  publish(session: Session, ref: number, channel: string, data: unknown): void | Promise<void> {
+  /** A client publish; `key`: publish once per key (within the adapter's window). */
+  publish(session: Session, ref: number, channel: string, data: unknown, key?: string): void | Promise<void> {
     if (data === OVERSIZED) return session.replyError(ref, this.#tooLarge())
     const def = this.registry.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
     if (def.options.clientPublish === false)
       return session.replyError(ref, new SwitchboardError('FORBIDDEN', `Clients may not publish to ${channel}`))
-    if (!def.options.authorize && !def.options.onPublish) return this.#publishNow(session, ref, channel, def, data)
-    return this.#publishChecked(session, ref, channel, def, data)
+    if (!def.options.authorize && !def.options.onPublish) return this.#publishNow(session, ref, channel, def, data, key)
+    return this.#publishChecked(session, ref, channel, def, data, key)
   }
 
   unsubscribe(session: Session, ref: number, channel: string): void {
@@ -109,7 +110,7 @@ export class ChannelService<Identity> {
     this.registry.removeAll(session)
   }
 
-  async #publishChecked(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown) {
+  async #publishChecked(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown, key: string | undefined) {
     const ctx = this.#context(session, channel, 'publish')
     let message = data
     try {
@@ -119,11 +120,11 @@ export class ChannelService<Identity> {
     } catch (e) {
       return session.replyError(ref, toSwitchboardError(e, 'FORBIDDEN'))
     }
-    return this.#publishNow(session, ref, channel, def, message, true)
+    return this.#publishNow(session, ref, channel, def, message, key, true)
   }
 
   /** `shaped`: the data came from the channel's onPublish hook, not straight from the client. */
-  #publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown, shaped = false) {
+  #publishNow(session: Session, ref: number, channel: string, def: ChannelDefinition, data: unknown, key: string | undefined, shaped = false) {
     let dataJson: string
     try {
       dataJson = encodeData(data)
@@ -134,7 +135,7 @@ export class ChannelService<Identity> {
       return session.replyError(ref, shaped ? new SwitchboardError('INTERNAL', UNENCODABLE) : new SwitchboardError('BAD_REQUEST', UNENCODABLE))
     }
     if (exceedsBytes(dataJson, this.#maxMessageBytes)) return session.replyError(ref, this.#tooLarge())
-    const offset = this.#adapter.publish(channel, dataJson, def.options.historySize ?? 0)
+    const offset = this.#adapter.publish(channel, dataJson, def.options.historySize ?? 0, key)
     if (typeof offset === 'number') return session.reply(ref, { offset })
     return offset.then(
       (n) => session.reply(ref, { offset: n }),

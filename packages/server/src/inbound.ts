@@ -109,10 +109,15 @@ export class Inbound {
     if (inbound.#seq.ackOwed > 0) inbound.#session.flushSoon()
   }
 
+  /**
+   * A frame whose dispatch answers at once counts as processed now; one that waits (a publish
+   * through a broker, a subscribe) once it settled: its ack then says the broker has it, so a
+   * client whose session is lost before the answer knows to send it again (keyed, see publishKey).
+   */
   #dispatch(frame: ClientDataFrame): void {
-    this.#seq.processed(frame[1])
     const pending = this.#config.dispatch(this.#session, frame)
-    if (pending) this.#wait(pending)
+    if (pending) this.#wait(pending, frame[1])
+    else this.#seq.processed(frame[1])
   }
 
   /**
@@ -140,9 +145,12 @@ export class Inbound {
   }
 
   /** An async dispatch runs: later frames queue behind it (a closure only on this rarer path). */
-  #wait(pending: Promise<void>): void {
+  #wait(pending: Promise<void>, seq: number): void {
     this.#busy = true
-    const resume = () => this.#resume()
+    const resume = () => {
+      this.#seq.processed(seq)
+      this.#resume()
+    }
     pending.then(resume, resume)
   }
 

@@ -97,7 +97,8 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
     if ((frame[0] === FrameType.PUBLISH || frame[0] === FrameType.CALL) && overRate(session, frame[1])) return
     switch (frame[0]) {
       case FrameType.PUBLISH:
-        return channels.publish(session, frame[1], frame[2], frame[3])
+        // In a cluster every client publish is keyed: a resend after a lost session goes out once.
+        return channels.publish(session, frame[1], frame[2], frame[3], frame[4] ?? router?.publishKey(session, frame[1]))
       case FrameType.SUBSCRIBE:
         return channels.subscribe(session, frame[1], frame[2], frame[3], frame[4] ?? 0)
       case FrameType.UNSUBSCRIBE:

@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import type { SessionDirectory, SessionLease } from '../adapters/adapter.js'
 import { tokensEqual } from '../http.js'
 import type { Logger } from '../log.js'
+import { createRandomId } from '../random.js'
 import { OVERSIZED, type SessionRegistry } from '../session-registry.js'
 import type { Session, SessionHandOff } from '../session.js'
 import type { ChannelHandOver, ChannelPlace } from './channel-hand-over.js'
@@ -34,6 +35,7 @@ type Ask =
 /** A session on its way to another node: who it is, its seqs and frames, where its channels stand. */
 interface Traveller {
   identity: unknown
+  publishKey: string
   fence: number
   handOff: SessionHandOff
   /** Indexes of `handOff.frames` whose data was too large (answered MESSAGE_TOO_LARGE where processed). */
@@ -72,6 +74,8 @@ export class SessionRouter {
   #leaseMs: number
   #pollTimeoutMs: number
   #leases = new Map<string, HeldLease>()
+  /** Each held session's publish key (see NegotiateResponse.publishKey): its publishes count once per key, cluster-wide. */
+  #publishKeys = new Map<string, string>()
   /** Sessions on their way here: requests for them wait until they are. */
   #arriving = new Map<string, Promise<void>>()
 
@@ -103,6 +107,7 @@ export class SessionRouter {
   async claim(session: Session): Promise<void> {
     const held: HeldLease = { fence: 0, renewedAt: Date.now() }
     this.#leases.set(session.id, held)
+    this.#publishKeys.set(session.id, createRandomId(12))
     try {
       const lease = await this.#directory.claim(session.id, this.#leaseMs)
       if (lease.nodeId === this.nodeId) held.fence = lease.fence
@@ -111,9 +116,16 @@ export class SessionRouter {
     }
   }
 
+  /** The key of publish `seq` of `session`: `<publishKey>.<seq>`. */
+  publishKey(session: Session, seq?: number): string | undefined {
+    const key = this.#publishKeys.get(session.id)
+    return key === undefined || seq === undefined ? key : `${key}.${seq}`
+  }
+
   /** The session ended here: its lease goes (a session that moved away handed its lease over instead). */
   released(session: Session): void {
     const held = this.#leases.get(session.id)
+    this.#publishKeys.delete(session.id)
     if (held === undefined) return
     this.#leases.delete(session.id)
     if (held.fence > 0) Promise.resolve(this.#directory.release(session.id, held.fence)).catch(() => {})
@@ -199,6 +211,7 @@ export class SessionRouter {
       this.#registry.adopt(session)
       adopted = true
       this.#leases.set(sid, { fence: traveller.fence, renewedAt: Date.now() })
+      this.#publishKeys.set(sid, traveller.publishKey)
       this.counts.movedIn++
       this.#logLine(`moved here from node ${from}`, sid)
       const lost = await this.#channels.resume(session, traveller.places, prepared)
@@ -255,8 +268,10 @@ export class SessionRouter {
       // From here on nothing waits: frames and messages that came meanwhile are all in the hand-off.
       const handOff = session.handOff()
       const oversized = handOff.frames.flatMap((frame: ClientDataFrame, i) => ((frame as unknown[])[3] === OVERSIZED ? [i] : []))
-      const traveller: Traveller = { identity, fence: lease.fence, handOff, oversized, places: this.#channels.placesOf(session) }
+      const publishKey = this.#publishKeys.get(session.id) ?? ''
+      const traveller: Traveller = { identity, publishKey, fence: lease.fence, handOff, oversized, places: this.#channels.placesOf(session) }
       this.#leases.delete(session.id)
+      this.#publishKeys.delete(session.id)
       this.#registry.depart(session)
       this.#channels.leaveAll(session)
       session.moved((frame) => void this.#lateReply(session.id, frame, 0))
