@@ -1,15 +1,17 @@
 // Scenarios and their sizes in full and quick mode. Every count is bounded; every run has a
 // deadline. Sizes can be overridden from the command line (see main.mjs --help).
 
+import { churnScenario } from './churn/config.mjs'
+
 const KiB = 1024
 
 /**
  * @typedef {object} Scenario
  * @property {string} id
  * @property {string} title
- * @property {'latency' | 'burst' | 'flood' | 'fanout' | 'idle' | 'scale'} kind  driver scenario that runs it
+ * @property {'latency' | 'burst' | 'flood' | 'fanout' | 'idle' | 'scale' | 'churn'} kind  driver scenario that runs it
  * @property {(t: import('./targets.mjs').Target) => boolean} [only]  targets it applies to
- * @property {{ deflate?: boolean, heartbeatMs?: number }} [server]  server options for it
+ * @property {{ deflate?: boolean, heartbeatMs?: number, recovery?: boolean }} [server]  server options for it
  * @property {Record<string, number>} params
  * @property {number} deadlineMs  the driver gives up (and reports what it got) after this
  * @property {number} [runs]  runs in full mode when not the default (scale: its runs are long)
@@ -99,6 +101,7 @@ export function scenarios({ quick, scaleSessions, scaleAll, maxSessions = Infini
       deadlineMs: q(240_000, 20_000),
       runs: 3,
     },
+    churnScenario(q),
   ]
 }
 

@@ -126,6 +126,7 @@ async function main() {
         fanout: 'deliveriesPerSec',
         idle: 'rssKiBPerSession1k',
         scale: 'connectAllMs',
+        churn: 'replayP99Ms',
       }[s.kind]
       const shown = res.metrics?.[view] === undefined ? '' : `${view} ${Math.round(res.metrics[view] * 100) / 100}`
       console.log(

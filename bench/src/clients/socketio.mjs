@@ -13,17 +13,22 @@ export async function open(origin, { transport, timeoutMs }) {
     conn.closed = true
     conn.onClose(reason)
   })
-  await withTimeout(
-    new Promise((resolve, reject) => {
-      socket.once('connect', resolve)
-      socket.once('connect_error', reject)
-    }),
-    timeoutMs,
-    `socket.io ${transport} open`,
-  )
+  await connected(socket, timeoutMs, `socket.io ${transport} open`)
   conn.echo = (msg) => socket.emit('e', msg)
   conn.broadcast = (msg) => socket.emit('b', msg)
   conn.join = async () => {}
   conn.close = () => socket.disconnect()
   return conn
+}
+
+/** Resolves on the socket's first `connect`, rejects on its first `connect_error` or after `timeoutMs`. */
+export function connected(socket, timeoutMs, what) {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('connect_error', reject)
+    }),
+    timeoutMs,
+    what,
+  )
 }

@@ -2,13 +2,14 @@
 // target's server in order, reports `{ type: 'result', index, ok, metrics | error }` for each and
 // `{ type: 'done' }` at the end, then exits. It exits by itself when a scenario overruns its
 // deadline, and when the orchestrator goes away.
+import { churn } from '../churn/scenario.mjs'
 import { burst, flood } from './scenarios/burst.mjs'
 import { fanout } from './scenarios/fanout.mjs'
 import { idle } from './scenarios/idle.mjs'
 import { latency } from './scenarios/latency.mjs'
 import { scale } from './scenarios/scale.mjs'
 
-const SCENARIOS = { latency, burst, flood, fanout, idle, scale }
+const SCENARIOS = { latency, burst, flood, fanout, idle, scale, churn }
 
 /** @type {{ origin: string, target: import('../targets.mjs').Target, scenarios: import('../config.mjs').Scenario[] }} */
 const job = JSON.parse(process.env.BENCH_JOB ?? 'null')
@@ -28,7 +29,7 @@ async function runScenario(adapter, scenario, index) {
     process.exit(2)
   }, scenario.deadlineMs + 5_000)
   try {
-    const metrics = await run({ open, params: scenario.params, deadlineMs: scenario.deadlineMs, target: job.target })
+    const metrics = await run({ open, origin: job.origin, params: scenario.params, deadlineMs: scenario.deadlineMs, target: job.target })
     const ok = metrics.complete !== false
     await report({ type: 'result', index, ok, metrics, error: ok ? undefined : metrics.note })
   } catch (e) {

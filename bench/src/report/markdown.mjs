@@ -1,4 +1,5 @@
 // The results document as Markdown (tables with medians, ranges and ratios) plus its SVG charts.
+import { describeChurn } from '../churn/view.mjs'
 import { baselinesOf } from '../targets.mjs'
 import { BESIDE_INTRO, besideTable } from './beside.mjs'
 import { evaluateGoals, goalsTable } from './goals.mjs'
@@ -23,6 +24,8 @@ function describe(s) {
       return `Memory per session = (server memory with N sessions open − the empty server's) / N, for N = ${p.few.toLocaleString('en-US')} and then ${p.many.toLocaleString('en-US')} (the same sessions and more), RSS and V8 heap each taken after two full GCs (--expose-gc), once V8 has returned the heap it grew for the handshakes' garbage (heap slack back within 2 MiB of the empty server's, at most ${p.settleMaxMs / 1000} s). The empty server is measured the same way (${p.settleMs / 1000} s after start, two full GCs), so code, JIT and first-use buffers count for every target alike. Each library keeps its default heartbeat.`
     case 'scale':
       return `${p.sessions.toLocaleString('en-US')} concurrent sessions opened ${p.concurrency} at a time ("connect all": from the first handshake until every session is open); every server sends a heartbeat every ${s.server?.heartbeatMs} ms; once the heap has settled, server CPU and bytes over a ${p.windowMs / 1000} s idle window. Memory per session: the \`idle\` scenario.`
+    case 'churn':
+      return describeChurn(p)
     default:
       return ''
   }

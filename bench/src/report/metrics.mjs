@@ -1,4 +1,5 @@
 // What each metric is called, which way is better, and which metrics each scenario shows.
+import { CHURN_METRICS, CHURN_VIEW } from '../churn/view.mjs'
 
 /** @type {Record<string, { label: string, better: 'higher' | 'lower', unit?: string }>} */
 export const METRICS = {
@@ -27,6 +28,7 @@ export const METRICS = {
   rssMiB: { label: 'server RSS MiB', better: 'lower', unit: 'MiB' },
   idleCpuPct: { label: 'heartbeat CPU %', better: 'lower', unit: '%' },
   idleBytesPerSessionPerSec: { label: 'idle wire B/session/s', better: 'lower', unit: 'B' },
+  ...CHURN_METRICS,
 }
 
 /** Per scenario kind: the headline metric (ratios are taken on it), the table columns, the charts. */
@@ -65,6 +67,7 @@ export const VIEWS = {
     columns: ['connectAllMs', 'connectsPerSec', 'rssMiB', 'idleCpuPct', 'idleBytesPerSessionPerSec'],
     charts: [['connectsPerSec'], ['idleCpuPct']],
   },
+  churn: CHURN_VIEW,
 }
 
 /** 12345.6 -> "12,346"; 12.34 -> "12.3"; 1.234 -> "1.23". */

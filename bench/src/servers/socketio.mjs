@@ -10,6 +10,8 @@ const io = new Server(server, {
   serveClient: false,
   perMessageDeflate: Boolean(o.deflate),
   ...(o.heartbeatMs ? { pingInterval: o.heartbeatMs } : {}),
+  // The churn scenario: connection state recovery with its defaults (a 2 min window).
+  ...(o.recovery ? { connectionStateRecovery: {} } : {}),
 })
 
 io.on('connection', (socket) => {

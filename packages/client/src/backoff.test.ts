@@ -5,67 +5,84 @@ import { backoffDelay } from './backoff.js'
 /** The largest `random()` can return: the next double below 1. */
 const ALMOST_ONE = 1 - Number.EPSILON / 2
 
+/** The waits of `count` retries in a row, each drawn with `random`. */
+function chain(count: number, options: { baseMs?: number; maxMs?: number }, random: () => number = Math.random): number[] {
+  const waits: number[] = []
+  let last: number | undefined
+  for (let i = 0; i < count; i++) waits.push((last = backoffDelay(last, options, random)))
+  return waits
+}
+
 describe('backoffDelay', () => {
+  itProp.prop([fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0, max: ALMOST_ONE, noNaN: true })])(
+    'makes the first retry a whole number of ms in [0, min(baseMs, maxMs))',
+    (baseMs, maxMs, r) => {
+      const delay = backoffDelay(undefined, { baseMs, maxMs }, () => r)
+      expect(Number.isInteger(delay)).toBe(true)
+      expect(delay).toBeGreaterThanOrEqual(0)
+      expect(delay).toBeLessThan(Math.min(baseMs, maxMs))
+    },
+  )
+
   itProp.prop([
-    fc.integer({ min: 0, max: 200 }),
+    fc.integer({ min: 0, max: 10_000_000 }),
     fc.integer({ min: 1, max: 10_000 }),
     fc.integer({ min: 1, max: 1_000_000 }),
     fc.double({ min: 0, max: ALMOST_ONE, noNaN: true }),
-  ])('stays in [0, min(maxMs, baseMs * 2^attempt)) and is a whole number of ms', (attempt, baseMs, maxMs, r) => {
-    const delay = backoffDelay(attempt, { baseMs, maxMs }, () => r)
-    const bound = Math.min(maxMs, baseMs * 2 ** attempt)
+  ])('makes a later retry a whole number of ms in [baseMs, 2.5 x max(the last wait, baseMs)], never above maxMs', (lastMs, baseMs, maxMs, r) => {
+    const delay = backoffDelay(lastMs, { baseMs, maxMs }, () => r)
     expect(Number.isInteger(delay)).toBe(true)
-    expect(delay).toBeGreaterThanOrEqual(0)
-    expect(delay).toBeLessThan(bound)
+    expect(delay).toBeLessThanOrEqual(maxMs)
+    expect(delay).toBeGreaterThanOrEqual(Math.min(baseMs, maxMs))
+    expect(delay).toBeLessThanOrEqual(2.5 * Math.max(baseMs, lastMs))
   })
 
-  it('stays in bounds for many attempts with Math.random', () => {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const bound = Math.min(15_000, 500 * 2 ** attempt)
-      for (let i = 0; i < 20; i++) {
-        const delay = backoffDelay(attempt)
-        expect(delay).toBeGreaterThanOrEqual(0)
-        expect(delay).toBeLessThan(bound)
-      }
-    }
+  it('waits 0 first and baseMs after with random() = 0: the quickest a client ever retries', () => {
+    expect(chain(6, {}, () => 0)).toEqual([0, 500, 500, 500, 500, 500])
   })
 
-  it('gives 0 for random() = 0, whatever the attempt', () => {
-    for (const attempt of [0, 1, 5, 50]) expect(backoffDelay(attempt, {}, () => 0)).toBe(0)
+  it('grows by 2.5x per retry at most, up to maxMs', () => {
+    expect(chain(8, {}, () => 0.999)).toEqual([499, 1_249, 3_119, 7_790, 15_000, 15_000, 15_000, 15_000])
+    expect(chain(5, { baseMs: 100, maxMs: 1_000 }, () => 0.999)).toEqual([99, 249, 621, 1_000, 1_000])
   })
 
-  it('gives just under the bound for random() = 0.999', () => {
-    expect(backoffDelay(0, { baseMs: 1_000, maxMs: 60_000 }, () => 0.999)).toBe(999)
-    expect(backoffDelay(3, { baseMs: 1_000, maxMs: 60_000 }, () => 0.999)).toBe(7_992)
+  it('grows about 1.25x per retry on average: a few waits of about a second first, then longer', () => {
+    const runs = Array.from({ length: 2_000 }, () => chain(12, {}))
+    const meanAt = (k: number) => runs.reduce((sum, waits) => sum + waits[k]!, 0) / runs.length
+    // Expected: 250, 880, 1,340, 1,930, 2,650, ..., then about 7,000 (maxMs caps the draws above 15,000).
+    expect(meanAt(0)).toBeLessThan(400)
+    expect(meanAt(1)).toBeGreaterThan(700)
+    expect(meanAt(1)).toBeLessThan(1_100)
+    for (let k = 2; k < 6; k++) expect(meanAt(k)).toBeGreaterThan(meanAt(k - 1) * 1.2)
+    expect(meanAt(11)).toBeGreaterThan(5_000)
   })
 
-  it('doubles the bound per attempt until maxMs caps it', () => {
-    const top = (attempt: number) => backoffDelay(attempt, { baseMs: 100, maxMs: 1_000 }, () => ALMOST_ONE) + 1
-    expect([0, 1, 2, 3, 4, 5, 10, 1_000].map(top)).toEqual([100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000])
+  it('stays finite and capped for huge last waits', () => {
+    expect(backoffDelay(Number.MAX_SAFE_INTEGER, { baseMs: 500, maxMs: 15_000 }, () => 0.5)).toBe(15_000)
+    expect(backoffDelay(Number.MAX_SAFE_INTEGER, { baseMs: 500, maxMs: 15_000 }, () => 0)).toBe(500)
   })
 
-  it('stays finite for huge attempt numbers', () => {
-    expect(backoffDelay(Number.MAX_SAFE_INTEGER, { baseMs: 500, maxMs: 15_000 }, () => 0.5)).toBe(7_500)
+  it('defaults to baseMs 500 and maxMs 15000, each on its own', () => {
+    expect(backoffDelay(undefined, {}, () => ALMOST_ONE)).toBe(499)
+    expect(backoffDelay(undefined, undefined, () => ALMOST_ONE)).toBe(499)
+    expect(backoffDelay(10_000, {}, () => ALMOST_ONE)).toBe(15_000)
+    expect(backoffDelay(1_000, { baseMs: 10 }, () => 0.999)).toBe(2_497) // maxMs still 15,000
+    expect(backoffDelay(10_000, { maxMs: 1_000 }, () => 0)).toBe(500) // baseMs still 500
   })
 
-  it('defaults to baseMs 500 and maxMs 15000', () => {
-    expect(backoffDelay(0, {}, () => ALMOST_ONE)).toBe(499)
-    expect(backoffDelay(1, undefined, () => ALMOST_ONE)).toBe(999)
-    expect(backoffDelay(4, {}, () => ALMOST_ONE)).toBe(7_999)
-    expect(backoffDelay(5, {}, () => ALMOST_ONE)).toBe(14_999) // 16,000 capped
-    expect(backoffDelay(5, { baseMs: 10 }, () => ALMOST_ONE)).toBe(319) // maxMs still 15,000
-    expect(backoffDelay(5, { maxMs: 1_000 }, () => ALMOST_ONE)).toBe(999) // baseMs still 500
-  })
-
-  it('spreads delays over the whole range (full jitter)', () => {
-    const bound = 10_000
-    const delays = Array.from({ length: 1_000 }, () => backoffDelay(10, { baseMs: 100, maxMs: bound }))
+  it('spreads first retries over the whole range (full jitter)', () => {
+    const delays = Array.from({ length: 1_000 }, () => backoffDelay(undefined, { baseMs: 10_000 }))
     const buckets = new Array<number>(10).fill(0)
-    for (const d of delays) buckets[Math.floor(d / (bound / 10))]!++
-    expect(Math.min(...delays)).toBeLessThan(bound * 0.05)
-    expect(Math.max(...delays)).toBeGreaterThan(bound * 0.95)
+    for (const d of delays) buckets[Math.floor(d / 1_000)]!++
     // Each tenth of the range gets some of the 1,000 draws (expected 100; below 40 is ~1e-12 likely).
     for (const count of buckets) expect(count).toBeGreaterThan(40)
     expect(new Set(delays).size).toBeGreaterThan(900)
+  })
+
+  it('spreads later retries of clients that failed in step (decorrelated jitter)', () => {
+    const fifth = Array.from({ length: 1_000 }, () => chain(5, {})[4]!)
+    expect(Math.min(...fifth)).toBeLessThan(1_500)
+    expect(Math.max(...fifth)).toBeGreaterThan(6_000)
+    expect(new Set(fifth).size).toBeGreaterThan(800)
   })
 })

@@ -2,8 +2,10 @@ import { fc, it as itProp } from '@fast-check/vitest'
 import { type ErrorCode, FrameType } from '@switchboard/protocol'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Connection, type ConnectionConfig } from './connection.js'
+import { backoffDelay } from './backoff.js'
 import { FakeServer, HEARTBEAT_MS } from './connection.fakes.js'
 import type { SessionChange } from './events.js'
+import { STABLE_LINE_MS } from './retry.js'
 import { type ClientState, NEXT, type StateChange } from './state.js'
 
 /**
@@ -107,30 +109,72 @@ describe('Connection backoff', () => {
     return left.map((s, i) => s.at - (entered[i]?.at ?? Number.NaN))
   }
 
-  it.each([0, 0.5, 0.999])('waits a uniform share (random %s) of a bound that doubles per failed retry, up to maxMs', async (r) => {
+  it.each([0, 0.5, 0.999])('waits as backoffDelay says (random %s): a quick first retry, then growing waits up to maxMs', async (r) => {
     vi.spyOn(Math, 'random').mockReturnValue(r)
     const t = setup({ reconnect: { baseMs: 100, maxMs: 1_000 } })
     await t.open()
-    const bounds = [100, 200, 400, 800, 1_000, 1_000, 1_000]
-    expect(await waits(t, bounds.length)).toEqual(bounds.map((b) => Math.floor(r * b)))
-    expect(t.states.filter((s) => s.to === 'backoff').map((s) => s.code)).toEqual([undefined, ...bounds.map(() => 'CONNECT_FAILED')])
+    let last: number | undefined
+    const expected = Array.from({ length: 7 }, () => (last = backoffDelay(last, { baseMs: 100, maxMs: 1_000 }, () => r)))
+    expect(await waits(t, expected.length)).toEqual(expected)
+    for (const wait of expected) expect(wait).toBeLessThanOrEqual(1_000)
+    expect(t.states.filter((s) => s.to === 'backoff').map((s) => s.code)).toEqual([undefined, ...expected.map(() => 'CONNECT_FAILED')])
   })
 
-  it('starts again from baseMs once a reattach succeeds, and reports the same session resumed', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0.999)
-    const t = setup()
-    await t.open()
-    expect(await waits(t, 3)).toEqual([99, 199, 399])
+  /** Reattaches over a new WebSocket after the pending retry; the same session resumes. */
+  async function reattach(t: ReturnType<typeof setup>) {
     await vi.advanceTimersToNextTimerAsync()
     t.server.socket.accept()
     t.server.socket.deliver([FrameType.WELCOME, 0])
     expect(t.connection.state).toBe('open')
+  }
+
+  it('starts again from the quick first retry once a reattached line has held for STABLE_LINE_MS, same session resumed', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const t = setup()
+    await t.open()
+    expect(await waits(t, 3)).toEqual([99, 249, 621])
+    await reattach(t)
     expect(t.sessions).toEqual([{ sessionId: 's1', resumed: true }])
     expect(t.server.negotiations).toBe(1)
+    await vi.advanceTimersByTimeAsync(STABLE_LINE_MS)
     t.server.socket.drop()
     await vi.advanceTimersToNextTimerAsync()
     const [dropped, retried] = t.states.slice(-2).map((s) => s.at)
     expect(Number(retried) - Number(dropped)).toBe(99)
+  })
+
+  it('keeps the waits growing when a reattached line is lost before STABLE_LINE_MS', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const reconnect = { baseMs: 100, maxMs: 10_000 }
+    const t = setup({ reconnect })
+    await t.open()
+    // Two refusals waited 99 and 249 ms; the reattach that worked came after 621.
+    expect(await waits(t, 2)).toEqual([99, 249])
+    await reattach(t)
+    await vi.advanceTimersByTimeAsync(STABLE_LINE_MS - 1)
+    t.server.socket.drop()
+    await vi.advanceTimersToNextTimerAsync()
+    const [dropped, retried] = t.states.slice(-2).map((s) => s.at)
+    expect(Number(retried) - Number(dropped)).toBe(backoffDelay(621, reconnect, () => 0.999))
+    expect(Number(retried) - Number(dropped)).toBeGreaterThan(621)
+  })
+
+  it('retries only the lost WebSocket for two rounds, then falls back to long polling in the third', async () => {
+    const t = setup({ transports: ['websocket', 'long-polling'] })
+    await t.open()
+    const tried: string[] = []
+    t.connection.on('transport', (c) => c.to && tried.push(c.to))
+    t.server.socket.drop()
+    for (let round = 1; round <= 3; round++) {
+      await vi.advanceTimersToNextTimerAsync()
+      expect(t.server.sockets).toHaveLength(1 + round)
+      t.server.socket.drop()
+      await settle()
+    }
+    // Only the third round went on to long polling, whose attach the fake server welcomes.
+    expect(t.connection.state).toBe('open')
+    expect(t.connection.transport).toBe('long-polling')
+    expect(tried).toEqual(['long-polling'])
   })
 
   it('stays closed when a state listener closes it on entering backoff', async () => {

@@ -133,7 +133,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       const info = this.#info
       const order = fallbackOrder(this.#config.transports, info.transports, this.#lastWorked)
       const last = await tryInTurn(
-        order,
+        this.#retry.wholeRound ? order : order.slice(0, 1),
         (name) => this.#attempt(name, info, gen),
         () => gen === this.#generation,
         (message) => this.#log('transport', message),
@@ -210,7 +210,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (old && old !== transport) old.close()
     this.#lastWorked = transport.name
     this.#config.memory?.set(this.#config.baseUrl, transport.name)
-    this.#retry.reset()
+    this.#retry.adopted()
     if (reason === 'upgrade') this.#upgrader.succeeded()
     const change = this.#report.adopted(this.#info!.sessionId)
     this.#setTransport(transport, reason)

@@ -9,14 +9,37 @@ import { browserOffline } from './hints.js'
 const OFFLINE_RETRY_MS = 60_000
 
 /**
+ * A line that carried the session this long was stable: its loss starts a new outage, whose first
+ * retry is quick again. One lost sooner continues the outage before it (the waits keep growing),
+ * so a server that welcomes and then drops every line is not reconnected to at the quick rate.
+ */
+export const STABLE_LINE_MS = 2_000
+
+/**
+ * After a line was lost, the rounds of retries try only the transport that carried it (every
+ * transport goes to the same host, and a short outage refuses them all), except every third
+ * round, which tries the others after it, in case the network changed under the session (a
+ * proxy that now refuses WebSocket).
+ */
+const WHOLE_ROUND_EVERY = 3
+
+/**
  * When the connection tries again after a failure: the server's word first (a CLOSE's spread
  * reconnectMs, or a refusal's retryAfterMs, which every client refused at once got alike, so up
- * to as much again is added at random), else exponential backoff with full jitter, and no sooner
- * than a minute while the browser is offline. One timer.
+ * to as much again is added at random), else backoff (see backoffDelay: a quick first retry, then
+ * decorrelated jitter up to maxMs), and no sooner than a minute while the browser is offline.
+ * Also says which transports a round tries. One timer.
  */
 export class RetrySchedule {
   #options: BackoffOptions
+  /** Our own wait before the last retry of this outage; undefined until its first retry. */
+  #lastMs: number | undefined
+  /** Retries of this outage (since the last stable line). */
   #retries = 0
+  /** A line has carried the session: rounds can start with its transport. */
+  #hadLine = false
+  /** When (Date.now() ms) the line that carries the session now was adopted; 0 while none does. */
+  #lineSince = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   /** Until when (Date.now() ms) the server asked this client to stay away; 0 when it did not. */
   #notBefore = 0
@@ -31,7 +54,8 @@ export class RetrySchedule {
    */
   arm(fire: () => void, delayMs?: number, retryAfterMs?: number): number {
     this.cancel()
-    let delay = delayMs ?? backoffDelay(this.#retries++, this.#options)
+    this.#lineEnded()
+    let delay = delayMs ?? this.#backoff()
     if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs + Math.floor(Math.random() * retryAfterMs))
     this.#notBefore = delayMs !== undefined || retryAfterMs !== undefined ? Date.now() + delay : 0
     if (browserOffline()) delay = Math.max(delay, OFFLINE_RETRY_MS)
@@ -50,13 +74,37 @@ export class RetrySchedule {
     return Math.max(0, wait)
   }
 
-  /** A line was adopted: the next failure starts from the first backoff bound. */
-  reset(): void {
-    this.#retries = 0
+  /** A line was adopted: once it has held for STABLE_LINE_MS, its loss starts from the first retry. */
+  adopted(): void {
+    this.#hadLine = true
+    if (this.#lineSince === 0) this.#lineSince = Date.now()
+  }
+
+  /**
+   * Whether the next round tries every transport the server offers, in order; else only the one
+   * that last carried the session. Every round does until a line has carried it.
+   */
+  get wholeRound(): boolean {
+    return !this.#hadLine || this.#retries % WHOLE_ROUND_EVERY === 0
   }
 
   cancel(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
+  }
+
+  #backoff(): number {
+    this.#retries++
+    this.#lastMs = backoffDelay(this.#lastMs, this.#options)
+    return this.#lastMs
+  }
+
+  /** The line (if one carried the session) is gone: a stable one ends the outage before it. */
+  #lineEnded(): void {
+    if (this.#lineSince !== 0 && Date.now() - this.#lineSince >= STABLE_LINE_MS) {
+      this.#lastMs = undefined
+      this.#retries = 0
+    }
+    this.#lineSince = 0
   }
 }

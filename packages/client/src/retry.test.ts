@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { mulberry32 } from '../../../test/helpers/fault-proxy.js'
+import { backoffDelay } from './backoff.js'
+import { RetrySchedule, STABLE_LINE_MS } from './retry.js'
+
+/**
+ * The retry policy alone, under fake timers: when each retry fires, how the waits grow and reset,
+ * what the server's word changes, which transports a round tries, and what a crowd of clients
+ * does to a server that stays down. Math.random is seeded where figures are asserted.
+ */
+
+/** Arms `schedule` `count` times in a row (each retry failing at once); returns the waits. */
+function failInARow(schedule: RetrySchedule, count: number): number[] {
+  return Array.from({ length: count }, () => schedule.arm(() => {}))
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  vi.useRealTimers()
+})
+
+describe('RetrySchedule', () => {
+  it('fires the first retry quickly, at a random share of baseMs', async () => {
+    const waits = Array.from({ length: 200 }, () => new RetrySchedule({}).arm(() => {}))
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(0), expect(w).toBeLessThan(500)
+    expect(new Set(waits).size).toBeGreaterThan(100)
+    const schedule = new RetrySchedule({ baseMs: 100 })
+    const fire = vi.fn()
+    const wait = schedule.arm(fire)
+    await vi.advanceTimersByTimeAsync(wait)
+    expect(fire).toHaveBeenCalledOnce()
+  })
+
+  it('grows the waits of one outage as backoffDelay says, up to maxMs', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const options = { baseMs: 100, maxMs: 2_000 }
+    let last: number | undefined
+    const expected = Array.from({ length: 7 }, () => (last = backoffDelay(last, options, () => 0.999)))
+    expect(failInARow(new RetrySchedule(options), 7)).toEqual(expected)
+    expect(expected).toEqual([99, 249, 621, 1_551, 2_000, 2_000, 2_000])
+  })
+
+  it('starts from the quick first retry again once a line has held for STABLE_LINE_MS', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    expect(failInARow(schedule, 3)).toEqual([99, 249, 621])
+    schedule.adopted()
+    await vi.advanceTimersByTimeAsync(STABLE_LINE_MS)
+    expect(failInARow(schedule, 2)).toEqual([99, 249])
+  })
+
+  it('keeps growing when the line is lost sooner: a server that drops every line is not hammered', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    expect(failInARow(schedule, 2)).toEqual([99, 249])
+    for (const expected of [621, 1_551, 2_000]) {
+      schedule.adopted()
+      await vi.advanceTimersByTimeAsync(STABLE_LINE_MS - 1)
+      expect(schedule.arm(() => {})).toBe(expected)
+    }
+  })
+
+  it('counts a line from its first adoption: an upgrade on the way does not restart the clock', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    failInARow(schedule, 3)
+    schedule.adopted()
+    await vi.advanceTimersByTimeAsync(STABLE_LINE_MS - 500)
+    schedule.adopted()
+    await vi.advanceTimersByTimeAsync(500)
+    expect(schedule.arm(() => {})).toBe(99)
+  })
+
+  it("waits exactly the server's reconnectMs, whatever its own backoff says", () => {
+    const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    failInARow(schedule, 5)
+    expect(schedule.arm(() => {}, 50)).toBe(50)
+    expect(schedule.arm(() => {}, 10_000)).toBe(10_000)
+  })
+
+  it("waits at least the server's retryAfterMs, plus up to as much again at random", () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    expect(schedule.arm(() => {}, undefined, 3_000)).toBe(4_500)
+    // A floor: a longer backoff of the client's own still stands.
+    const longer = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    failInARow(longer, 6)
+    expect(longer.arm(() => {}, undefined, 10)).toBe(941)
+  })
+
+  it('ends its own wait on wake(), but not a wait the server asked for', async () => {
+    const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
+    const fire = vi.fn()
+    failInARow(schedule, 4)
+    schedule.arm(fire)
+    expect(schedule.wake(fire)).toBe(0)
+    schedule.arm(fire, undefined, 5_000)
+    await vi.advanceTimersByTimeAsync(1_000)
+    const rest = schedule.wake(fire)
+    expect(rest).toBeGreaterThanOrEqual(4_000)
+    await vi.advanceTimersByTimeAsync(rest - 1)
+    expect(fire).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(fire).toHaveBeenCalledOnce()
+  })
+
+  it('tries every transport until a line has carried the session, then its transport alone except every third round', () => {
+    const schedule = new RetrySchedule({})
+    const rounds: boolean[] = []
+    for (let i = 0; i < 3; i++) schedule.arm(() => {}), rounds.push(schedule.wholeRound)
+    expect(rounds).toEqual([true, true, true])
+    schedule.adopted()
+    rounds.length = 0
+    for (let i = 0; i < 6; i++) schedule.arm(() => {}), rounds.push(schedule.wholeRound)
+    expect(rounds).toEqual([false, false, true, false, false, true])
+  })
+
+  it('bounds the rate a thousand clients put on a server that stays down, and spreads it', () => {
+    vi.spyOn(Math, 'random').mockImplementation(mulberry32(16))
+    const clients = 1_000
+    // Past the first minute the crowd's rate is steady; 1,000 clients' timers take seconds to run.
+    const MINUTES = 3
+    const attempts: number[] = []
+    for (let c = 0; c < clients; c++) {
+      const schedule = new RetrySchedule({})
+      // Every attempt is refused at once and the next one armed: the server stays down.
+      const attempt = () => (attempts.push(Date.now()), schedule.arm(attempt))
+      schedule.arm(attempt)
+    }
+    const start = Date.now()
+    vi.advanceTimersByTime(MINUTES * 60_000)
+    const perSecond = new Array<number>(MINUTES * 60).fill(0)
+    for (const at of attempts) if (at - start < MINUTES * 60_000) perSecond[Math.floor((at - start) / 1_000)]!++
+    const peak = (from: number, to: number) => Math.max(...perSecond.slice(from, to))
+    const mean = (from: number, to: number) => perSecond.slice(from, to).reduce((a, b) => a + b, 0) / (to - from)
+    console.log(
+      `1,000 clients, server down ${MINUTES} min: ${attempts.length} attempts; per second: peak ${peak(0, MINUTES * 60)} (first second ${perSecond[0]}), ` +
+        `mean over minutes 2-${MINUTES} ${mean(60, MINUTES * 60).toFixed(1)}, peak there ${peak(60, MINUTES * 60)}`,
+    )
+    // The first retries are spread over baseMs (500 ms), and the next ones come at least baseMs
+    // later: no client knocks more than twice in the first second, nor the crowd all at once.
+    expect(perSecond[0]).toBeLessThanOrEqual(2 * clients)
+    const firstTenths = new Array<number>(10).fill(0)
+    for (const at of attempts) if (at - start < 1_000) firstTenths[Math.floor((at - start) / 100)]!++
+    expect(Math.max(...firstTenths)).toBeLessThan(clients / 3)
+    // Past the first minute the waits are mostly near maxMs (15 s), about 7 s on average: some
+    // 140 attempts a second from 1,000 clients (full jitter under the same cap made 133).
+    expect(mean(60, MINUTES * 60)).toBeLessThan(clients / 5)
+    // Spread, not in waves: no second sees twice the mean.
+    expect(peak(60, MINUTES * 60)).toBeLessThan(2 * mean(60, MINUTES * 60))
+  }, 60_000)
+})
