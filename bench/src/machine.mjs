@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
 /** The installed version of `name` as `from` sees it (npm layout: nested first, then hoisted). */
-function versionOf(name, from) {
+export function versionOf(name, from) {
   const candidates = [
     ...(from ? [path.join(root, 'node_modules', from, 'node_modules', name), path.join(root, 'bench/node_modules', from, 'node_modules', name)] : []),
     path.join(root, 'bench/node_modules', name),

@@ -28,7 +28,8 @@ const HELP = `npm run bench [-- options]
   --profile            CPU-profile Switchboard server and client (results/profile.md; --scenarios/--targets pick a subset)
   --no-build           do not run \`turbo run build\` first
   --no-pin             do not pin the server to CPU 0 and the client to CPU 1
-  --out=DIR            where to write (default: results/ for a full run, results/tmp/<name>/ otherwise)`
+  --out=DIR            where to write (default: results/ for a full run, results/tmp/<name>/ otherwise)
+  --cluster            across three nodes on redis-server, against Socket.IO's Redis adapter instead (--cluster --help)`
 
 function parseArgs(argv) {
   const o = { quick: false, build: true, pin: true, profile: false, scaleAll: false }
@@ -52,7 +53,9 @@ function parseArgs(argv) {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2))
+  const argv = process.argv.slice(2)
+  if (argv.includes('--cluster')) return (await import('./cluster/main.mjs')).runCluster(argv.filter((a) => a !== '--cluster'))
+  const o = parseArgs(argv)
   if (o.report) {
     // Re-render the committed results (after a change to the report code): no run, no build.
     const out = path.join(BENCH, 'results')

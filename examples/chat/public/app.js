@@ -10,7 +10,7 @@ const forced = params.get('transport')
 const client = connect('/rt', TRANSPORTS.includes(forced) ? { transports: [forced] } : {})
 
 /** State tests and the console can read: `chat.received` holds the current room's messages. */
-const chat = { client, room: null, channel: null, sent: [], received: [], missed: [], errors: [] }
+const chat = { client, room: null, channel: null, sent: [], received: [], missed: [], errors: [], sessionNode: null, requestNode: null }
 window.chat = chat
 
 // ---- status bar: every `state` and `transport` event ----
@@ -30,17 +30,30 @@ client.on('session', ({ resumed, reason }) => {
 })
 renderStatus()
 
+// Which node holds the session (the `stats` call is answered there), and which answered a plain
+// request (behind a round-robin balancer, the next one may be another).
 async function refreshStats() {
   if (client.state !== 'open') return
   try {
-    const { sessions } = await client.call('stats', null)
+    const { sessions, node } = await client.call('stats', null)
     $('sessions').textContent = `${sessions} connected`
+    $('session-node').textContent = chat.sessionNode = node
   } catch {
     $('sessions').textContent = ''
   }
 }
+
+async function refreshRequestNode() {
+  try {
+    const { node } = await (await fetch('/node', { cache: 'no-store' })).json()
+    $('request-node').textContent = chat.requestNode = node
+  } catch {
+    $('request-node').textContent = '?'
+  }
+}
 client.on('state', ({ to }) => to === 'open' && refreshStats())
-setInterval(refreshStats, 10_000)
+setInterval(() => (refreshStats(), refreshRequestNode()), 10_000)
+void refreshRequestNode()
 
 // ---- errors, shown inline with their code ----
 
@@ -70,7 +83,7 @@ function append(item) {
   if (atBottom) list.scrollTop = list.scrollHeight
 }
 
-function render({ name, text, at }) {
+function render({ name, text, at, node }) {
   const item = document.createElement('li')
   if (name === 'server') item.classList.add('server')
   else if (name === $('name').value.trim()) item.classList.add('mine')
@@ -85,6 +98,13 @@ function render({ name, text, at }) {
   what.className = 'text'
   what.textContent = text
   item.append(who, when, what)
+  if (node) {
+    // The node that handled the publish.
+    const via = document.createElement('span')
+    via.className = 'node'
+    via.textContent = `via ${node}`
+    when.after(via)
+  }
   append(item)
   return item
 }

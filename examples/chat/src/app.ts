@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { createSwitchboard, SwitchboardError, type Switchboard, type SwitchboardOptions } from '@switchboard/server'
@@ -11,6 +12,8 @@ export interface ChatMessage {
   text: string
   /** Server time (ms since epoch), set by the server. */
   at: number
+  /** The node that handled the publish (`nodeName`), set by the server. */
+  node?: string
 }
 
 export interface ChatAppOptions extends SwitchboardOptions<null> {
@@ -21,6 +24,11 @@ export interface ChatAppOptions extends SwitchboardOptions<null> {
    * the page shows that some messages were missed. Default: 50.
    */
   historySize?: number
+  /**
+   * This server's name among several (NODE_NAME in `npm start`): stamped on every message it
+   * publishes, answered by the `stats` RPC and `GET /node`. Default: the host's name.
+   */
+  nodeName?: string
 }
 
 const PUBLIC = new URL('../public/', import.meta.url)
@@ -50,30 +58,33 @@ async function sendFile(c: Context, path: string | undefined, type: string): Pro
 
 /**
  * The chat server as a Hono app: Switchboard at `/rt`, channel `room:*`, RPC `stats`,
- * `POST /api/announce` (a server publish from an ordinary route) and the page at `/`.
+ * `POST /api/announce` (a server publish from an ordinary route), `GET /node` and the page at `/`.
  */
 export function createChatApp(options: ChatAppOptions = {}): { app: Hono; sb: Switchboard<null> } {
-  const { clientBundle = resolveClientBundle(), historySize = 50, ...switchboardOptions } = options
+  const { clientBundle = resolveClientBundle(), historySize = 50, nodeName = hostname(), ...switchboardOptions } = options
   const sb = createSwitchboard(switchboardOptions)
 
   sb.channel<ChatMessage>('room:*', {
     historySize,
     onPublish: (data) => {
       const { name, text } = (data ?? {}) as { name?: unknown; text?: unknown }
-      return { name: checkText(name, 'name', 32), text: checkText(text, 'text', 500), at: Date.now() }
+      return { name: checkText(name, 'name', 32), text: checkText(text, 'text', 500), at: Date.now(), node: nodeName }
     },
   })
-  sb.rpc<unknown, { sessions: number }>('stats', () => ({ sessions: sb.sessionCount }))
+  // Answered by the node that holds the caller's session.
+  sb.rpc<unknown, { sessions: number; node: string }>('stats', () => ({ sessions: sb.sessionCount, node: nodeName }))
 
   const app = new Hono()
   app.route('/rt', sb.app)
+  // Which node answered this request: behind a round-robin balancer, each request may be another.
+  app.get('/node', (c) => c.json({ node: nodeName }, 200, { 'cache-control': 'no-store', 'x-chat-node': nodeName }))
 
   app.post('/api/announce', async (c) => {
     const body: unknown = await c.req.json().catch(() => null)
     const { room, text } = (body ?? {}) as { room?: unknown; text?: unknown }
     if (typeof room !== 'string' || !ROOM.test(room) || typeof text !== 'string' || text.length < 1 || text.length > 500)
       return c.json({ code: 'BAD_REQUEST', message: 'Send JSON { room, text }: room without ":", text 1-500 characters' }, 400)
-    const message: ChatMessage = { name: 'server', text, at: Date.now() }
+    const message: ChatMessage = { name: 'server', text, at: Date.now(), node: nodeName }
     try {
       return c.json({ offset: await sb.publish(`room:${room}`, message) })
     } catch (e) {

@@ -1,5 +1,6 @@
 // `npm start`: the chat on http://127.0.0.1:3000 (PORT and HOST override). With REDIS_URL set, the
-// node keeps its rooms in Redis (the Redis adapter), so several of them can serve one chat.
+// node keeps its rooms in Redis (the Redis adapter), so several of them can serve one chat;
+// NODE_NAME names it on the page (default: the host's name).
 import { listen, type SwitchboardOptions } from '@switchboard/server'
 import type { RedisAdapter } from '@switchboard/server/redis'
 import { createChatApp } from './app.js'
@@ -14,13 +15,16 @@ async function redisAdapter(url: string | undefined): Promise<RedisAdapter | und
 const redis = await redisAdapter(process.env.REDIS_URL)
 // The adapter says when it loses and regains Redis.
 const options: SwitchboardOptions<null> = redis ? { adapter: redis, logger: (e) => e.kind === 'adapter' && console.log(e.message) } : {}
-const { app, sb } = createChatApp(options)
+const nodeName = process.env.NODE_NAME || undefined
+const { app, sb } = createChatApp({ ...options, nodeName })
 // A readiness probe for a load balancer: 503 while the node cannot reach Redis.
 if (redis) app.get('/health', (c) => c.json(redis.health(), redis.health().state === 'healthy' ? 200 : 503))
 const server = await listen(app, { port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' })
 // Listening on every interface: print an address a local browser can open.
 const url = /^http:\/\/(0\.0\.0\.0|\[::\]):/.test(server.url) ? `http://localhost:${server.port}` : server.url
-console.log(`Switchboard chat on ${url} (${redis ? `rooms in Redis at ${process.env.REDIS_URL}` : 'rooms in memory'})`)
+console.log(
+  `Switchboard chat${nodeName ? ` ${nodeName}` : ''} on ${url} (${redis ? `rooms in Redis at ${process.env.REDIS_URL}` : 'rooms in memory'})`,
+)
 
 let stopping = false
 async function stop(signal: NodeJS.Signals): Promise<void> {
