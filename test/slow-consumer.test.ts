@@ -1,8 +1,9 @@
 import type { ChannelMessage, SessionChange, Subscribed, SwitchboardClient, TransportName } from '@switchboard/client'
-import type { LogEvent } from '@switchboard/server'
+import { createMemoryAdapter, type Adapter, type LogEvent } from '@switchboard/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
+import { slowAdapter } from './helpers/slow-adapter.js'
 
 /**
  * A subscriber that stops reading (its downstream stalls in a proxy) while a publisher floods a
@@ -10,7 +11,9 @@ import { connectClient, startServer, type TestServer } from './helpers/fixture.j
  * policy decides what it gets: `catch-up` every message once, in order, from history (or an exact
  * `missing` where history is shorter than what it missed), `latest` the newest message with each
  * jump marked, `end` SLOW_CONSUMER and a new session that resubscribes. A fast subscriber of the
- * same channel, the slow session's other channel and its call are untouched.
+ * same channel, the slow session's other channel and its call are untouched. Once on the memory
+ * adapter, once on one whose every call answers later and whose deliveries lag (history is read
+ * while live messages keep coming, some of which the read already holds).
  */
 const BUFFER_FRAMES = 50
 const FLOOD = 300
@@ -19,14 +22,20 @@ const CHUNK = 20
 /** Messages on the slow session's other channel, one per chunk while the flood runs. */
 const SIDE = 5
 
+const ADAPTERS: [string, () => Adapter | undefined][] = [
+  ['the memory adapter', () => undefined],
+  ['an adapter that answers later', () => slowAdapter(createMemoryAdapter(), { latencyMs: 2, deliveryLatencyMs: 5 })],
+]
+
 let server: TestServer
 let proxy: FaultProxy
 /** Server log lines of subscriptions falling behind: `sessionId channel: from -> to`. */
 const behind: string[] = []
 
-beforeAll(async () => {
+async function start(adapter: Adapter | undefined) {
   server = await startServer({
     replayBufferFrames: BUFFER_FRAMES,
+    adapter,
     logger: (e: LogEvent) => e.kind === 'channel' && e.message.includes(' -> ') && behind.push(`${e.sessionId} ${e.message}`),
   })
   server.sb
@@ -37,11 +46,7 @@ beforeAll(async () => {
     .channel('side:*', { historySize: 100 })
   proxy = await startFaultProxy({ targetPort: server.port, seed: 1, cutEveryMs: [1e9, 1e9], stallChance: 0, delayChance: 0 })
   proxy.pause() // no faults of its own: only the stalls below
-})
-afterAll(async () => {
-  await proxy.close()
-  await server.close()
-})
+}
 
 const clients: SwitchboardClient[] = []
 afterEach(() => {
@@ -107,80 +112,89 @@ function fellBehind(name: string): Map<string, string[]> {
   return bySession
 }
 
-describe.each(['websocket', 'sse', 'long-polling'] as const)('a slow subscriber over %s', (transport) => {
-  it('catch-up: gets every message once, in order, from history once it reads again, on the same session', async () => {
-    const name = `catchup:${transport}`
-    const f = await flood(transport, name)
-    await vi.waitFor(() => expect(data(f.slowSeen)).toEqual(upTo(FLOOD)), { timeout: 15_000 })
-    await expect(f.reply).resolves.toBe(42)
-    await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
-    expect(f.slowSeen.subscribed).toHaveLength(1) // nothing missing was reported
-    expect(f.slow.sessionId).toBe(f.slowId)
-    expect(f.sessions.slow.filter((s) => !s.resumed)).toEqual([])
-    expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
-    expect(f.sessions.fast.filter((s) => !s.resumed)).toEqual([])
-    // Only the slow session fell behind, and it caught up.
-    const moves = fellBehind(name)
-    expect([...moves.keys()]).toEqual([f.slowId])
-    expect(moves.get(f.slowId!)).toEqual(expect.arrayContaining(['live -> stalled', 'stalled -> recovering', 'recovering -> live']))
-    await server.sb.publish(name, FLOOD + 1)
-    await vi.waitFor(() => expect(data(f.slowSeen).at(-1)).toBe(FLOOD + 1))
+describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
+  beforeAll(() => start(adapter()))
+  afterAll(async () => {
+    await proxy.close()
+    await server.close()
   })
+  const tag = adapterName.split(' ').at(-1)
 
-  it('catch-up: is told exactly which messages history no longer held, then gets the rest in order', async () => {
-    const name = `short:${transport}`
-    const f = await flood(transport, name)
-    await vi.waitFor(() => expect(data(f.slowSeen).at(-1)).toBe(FLOOD), { timeout: 15_000 })
-    await expect(f.reply).resolves.toBe(42)
-    // What it got before it stalled (k), then the 5 history still held: k+1..FLOOD-5 are named.
-    const got = data(f.slowSeen)
-    const k = got.findIndex((n, i) => n !== i + 1)
-    expect(k).toBeGreaterThan(0)
-    expect(got).toEqual([...upTo(k), ...upTo(5).map((i) => FLOOD - 5 + i)])
-    expect(f.slowSeen.subscribed.slice(1)).toEqual([
-      { offset: FLOOD - 5, epoch: expect.any(String), recovered: false, missing: { from: k + 1, to: FLOOD - 5 } },
-    ])
-    expect(f.slow.sessionId).toBe(f.slowId)
-    expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
-    await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
-  })
-
-  it('latest: ends with the newest message, each jump marked as deliberate, and nothing stale after it', async () => {
-    const name = `latest:${transport}`
-    const f = await flood(transport, name)
-    await vi.waitFor(() => expect(data(f.slowSeen).at(-1)).toBe(FLOOD), { timeout: 15_000 })
-    await expect(f.reply).resolves.toBe(42)
-    const offsets = f.slowSeen.messages.map((m) => m.offset)
-    expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
-    expect(new Set(offsets).size).toBe(offsets.length)
-    for (let i = 1; i < offsets.length; i++) expect(f.slowSeen.messages[i]!.skipped ?? 0).toBe(offsets[i]! - offsets[i - 1]! - 1)
-    expect(f.slowSeen.messages.some((m) => (m.skipped ?? 0) > 0)).toBe(true)
-    expect(f.slowSeen.subscribed).toHaveLength(1) // a deliberate jump is not a gap
-    expect(f.slow.sessionId).toBe(f.slowId)
-    expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
-    expect(f.fastSeen.messages.every((m) => m.skipped === undefined)).toBe(true)
-    await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
-    await server.sb.publish(name, FLOOD + 1)
-    await vi.waitFor(() => expect(f.slowSeen.messages.at(-1)).toMatchObject({ data: FLOOD + 1, offset: FLOOD + 1 }))
-    expect(f.slowSeen.messages.at(-1)!.skipped).toBeUndefined()
-  })
-
-  it('end: the session ends with SLOW_CONSUMER, and a new one resubscribes and gets every message once', async () => {
-    const name = `ending:${transport}`
-    const f = await flood(transport, name)
-    await vi.waitFor(() => expect(f.sessions.slow).toContainEqual(expect.objectContaining({ resumed: false, reason: 'SLOW_CONSUMER' })), {
-      timeout: 15_000,
+  describe.each(['websocket', 'sse', 'long-polling'] as const)('a slow subscriber over %s', (transport) => {
+    it('catch-up: gets every message once, in order, from history once it reads again, on the same session', async () => {
+      const name = `catchup:${transport}-${tag}`
+      const f = await flood(transport, name)
+      await vi.waitFor(() => expect(data(f.slowSeen)).toEqual(upTo(FLOOD)), { timeout: 15_000 })
+      await expect(f.reply).resolves.toBe(42)
+      await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
+      expect(f.slowSeen.subscribed).toHaveLength(1) // nothing missing was reported
+      expect(f.slow.sessionId).toBe(f.slowId)
+      expect(f.sessions.slow.filter((s) => !s.resumed)).toEqual([])
+      expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
+      expect(f.sessions.fast.filter((s) => !s.resumed)).toEqual([])
+      // Only the slow session fell behind, and it caught up.
+      const moves = fellBehind(name)
+      expect([...moves.keys()]).toEqual([f.slowId])
+      expect(moves.get(f.slowId!)).toEqual(expect.arrayContaining(['live -> stalled', 'stalled -> recovering', 'recovering -> live']))
+      await server.sb.publish(name, FLOOD + 1)
+      await vi.waitFor(() => expect(data(f.slowSeen).at(-1)).toBe(FLOOD + 1))
     })
-    await vi.waitFor(() => expect(data(f.slowSeen)).toEqual(upTo(FLOOD)), { timeout: 15_000 })
-    await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
-    expect(f.slow.sessionId).not.toBe(f.slowId)
-    expect(f.slowSeen.subscribed.at(-1)).toMatchObject({ recovered: true, offset: FLOOD })
-    // The call made before the end is answered on the new session, or rejects SESSION_LOST if it was lost with the old one.
-    await f.reply.then(
-      (r) => expect(r).toBe(42),
-      (e: { code?: string }) => expect(e.code).toBe('SESSION_LOST'),
-    )
-    expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
-    expect(f.sessions.fast.filter((s) => !s.resumed)).toEqual([])
+
+    it('catch-up: is told exactly which messages history no longer held, then gets the rest in order', async () => {
+      const name = `short:${transport}-${tag}`
+      const f = await flood(transport, name)
+      await vi.waitFor(() => expect(data(f.slowSeen).at(-1)).toBe(FLOOD), { timeout: 15_000 })
+      await expect(f.reply).resolves.toBe(42)
+      // What it got before it stalled (k), then the 5 history still held: k+1..FLOOD-5 are named.
+      const got = data(f.slowSeen)
+      const k = got.findIndex((n, i) => n !== i + 1)
+      expect(k).toBeGreaterThan(0)
+      expect(got).toEqual([...upTo(k), ...upTo(5).map((i) => FLOOD - 5 + i)])
+      expect(f.slowSeen.subscribed.slice(1)).toEqual([
+        { offset: FLOOD - 5, epoch: expect.any(String), recovered: false, missing: { from: k + 1, to: FLOOD - 5 } },
+      ])
+      expect(f.slow.sessionId).toBe(f.slowId)
+      expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
+      await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
+    })
+
+    it('latest: ends with the newest message, each jump marked as deliberate, and nothing stale after it', async () => {
+      const name = `latest:${transport}-${tag}`
+      const f = await flood(transport, name)
+      await vi.waitFor(() => expect(data(f.slowSeen).at(-1)).toBe(FLOOD), { timeout: 15_000 })
+      await expect(f.reply).resolves.toBe(42)
+      const offsets = f.slowSeen.messages.map((m) => m.offset)
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
+      expect(new Set(offsets).size).toBe(offsets.length)
+      for (let i = 1; i < offsets.length; i++) expect(f.slowSeen.messages[i]!.skipped ?? 0).toBe(offsets[i]! - offsets[i - 1]! - 1)
+      expect(f.slowSeen.messages.some((m) => (m.skipped ?? 0) > 0)).toBe(true)
+      expect(f.slowSeen.subscribed).toHaveLength(1) // a deliberate jump is not a gap
+      expect(f.slow.sessionId).toBe(f.slowId)
+      expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
+      expect(f.fastSeen.messages.every((m) => m.skipped === undefined)).toBe(true)
+      await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
+      await server.sb.publish(name, FLOOD + 1)
+      await vi.waitFor(() => expect(f.slowSeen.messages.at(-1)).toMatchObject({ data: FLOOD + 1, offset: FLOOD + 1 }))
+      expect(f.slowSeen.messages.at(-1)!.skipped).toBeUndefined()
+    })
+
+    it('end: the session ends with SLOW_CONSUMER, and a new one resubscribes and gets every message once', async () => {
+      const name = `ending:${transport}-${tag}`
+      const f = await flood(transport, name)
+      await vi.waitFor(() => expect(f.sessions.slow).toContainEqual(expect.objectContaining({ resumed: false, reason: 'SLOW_CONSUMER' })), {
+        timeout: 15_000,
+      })
+      await vi.waitFor(() => expect(data(f.slowSeen)).toEqual(upTo(FLOOD)), { timeout: 15_000 })
+      await vi.waitFor(() => expect(data(f.sideSeen)).toEqual(upTo(SIDE)))
+      expect(f.slow.sessionId).not.toBe(f.slowId)
+      expect(f.slowSeen.subscribed.at(-1)).toMatchObject({ recovered: true, offset: FLOOD })
+      // The call made before the end is answered on the new session, or rejects SESSION_LOST if it was lost with the old one.
+      await f.reply.then(
+        (r) => expect(r).toBe(42),
+        (e: { code?: string }) => expect(e.code).toBe('SESSION_LOST'),
+      )
+      expect(data(f.fastSeen)).toEqual(upTo(FLOOD))
+      expect(f.sessions.fast.filter((s) => !s.resumed)).toEqual([])
+    })
   })
 })
