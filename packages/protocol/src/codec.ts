@@ -86,9 +86,10 @@ export function encodeMessage(seq: number, body: string): string {
   return `[20,${seq},${body}]`
 }
 
-/** A MESSAGE or GAP frame from its pre-encoded body (encodeMessage is the MESSAGE case). */
+/** A MESSAGE or GAP frame from its pre-encoded body. */
 export function encodeChannelFrame(type: ChannelFrameType, seq: number, body: string): string {
-  return `[${type},${seq},${body}]`
+  // MESSAGE, on every subscriber's path, as a constant head; GAP is rare.
+  return type === FrameType.MESSAGE ? encodeMessage(seq, body) : `[${type},${seq},${body}]`
 }
 
 /** A MESSAGE body (joinMessageBody) marked as replacing the `skipped` messages before it. */
