@@ -274,6 +274,27 @@ describe('Subscription, past the held bound (a history read that takes long duri
 })
 
 describe('Subscription, latest', () => {
+  itProp.prop([fc.array(fc.oneof(fc.integer({ min: 1, max: 12 }), fc.constant(0)), { maxLength: 30 }), fc.integer({ min: 2, max: 10 })])(
+    'ends with the newest message, offsets rising, every jump marked with its size',
+    async (steps, bufferFrames) => {
+      const h = await harness('latest', { bufferFrames })
+      let published = 0
+      for (const n of steps) {
+        if (n === 0) await h.ackAll()
+        else await h.publish(n), (published += n)
+      }
+      await catchUp(h)
+      const offsets: number[] = []
+      for (const s of h.seen()) {
+        const [offset, skipped = 0] = s.split('+').map(Number) as [number, number?]
+        expect(offset - (offsets.at(-1) ?? 0) - 1).toBe(skipped)
+        offsets.push(offset)
+      }
+      expect(offsets.at(-1) ?? 0).toBe(published)
+      expect(h.ended).toEqual([])
+    },
+  )
+
   it('keeps only the newest message waiting, marked with how many it replaced, then goes live', async () => {
     const h = await harness('latest')
     await h.publish(10)
@@ -294,6 +315,12 @@ describe('Subscription, latest', () => {
 })
 
 describe('Subscription, end', () => {
+  it('refuses to open once closed: its subscribe is not answered', async () => {
+    const h = await harness('end')
+    h.subscription.close()
+    expect(() => h.subscription.open(null, { offset: 0, epoch: 'e1', messages: [] })).toThrow('opened after it closed')
+  })
+
   it('ends the session with SLOW_CONSUMER, as before there were policies', async () => {
     const h = await harness('end')
     await h.publish(5)

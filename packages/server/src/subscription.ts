@@ -111,13 +111,14 @@ export class Subscription implements RoomWaiter {
 
   /** Sends the catch-up for `since` from `page` and goes live. Returns the subscribe's answer. */
   open(since: StreamPosition | null, page: HistoryPage): SubscribeResult {
+    if (this.#state === 'closed') throw new Error(`Subscription to ${this.channel} opened after it closed`)
     this.hold()
     const plan = planCatchUp(since, page, this.#held)
     this.#after = 0
     this.#epoch = plan.result.epoch
     this.#sendCatchUp(plan)
     // Stopped short by a full buffer: the rest follows the answer, after the offset it names.
-    if (this.#state !== 'closed') plan.result.offset = this.#after
+    if (!this.closed) plan.result.offset = this.#after
     return plan.result
   }
 
