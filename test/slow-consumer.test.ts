@@ -1,8 +1,10 @@
 import type { ChannelMessage, SessionChange, Subscribed, SwitchboardClient, TransportName } from '@switchboard/client'
 import { createMemoryAdapter, type Adapter, type LogEvent } from '@switchboard/server'
+import { createRedisAdapter } from '@switchboard/server/redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
+import { startRedis } from './helpers/redis.js'
 import { slowAdapter } from './helpers/slow-adapter.js'
 
 /**
@@ -11,9 +13,9 @@ import { slowAdapter } from './helpers/slow-adapter.js'
  * policy decides what it gets: `catch-up` every message once, in order, from history (or an exact
  * `missing` where history is shorter than what it missed), `latest` the newest message with each
  * jump marked, `end` SLOW_CONSUMER and a new session that resubscribes. A fast subscriber of the
- * same channel, the slow session's other channel and its call are untouched. Once on the memory
- * adapter, once on one whose every call answers later and whose deliveries lag (history is read
- * while live messages keep coming, some of which the read already holds).
+ * same channel, the slow session's other channel and its call are untouched. On the memory
+ * adapter, on one whose every call answers later and whose deliveries lag (history is read while
+ * live messages keep coming, some of which the read already holds), and on Redis.
  */
 const BUFFER_FRAMES = 50
 const FLOOD = 300
@@ -22,9 +24,18 @@ const CHUNK = 20
 /** Messages on the slow session's other channel, one per chunk while the flood runs. */
 const SIDE = 5
 
-const ADAPTERS: [string, () => Adapter | undefined][] = [
-  ['the memory adapter', () => undefined],
-  ['an adapter that answers later', () => slowAdapter(createMemoryAdapter(), { latencyMs: 2, deliveryLatencyMs: 5 })],
+/** The adapter under test, and what to stop once the server is closed. */
+type AdapterCase = () => Promise<{ adapter?: Adapter; stop?: () => Promise<void> }>
+const ADAPTERS: [string, AdapterCase][] = [
+  ['the memory adapter', async () => ({})],
+  ['an adapter that answers later', async () => ({ adapter: slowAdapter(createMemoryAdapter(), { latencyMs: 2, deliveryLatencyMs: 5 }) })],
+  [
+    'redis',
+    async () => {
+      const redis = await startRedis()
+      return { adapter: createRedisAdapter({ url: redis.url }), stop: () => redis.stop() }
+    },
+  ],
 ]
 
 let server: TestServer
@@ -112,11 +123,17 @@ function fellBehind(name: string): Map<string, string[]> {
   return bySession
 }
 
-describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
-  beforeAll(() => start(adapter()))
+describe.each(ADAPTERS)('on %s', (adapterName, adapterCase) => {
+  let stop: (() => Promise<void>) | undefined
+  beforeAll(async () => {
+    const { adapter, stop: stopAdapter } = await adapterCase()
+    stop = stopAdapter
+    await start(adapter)
+  })
   afterAll(async () => {
-    await proxy.close()
-    await server.close()
+    await proxy?.close()
+    await server?.close()
+    await stop?.()
   })
   const tag = adapterName.split(' ').at(-1)
 
