@@ -194,6 +194,7 @@ export class Subscription implements RoomWaiter {
       return this.#sendLatest()
     }
     this.#latestOffset = 0
+    this.#latestBody = ''
     if (!this.#overflow) return this.#to('live')
     this.#overflow = false
     this.#to('stalled')
