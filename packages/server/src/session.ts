@@ -313,7 +313,8 @@ export class Session<Identity = unknown> implements TransportHost {
   /**
    * Queues a channel frame (`replyTo` 0) or the reply to client frame `replyTo`. A channel frame
    * past the replay buffer's bound is refused (false), unless the buffer is empty: one frame
-   * larger than the bound would never fit otherwise. A reply always goes in (request traffic is
+   * larger than the bound would never fit otherwise (an ended session drops every frame, and
+   * answers true: there is no policy left to apply). A reply always goes in (request traffic is
    * paced by Inbound instead), and acks the client's frames up to `replyTo` (the next attach's
    * WELCOME carries that ack should the reply be lost with the line).
    */
