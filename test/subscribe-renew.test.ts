@@ -7,7 +7,8 @@ import { collect, connectClient, startServer, TRANSPORT_CASES, type TestServer }
  * A subscribe in flight when its session is lost: it completes on the next session (with `since`
  * where the channel had a position) or rejects with a code; it never hangs. The server ends
  * sessions itself, as in production: its replay buffer holds 8 frames, so a burst of
- * publishes the client has not acked yet ends the session with SLOW_CONSUMER (come back at once).
+ * publishes the client has not acked yet, on a channel whose slow consumers are ended
+ * (`slowConsumer: 'end'`), ends the session with SLOW_CONSUMER (come back at once).
  */
 const BUFFER_FRAMES = 8
 const BURST = 20
@@ -36,7 +37,8 @@ function makeGate(): Gate {
 beforeAll(async () => {
   server = await startServer({ replayBufferFrames: BUFFER_FRAMES })
   server.sb
-    .channel('flood:*') // no history: a resubscribe replays nothing
+    .channel('flood:*', { slowConsumer: 'end' }) // no history: a resubscribe replays nothing
+    .channel('ending:*', { slowConsumer: 'end', historySize: 100 })
     .channel('gated:*', {
       authorize: () => {
         authorizeCalls++
@@ -156,7 +158,7 @@ describe.each(TRANSPORT_CASES)('a subscribe in flight when the session is lost, 
 
   it('resubscribes after SLOW_CONSUMER twice in a row, the second during the history replay, with every message once', async () => {
     const { client, sessions } = open(transport, options)
-    const name = `room:twice-${tag}`
+    const name = `ending:twice-${tag}`
     const channel = client.channel<{ n: number }>(name)
     const got: number[] = []
     channel.on('message', ({ data }) => got.push(data.n))

@@ -6,8 +6,14 @@ import type { ClientSession } from './session.js'
 export interface ChannelMessage<Msg> {
   channel: string
   data: Msg
-  /** Position in the channel's stream; increases by one per message. */
+  /** Position in the channel's stream; increases by one per message, or by `skipped` + 1. */
   offset: number
+  /**
+   * On a channel whose slow subscribers get the latest message only (`slowConsumer: 'latest'` on
+   * the server): this message replaced the `skipped` messages before it (offsets `offset - skipped`
+   * to `offset - 1`), which this client, falling behind, deliberately did not get. Absent otherwise.
+   */
+  skipped?: number
 }
 
 /** The server's answer to a subscribe. */
@@ -26,6 +32,10 @@ export interface Subscribed {
 
 export interface ChannelEvents<Msg> {
   message: ChannelMessage<Msg>
+  /**
+   * The subscribe (or a resubscribe) was confirmed; also, with `recovered: false` and `missing`,
+   * when this client fell behind the channel and history no longer held what it missed.
+   */
   subscribed: Subscribed
   /** The subscription ended without `unsubscribe()` (the server refused a resubscribe, say). */
   error: SwitchboardError
@@ -109,15 +119,29 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     }
   }
 
-  /** Called by the client for every MESSAGE on this channel. */
-  deliver(data: unknown, offset: number): void {
+  /** Called by the client for every MESSAGE on this channel; `skipped`: the count it replaced (latest). */
+  deliver(data: unknown, offset: number, skipped?: number): void {
     if (this.#state === 'unsubscribed') return
     const position = this.#position
     const subscribing = this.#state === 'subscribing'
     if (offset <= (subscribing ? this.#replayed : (position?.[0] ?? 0))) return
     if (subscribing) this.#replayed = offset
     this.#position = [offset, position?.[1] ?? '']
-    this.emit('message', { channel: this.name, data: data as Msg, offset })
+    const message: ChannelMessage<Msg> = { channel: this.name, data: data as Msg, offset }
+    if (skipped !== undefined) message.skipped = skipped
+    this.emit('message', message)
+  }
+
+  /**
+   * Called by the client for a GAP on this channel: it fell behind, and history no longer held
+   * offsets `from`..`to`. Told as a resubscribe tells it (`subscribed`, `missing`), then the
+   * messages after `to` follow. A GAP of an earlier subscription (before an unsubscribe) is ignored.
+   */
+  gap(from: number, to: number): void {
+    const position = this.#position
+    if (this.#state !== 'subscribed' || position === null || to <= position[0]) return
+    this.#position = [to, position[1]]
+    this.emit('subscribed', { offset: to, epoch: position[1], recovered: false, missing: { from, to } })
   }
 
   /**

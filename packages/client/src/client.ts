@@ -222,8 +222,8 @@ export class SwitchboardClient {
   }
 
   #onData(frame: ServerDataFrame): void {
-    if (frame[0] !== FrameType.MESSAGE) return
-    this.#channels.get(frame[2])?.deliver(frame[3], frame[4])
+    if (frame[0] === FrameType.MESSAGE) this.#channels.get(frame[2])?.deliver(frame[3], frame[4], frame[5])
+    else if (frame[0] === FrameType.GAP) this.#channels.get(frame[2])?.gap(frame[3], frame[4])
   }
 }
 

@@ -207,7 +207,8 @@ export class ClientSession {
           this.#queueFlush()
           break
         case FrameType.MESSAGE:
-        case FrameType.REPLY: {
+        case FrameType.REPLY:
+        case FrameType.GAP: {
           const seq = this.#seq
           const verdict = seq.accept(f[1])
           due = true

@@ -14,6 +14,7 @@ import {
   type PublishOptions,
   type RpcContext,
   type RpcHandler,
+  type SlowConsumerPolicy,
   type StoredMessage,
   type SubscribeResult,
   type Switchboard,
@@ -80,6 +81,7 @@ describe('client types', () => {
       expectTypeOf(m.data).not.toBeAny()
       expectTypeOf(m.offset).toEqualTypeOf<number>()
       expectTypeOf(m.channel).toEqualTypeOf<string>()
+      expectTypeOf(m.skipped).toEqualTypeOf<number | undefined>()
     })
     room.on('subscribed', (s) => expectTypeOf(s).toEqualTypeOf<Subscribed>())
     room.on('error', (e) => expectTypeOf(e).toEqualTypeOf<SwitchboardError>())
@@ -282,6 +284,11 @@ describe('server types', () => {
     expectTypeOf(room.publish).parameter(0).toEqualTypeOf<Chat>()
     expectTypeOf<ChannelOptions<Chat, { user: string }>['onPublish']>().returns.toEqualTypeOf<Chat | Promise<Chat>>()
     expectTypeOf<ServerMsg<Switchboard>>().toBeUnknown()
+  })
+
+  it('names the slow-consumer policies a channel may take', () => {
+    expectTypeOf<ChannelOptions['slowConsumer']>().toEqualTypeOf<SlowConsumerPolicy | undefined>()
+    expectTypeOf<SlowConsumerPolicy>().toEqualTypeOf<'catch-up' | 'latest' | 'end'>()
   })
 
   it('exports no any', () => {

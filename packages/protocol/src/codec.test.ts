@@ -11,6 +11,9 @@ import {
   encodeData,
   encodeFrame,
   encodeMessage,
+  encodeChannelFrame,
+  encodeGapBody,
+  markSkipped,
   encodeMessageBody,
   batchRoom,
   exceedsBytes,
@@ -90,6 +93,9 @@ const SERVER_FRAMES: [string, ServerFrame][] = [
   ['MESSAGE', [20, 1, 'room:1', { text: 'hi' }, 0]],
   ['MESSAGE with the longest name', [20, 2, LONGEST, null, Number.MAX_SAFE_INTEGER]],
   ['MESSAGE with nested unicode data', [20, 3, '💬', { deep: NESTED, u: UNICODE }, 9]],
+  ['MESSAGE that replaced the ones before it', [20, 4, 'prices', 7, 40, 12]],
+  ['GAP', [22, 5, 'room:1', 4, 9]],
+  ['GAP of one offset', [22, 6, LONGEST, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]],
   ['REPLY ok', [21, 4, 13, null, { sum: 3 }]],
   ['REPLY ok with null result', [21, 5, 0, null, null]],
   ['REPLY error without data', [21, 6, 14, 'RPC_ERROR', 'boom']],
@@ -311,6 +317,25 @@ describe('encodeMessageBody + encodeMessage', () => {
   })
 })
 
+describe('encodeChannelFrame + markSkipped + encodeGapBody', () => {
+  it('wraps a MESSAGE body exactly as encodeMessage does', () => {
+    const body = encodeMessageBody('room:1', { text: 'hi' }, 7)
+    expect(encodeChannelFrame(FrameType.MESSAGE, 3, body)).toBe(encodeMessage(3, body))
+  })
+
+  it('marks a MESSAGE as replacing the messages before it', () => {
+    const text = encodeChannelFrame(FrameType.MESSAGE, 4, markSkipped(encodeMessageBody('prices', { p: 1 }, 40), 12))
+    expect(text).toBe(encodeFrame([20, 4, 'prices', { p: 1 }, 40, 12]))
+    expect(decodeServerBatch(encodeBatch([text]))).toEqual([[20, 4, 'prices', { p: 1 }, 40, 12]])
+  })
+
+  it('encodes a GAP that decodes back', () => {
+    const text = encodeChannelFrame(FrameType.GAP, 9, encodeGapBody('💬 général', 4, 8))
+    expect(text).toBe(encodeFrame([22, 9, '💬 général', 4, 8]))
+    expect(decodeServerBatch(encodeBatch([text]))).toEqual([[22, 9, '💬 général', 4, 8]])
+  })
+})
+
 describe('encodeData + joinMessageBody', () => {
   it('encodes data once as JSON, undefined as null', () => {
     expect(encodeData({ a: [1, 'x'] })).toBe('{"a":[1,"x"]}')
@@ -477,7 +502,7 @@ describe('isSequenced', () => {
 
   it('holds for real frames of both directions', () => {
     expect(CLIENT_FRAMES.filter(([, f]) => isSequenced(f)).map(([, f]) => f[0])).toEqual([10, 10, 10, 10, 10, 11, 11, 12, 12, 12, 12, 12, 12, 13, 13])
-    expect(SERVER_FRAMES.filter(([, f]) => isSequenced(f)).every(([, f]) => f[0] === 20 || f[0] === 21)).toBe(true)
+    expect(SERVER_FRAMES.filter(([, f]) => isSequenced(f)).every(([, f]) => f[0] === 20 || f[0] === 21 || f[0] === 22)).toBe(true)
     expect(SERVER_FRAMES.filter(([, f]) => !isSequenced(f)).map(([, f]) => f[0])).toEqual([1, 1, 2, 3, 4, 5, 5, 5])
   })
 })
@@ -686,7 +711,7 @@ describe('decodeServerBatch rejects', () => {
     ['UNSUBSCRIBE (client only)', '[[11,1,"c"]]'],
     ['PUBLISH (client only)', '[[12,1,"c",1]]'],
     ['CALL (client only)', '[[13,1,"m",1]]'],
-    ['an unknown type', '[[22,1]]'],
+    ['an unknown type', '[[23,1]]'],
     ['a string type', '[["20",1,"c",null,0]]'],
     ['WELCOME without ack', '[[1]]'],
     ['WELCOME with a negative ack', '[[1,-1]]'],
@@ -703,7 +728,18 @@ describe('decodeServerBatch rejects', () => {
     ['CLOSE without reconnectMs', '[[5,"INTERNAL","x"]]'],
     ['CLOSE with 5 elements', '[[5,"INTERNAL","x",null,1]]'],
     ['MESSAGE without offset', '[[20,1,"c",null]]'],
-    ['MESSAGE with 6 elements', '[[20,1,"c",null,0,0]]'],
+    ['MESSAGE that replaced none', '[[20,1,"c",null,0,0]]'],
+    ['MESSAGE with a negative skipped count', '[[20,1,"c",null,5,-1]]'],
+    ['MESSAGE with a fractional skipped count', '[[20,1,"c",null,5,1.5]]'],
+    ['MESSAGE with a null skipped count', '[[20,1,"c",null,5,null]]'],
+    ['MESSAGE with 7 elements', '[[20,1,"c",null,5,1,1]]'],
+    ['GAP without its end', '[[22,1,"c",4]]'],
+    ['GAP from offset 0', '[[22,1,"c",0,3]]'],
+    ['GAP that ends before it starts', '[[22,1,"c",5,4]]'],
+    ['GAP with a fractional offset', '[[22,1,"c",1,2.5]]'],
+    ['GAP with an empty channel', '[[22,1,"",1,2]]'],
+    ['GAP with a null start', '[[22,1,"c",null,2]]'],
+    ['GAP with 6 elements', '[[22,1,"c",1,2,3]]'],
     ['MESSAGE with a negative seq', '[[20,-1,"c",null,0]]'],
     ['MESSAGE with an empty channel', '[[20,1,"",null,0]]'],
     ['MESSAGE with a too-long channel', `[[20,1,"${TOO_LONG}",null,0]]`],

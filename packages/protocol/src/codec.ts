@@ -1,6 +1,6 @@
 import { MAX_BATCH_FRAMES } from './constants.js'
 import { SwitchboardError } from './errors.js'
-import { FrameType, type ClientFrame, type RequestType, type ServerFrame } from './frame.js'
+import { FrameType, type ChannelFrameType, type ClientFrame, type RequestType, type ServerFrame } from './frame.js'
 import { assertClientFrame, assertServerFrame } from './validate.js'
 
 /**
@@ -84,6 +84,22 @@ export function encodeAck(ack: number): string {
 /** A MESSAGE frame from a pre-encoded body: only the seq is per session. */
 export function encodeMessage(seq: number, body: string): string {
   return `[20,${seq},${body}]`
+}
+
+/** A MESSAGE or GAP frame from its pre-encoded body. */
+export function encodeChannelFrame(type: ChannelFrameType, seq: number, body: string): string {
+  // MESSAGE, on every subscriber's path, as a constant head; GAP is rare.
+  return type === FrameType.MESSAGE ? encodeMessage(seq, body) : `[${type},${seq},${body}]`
+}
+
+/** A MESSAGE body (joinMessageBody) marked as replacing the `skipped` messages before it. */
+export function markSkipped(body: string, skipped: number): string {
+  return `${body},${skipped}`
+}
+
+/** The body of a GAP frame: `channel`'s offsets `from`..`to` will not come. */
+export function encodeGapBody(channel: string, from: number, to: number): string {
+  return `${JSON.stringify(channel)},${from},${to}`
 }
 
 function parseBatch(text: string, maxFrames: number): unknown[] {

@@ -33,10 +33,20 @@ export const FrameType = {
   PUBLISH: 12,
   /** c->s: `[13, seq, method, data]` */
   CALL: 13,
-  /** s->c: `[20, seq, channel, data, offset]` */
+  /**
+   * s->c: `[20, seq, channel, data, offset]`, or `[20, seq, channel, data, offset, skipped]` on a
+   * channel whose slow subscribers get only the latest message: the `skipped` messages before
+   * this one were replaced by it, deliberately (see GAP for messages that are lost).
+   */
   MESSAGE: 20,
   /** s->c: `[21, seq, ref, null, result]` or `[21, seq, ref, code, message, data]` */
   REPLY: 21,
+  /**
+   * s->c: `[22, seq, channel, from, to]`: the channel's messages `from`..`to` (inclusive, this
+   * epoch) will not come. The subscriber fell behind and, when it had room again, history no
+   * longer held them; the messages after `to` follow.
+   */
+  GAP: 22,
 } as const
 
 export type HelloFrame = [type: 0, token: string, ack: number, version: number, probe?: 1]
@@ -57,10 +67,11 @@ export type UnsubscribeFrame = [type: 11, seq: number, channel: string]
  */
 export type PublishFrame = [type: 12, seq: number, channel: string, data: unknown, key?: string]
 export type CallFrame = [type: 13, seq: number, method: string, data: unknown]
-export type MessageFrame = [type: 20, seq: number, channel: string, data: unknown, offset: number]
+export type MessageFrame = [type: 20, seq: number, channel: string, data: unknown, offset: number, skipped?: number]
 export type ReplyOkFrame = [type: 21, seq: number, ref: number, code: null, result: unknown]
 export type ReplyErrorFrame = [type: 21, seq: number, ref: number, code: ErrorCode, message: string, data?: unknown]
 export type ReplyFrame = ReplyOkFrame | ReplyErrorFrame
+export type GapFrame = [type: 22, seq: number, channel: string, from: number, to: number]
 
 /** The types of the frames that carry a request's data: PUBLISH and CALL. */
 export type RequestType = typeof FrameType.PUBLISH | typeof FrameType.CALL
@@ -68,12 +79,14 @@ export type RequestType = typeof FrameType.PUBLISH | typeof FrameType.CALL
 /** Frames a client sends. */
 export type ClientFrame = HelloFrame | AckFrame | PingFrame | PongFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame
 /** Frames a server sends. */
-export type ServerFrame = WelcomeFrame | AckFrame | PingFrame | PongFrame | CloseFrame | MessageFrame | ReplyFrame
+export type ServerFrame = WelcomeFrame | AckFrame | PingFrame | PongFrame | CloseFrame | MessageFrame | ReplyFrame | GapFrame
 
 /** Client frames that carry a seq. */
 export type ClientDataFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame
 /** Server frames that carry a seq. */
-export type ServerDataFrame = MessageFrame | ReplyFrame
+export type ServerDataFrame = MessageFrame | ReplyFrame | GapFrame
+/** The types of the frames a channel sends its subscribers: MESSAGE and GAP. */
+export type ChannelFrameType = typeof FrameType.MESSAGE | typeof FrameType.GAP
 
 /** True for frames that carry a seq (and so are acked, buffered and replayed). */
 export function isSequenced<F extends ClientFrame | ServerFrame>(frame: F): frame is Extract<F, ClientDataFrame | ServerDataFrame> {

@@ -66,7 +66,10 @@ export function assertServerFrame(f: unknown): asserts f is ServerFrame {
       if (n !== 4 || !isErrorCode(f[1]) || typeof f[2] !== 'string' || (f[3] !== null && !isSeq(f[3]))) malformed('bad CLOSE')
       return
     case T.MESSAGE:
-      if (n !== 5 || !isSeq(f[1]) || !isName(f[2]) || !isSeq(f[4])) malformed('bad MESSAGE')
+      if ((n !== 5 && !(n === 6 && isSeq(f[5]) && f[5] > 0)) || !isSeq(f[1]) || !isName(f[2]) || !isSeq(f[4])) malformed('bad MESSAGE')
+      return
+    case T.GAP:
+      if (n !== 5 || !isSeq(f[1]) || !isName(f[2]) || !isSeq(f[3]) || !isSeq(f[4]) || f[3] < 1 || f[4] < f[3]) malformed('bad GAP')
       return
     case T.REPLY:
       if (!isSeq(f[1]) || !isSeq(f[2])) malformed('bad REPLY')

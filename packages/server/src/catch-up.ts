@@ -33,6 +33,8 @@ export interface HeldMessage {
 export interface CatchUp {
   /** Bodies to send, in offset order, each once. */
   bodies: string[]
+  /** The offset of each body. */
+  offsets: number[]
   result: SubscribeResult
 }
 
@@ -62,6 +64,7 @@ export function planCatchUp(since: StreamPosition | null, page: HistoryPage, hel
   let last = since === null ? (history[0]?.offset ?? page.offset + 1) - 1 : sameEpoch ? since[0] : 0
   let first = 0
   const bodies: string[] = []
+  const offsets: number[] = []
   for (let i = 0, j = 0; ; ) {
     while (i < history.length && history[i]!.offset <= last) i++
     while (j < held.length && (held[j]!.epoch !== page.epoch || held[j]!.offset <= last)) j++
@@ -70,16 +73,17 @@ export function planCatchUp(since: StreamPosition | null, page: HistoryPage, hel
     const next = a !== undefined && (b === undefined || a.offset <= b.offset) ? a : b
     if (next === undefined) break
     bodies.push(next.body)
+    offsets.push(next.offset)
     if (first === 0) first = next.offset
     last = next.offset
   }
   const offset = Math.max(page.offset, last)
   const result: SubscribeResult = { offset, epoch: page.epoch, recovered: true }
-  if (since === null) return { bodies, result }
+  if (since === null) return { bodies, offsets, result }
   // Everything between `since` and the first offset this subscriber gets, replayed or live, is missing.
   const to = (first === 0 ? offset + 1 : first) - 1
   if (!sameEpoch) result.missing = { from: null, to }
   else if (to > since[0]) result.missing = { from: since[0] + 1, to }
   result.recovered = result.missing === undefined
-  return { bodies, result }
+  return { bodies, offsets, result }
 }

@@ -16,6 +16,10 @@ const config: SessionConfig = {
   logger: undefined,
 }
 
+const EMPTY: HistoryPage = { offset: 0, epoch: 'e1', messages: [] }
+/** History that holds nothing: these tests never fill a session's buffer. */
+const noHistory = () => EMPTY
+
 let nextId = 0
 /** A real Session with no transport: the registry only calls `sendMessage`. */
 const newSession = () => new Session(`s${++nextId}`, 'token', null, config)
@@ -23,11 +27,15 @@ const newSession = () => new Session(`s${++nextId}`, 'token', null, config)
 /** An adapter's interest half that writes down what it was told: `+channel`, `-channel`. */
 function recordInterest(): ChannelInterest & { calls: string[] } {
   const calls: string[] = []
-  return { calls, subscribe: (channel) => void calls.push(`+${channel}`), unsubscribe: (channel) => void calls.push(`-${channel}`) }
+  return {
+    calls,
+    subscribe: (channel) => void calls.push(`+${channel}`),
+    unsubscribe: (channel) => void calls.push(`-${channel}`),
+    history: noHistory,
+  }
 }
 const newRegistry = (interest: ChannelInterest = recordInterest()) => new ChannelRegistry(interest)
 
-const EMPTY: HistoryPage = { offset: 0, epoch: 'e1', messages: [] }
 /** Joins and opens at once, as a subscribe with nothing to catch up on does. */
 function subscribe(registry: ChannelRegistry, channel: string, session: Session, page = EMPTY) {
   return registry.join(channel, session).open(null, page)
@@ -103,6 +111,23 @@ describe('ChannelRegistry.define', () => {
     const options = { historySize: 7, clientPublish: false }
     registry.define('room:*', options)
     expect(registry.match('room:a')).toMatchObject({ pattern: 'room:*', options })
+  })
+
+  it('refuses a slowConsumer policy it does not know, naming the ones it does', () => {
+    const registry = newRegistry()
+    expect(() => registry.define('room:*', { slowConsumer: 'drop' as never })).toThrow(
+      'slowConsumer must be one of catch-up, latest, end; got "drop"',
+    )
+    expect(registry.match('room:a')).toBeUndefined()
+  })
+
+  it('gives each subscription its channel’s slowConsumer policy, catch-up by default', () => {
+    const registry = newRegistry()
+    registry.define('prices:*', { slowConsumer: 'latest' })
+    registry.define('strict:*', { slowConsumer: 'end' })
+    registry.define('room:*', {})
+    const a = newSession()
+    expect(['prices:x', 'strict:x', 'room:x'].map((c) => registry.join(c, a).policy)).toEqual(['latest', 'end', 'catch-up'])
   })
 })
 
@@ -236,7 +261,7 @@ describe('ChannelRegistry interest', () => {
 
   it('makes joiners wait for an asynchronous subscribe, and forgets it once settled', async () => {
     let settle = () => {}
-    const registry = newRegistry({ subscribe: () => new Promise<void>((resolve) => (settle = resolve)), unsubscribe: () => {} })
+    const registry = newRegistry({ subscribe: () => new Promise<void>((resolve) => (settle = resolve)), unsubscribe: () => {}, history: noHistory })
     registry.join('room:1', newSession())
     registry.join('room:1', newSession())
     const ready = registry.ready('room:1')
@@ -255,6 +280,7 @@ describe('ChannelRegistry interest', () => {
         return Promise.resolve()
       },
       unsubscribe: () => {},
+      history: noHistory,
     })
     const [a, b] = [newSession(), newSession()]
     registry.join('room:1', a)
@@ -278,6 +304,7 @@ describe('ChannelRegistry interest', () => {
           if (++calls === 1) throw new Error('sync failure')
           return Promise.reject(new Error('async failure'))
         },
+        history: noHistory,
       },
       logger,
     )

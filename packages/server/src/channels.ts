@@ -1,6 +1,7 @@
 import type { Adapter } from './adapters/adapter.js'
 import type { Logger } from './log.js'
 import type { Session } from './session.js'
+import { assertPolicy, type SlowConsumerPolicy } from './slow-consumer.js'
 import { Subscription } from './subscription.js'
 
 /** Who is asking, about which channel, to do what. */
@@ -24,6 +25,15 @@ export interface ChannelOptions<Msg = unknown, Identity = unknown> {
   clientPublish?: boolean
   /** Messages kept per channel so a resubscribe with `since` can catch up. Default: 0. */
   historySize?: number
+  /**
+   * What a subscriber that cannot keep up gets, once its session's replay buffer is full of
+   * unacked frames: `'catch-up'` (default) stops queueing this channel for it and, once it acks,
+   * sends what it missed from history, then goes live again: nothing lost, doubled or reordered,
+   * and what history no longer holds is named (`missing` on the client); `'latest'` keeps only
+   * the newest message waiting (prices, scores), marked with how many it replaced; `'end'` ends
+   * the session with SLOW_CONSUMER (the client resubscribes with `since` on a new one).
+   */
+  slowConsumer?: SlowConsumerPolicy
 }
 
 export interface ChannelDefinition {
@@ -43,8 +53,11 @@ export function compilePattern(pattern: string): RegExp {
   return new RegExp(`^${source}$`)
 }
 
-/** The part of the adapter that learns which channels this node has subscribers for. */
-export type ChannelInterest = Pick<Adapter, 'subscribe' | 'unsubscribe'>
+/**
+ * The part of the adapter that learns which channels this node has subscribers for, and where a
+ * subscriber that fell behind reads what it missed.
+ */
+export type ChannelInterest = Pick<Adapter, 'subscribe' | 'unsubscribe' | 'history'>
 
 /**
  * Declared channel families and who subscribes to what on this node. The adapter hears of a
@@ -69,6 +82,7 @@ export class ChannelRegistry {
   define(pattern: string, options: ChannelOptions<unknown, unknown>): void {
     if (pattern.length === 0) throw new TypeError('A channel pattern cannot be empty')
     if (this.#definitions.some((d) => d.pattern === pattern)) throw new TypeError(`Channel "${pattern}" is defined twice`)
+    assertPolicy(options.slowConsumer)
     this.#definitions.push({ pattern, regex: compilePattern(pattern), options })
   }
 
@@ -94,7 +108,8 @@ export class ChannelRegistry {
     let subscription = subscriptions.get(session)
     if (subscription !== undefined) subscription.hold()
     else {
-      subscriptions.set(session, (subscription = new Subscription(session, channel)))
+      const policy = this.match(channel)?.options.slowConsumer ?? 'catch-up'
+      subscriptions.set(session, (subscription = new Subscription(session, channel, policy, this.#interest, this.#logger)))
       let channels = this.#channelsOf.get(session)
       if (channels === undefined) this.#channelsOf.set(session, (channels = new Set()))
       channels.add(channel)

@@ -4,6 +4,7 @@
 export { createSwitchboard, type Switchboard, type SubscribeResult, type MissingMessages, type PublishOptions } from './switchboard.js'
 export type { SwitchboardOptions } from './options.js'
 export type { ChannelOptions, ChannelContext } from './channels.js'
+export type { SlowConsumerPolicy } from './slow-consumer.js'
 export type { RpcHandler, RpcContext } from './rpc.js'
 export type {
   Adapter,

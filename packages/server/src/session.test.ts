@@ -482,31 +482,73 @@ describe('Session end', () => {
     expect(session.tick(Date.now())).toBe(false)
   })
 
-  it('ends with SLOW_CONSUMER when the replay buffer overflows (frames)', async () => {
+  it('refuses a channel message past the replay buffer (frames), queueing nothing, and stays open', async () => {
     const { session, onEnd } = createSession({ replayBufferFrames: 3, recoveryMs: 4_000 })
     const t = new FakeTransport()
     session.attach(t, 0, true)
-    for (let n = 1; n <= 3; n++) session.sendMessage(bodyFor(n))
+    for (let n = 1; n <= 3; n++) expect(session.sendMessage(bodyFor(n))).toBe(true)
+    await settle()
+    expect(session.sendMessage(bodyFor(4))).toBe(false)
     await settle()
     expect(session.ended).toBe(false)
-    session.sendMessage(bodyFor(4))
-    expect(session.ended).toBe(true)
-    expect(onEnd).toHaveBeenCalledTimes(1)
-    expect(onEnd.mock.calls[0]![1]).toBe('SLOW_CONSUMER')
-    expect(t.closedWith).toBe('SLOW_CONSUMER')
-    expect(t.frames.at(-1)).toEqual([FrameType.CLOSE, 'SLOW_CONSUMER', 'The replay buffer overflowed', 0])
+    expect(onEnd).not.toHaveBeenCalled()
+    expect(session.unacked).toBe(3)
     expect(t.dataSeqs).toEqual([1, 2, 3])
   })
 
-  it('ends with SLOW_CONSUMER when the replay buffer overflows (bytes), even while detached', () => {
+  it('refuses a channel message past the replay buffer (bytes), even while detached, but never a reply', () => {
     const frameLength = encodeMessage(1, bodyFor(1)).length
-    const { session, onEnd } = createSession({ replayBufferBytes: frameLength * 2 + 1 })
-    session.sendMessage(bodyFor(1))
-    session.sendMessage(bodyFor(2))
+    const { session } = createSession({ replayBufferBytes: frameLength * 2 + 1 })
+    expect(session.sendMessage(bodyFor(1))).toBe(true)
+    expect(session.sendMessage(bodyFor(2))).toBe(true)
+    expect(session.sendMessage(bodyFor(3))).toBe(false)
+    expect(session.unacked).toBe(2)
+    session.reply(1, 'x'.repeat(frameLength))
+    expect(session.unacked).toBe(3)
     expect(session.ended).toBe(false)
-    session.sendMessage(bodyFor(3))
-    expect(session.ended).toBe(true)
-    expect(onEnd.mock.calls[0]![1]).toBe('SLOW_CONSUMER')
+  })
+
+  it('takes one channel message larger than the whole buffer when the buffer is empty', () => {
+    const { session } = createSession({ replayBufferBytes: 10 })
+    expect(session.sendMessage(bodyFor(1))).toBe(true)
+    expect(session.sendMessage(bodyFor(2))).toBe(false)
+    expect(session.unacked).toBe(1)
+  })
+
+  it('tells each waiter once when acks bring the buffer under a quarter of its bound, on an ack or a reattach', async () => {
+    const { session } = createSession({ replayBufferFrames: 8 })
+    const t = new FakeTransport()
+    session.attach(t, 0, false)
+    for (let n = 1; n <= 8; n++) session.sendMessage(bodyFor(n))
+    await settle()
+    const woken: string[] = []
+    const waiter = (name: string) => ({ onRoom: () => void woken.push(name) })
+    const [a, b] = [waiter('a'), waiter('b')]
+    session.waitForRoom(a)
+    session.waitForRoom(a)
+    session.waitForRoom(b)
+    session.receive([[FrameType.ACK, 6]]) // 2 of 8 left: not under a quarter yet
+    expect(woken).toEqual([])
+    session.receive([[FrameType.ACK, 7]])
+    expect(woken).toEqual(['a', 'b'])
+    session.receive([[FrameType.ACK, 8]])
+    expect(woken).toEqual(['a', 'b']) // once per wait
+
+    for (let n = 9; n <= 16; n++) session.sendMessage(bodyFor(n))
+    session.waitForRoom(a)
+    session.detach(t, 'gone')
+    session.attach(new FakeTransport(), 15, false) // the reattach's ack frees room too
+    expect(woken).toEqual(['a', 'b', 'a'])
+  })
+
+  it('forgets its waiters once ended', () => {
+    const { session } = createSession({ replayBufferFrames: 4 })
+    const woken: string[] = []
+    session.waitForRoom({ onRoom: () => void woken.push('a') })
+    session.end('SESSION_LOST')
+    session.waitForRoom({ onRoom: () => void woken.push('b') })
+    session.acked(0)
+    expect(woken).toEqual([])
   })
 
   it('stays within its bound while the client keeps acking', async () => {

@@ -1,10 +1,11 @@
 import {
+  encodeChannelFrame,
   encodeFrame,
-  encodeMessage,
   FrameType,
   Sequencer,
   SwitchboardError,
   type BatchLimits,
+  type ChannelFrameType,
   type ClientDataFrame,
   type ClientFrame,
   type ErrorCode,
@@ -16,6 +17,7 @@ import { queueFlush } from './flush-queue.js'
 import { encodeErrorReply, encodeResultReply, Unencodable } from './replies.js'
 import { Inbound } from './inbound.js'
 import type { Logger } from './log.js'
+import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
 import { TRANSPORTS } from './transports/index.js'
 import type { ServerTransport, TransportHost, TransportTraits } from './transports/transport.js'
 
@@ -87,6 +89,8 @@ export class Session<Identity = unknown> implements TransportHost {
   #moving = false
   /** It moved: replies that finish here go to the node that holds it now. */
   #away: ((frame: string) => void) | null = null
+  /** Channel subscriptions whose frame found the replay buffer full (see waitForRoom). */
+  #waiting: Set<RoomWaiter> | null = null
 
   constructor(id: string, token: string, identity: Identity, config: SessionConfig) {
     this.id = id
@@ -152,7 +156,7 @@ export class Session<Identity = unknown> implements TransportHost {
       seq.acked()
     }
     this.#log('transport', `attached ${transport.name}`, { clientAck })
-    this.#inbound?.acked()
+    this.#freed()
     this.flush()
   }
 
@@ -172,7 +176,24 @@ export class Session<Identity = unknown> implements TransportHost {
   /** The client holds every frame up to `ack` (an ACK frame, or the ack header of a POST). */
   acked(ack: number): void {
     if (!this.#seq.ack(ack)) this.#log('session', `ignored ack ${ack} beyond ${this.#seq.out.lastSeq}`)
-    else this.#inbound?.acked()
+    else this.#freed()
+  }
+
+  /**
+   * Calls `waiter.onRoom()` once, when acks have brought the replay buffer back under a quarter of
+   * its bound (where paced requests are taken again too), after a sendMessage found it full.
+   */
+  waitForRoom(waiter: RoomWaiter): void {
+    if (!this.#ended) (this.#waiting ??= new Set()).add(waiter)
+  }
+
+  /** Acks made room: requests held back, then channels that found the buffer full, may go on. */
+  #freed(): void {
+    this.#inbound?.acked()
+    const waiting = this.#waiting
+    if (waiting === null || this.#ended || !hasRoomAgain(this.#seq.out)) return
+    this.#waiting = null
+    for (const waiter of waiting) waiter.onRoom()
   }
 
   /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
@@ -217,9 +238,13 @@ export class Session<Identity = unknown> implements TransportHost {
     return this.#seq.answerBatch(this.#config.batch, this.#overHttp && !this.#ended)
   }
 
-  /** Sends a MESSAGE whose body was encoded once for every subscriber. */
-  sendMessage(body: string): void {
-    this.#append(encodeMessage(this.#seq.nextSeq, body), 0)
+  /**
+   * Queues a MESSAGE whose body was encoded once for every subscriber (or, with `type`, a GAP).
+   * False when the replay buffer has no room for it: nothing was queued, and the channel's
+   * policy decides what happens (see waitForRoom).
+   */
+  sendMessage(body: string, type: ChannelFrameType = FrameType.MESSAGE): boolean {
+    return this.#append(encodeChannelFrame(type, this.#seq.nextSeq, body), 0)
   }
 
   /**
@@ -349,23 +374,25 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   /**
-   * Queues a channel message (`replyTo` 0) or the reply to client frame `replyTo`. A message past
-   * the replay buffer's bound ends the session with SLOW_CONSUMER; a reply always goes in (request
-   * traffic is paced by Inbound instead), and acks the client's frames up to `replyTo` (the next
-   * attach's WELCOME carries that ack should the reply be lost with the line).
+   * Queues a channel frame (`replyTo` 0) or the reply to client frame `replyTo`. A channel frame
+   * past the replay buffer's bound is refused (false), unless the buffer is empty: one frame
+   * larger than the bound would never fit otherwise (an ended session drops every frame, and
+   * answers true: there is no policy left to apply). A reply always goes in (request traffic is
+   * paced by Inbound instead), and acks the client's frames up to `replyTo` (the next attach's
+   * WELCOME carries that ack should the reply be lost with the line).
    */
-  #append(frame: string, replyTo: number): void {
-    if (this.#away !== null && replyTo > 0) return this.#away(frame)
-    if (this.#ended) return
-    if (replyTo === 0 && !this.#seq.out.hasRoom(frame.length)) {
-      // Bounded memory per session: a client this far behind starts a new session at once and
-      // catches up through channel history (subscribe `since`).
-      this.end('SLOW_CONSUMER', 0)
-      return
+  #append(frame: string, replyTo: number): boolean {
+    if (this.#away !== null && replyTo > 0) {
+      this.#away(frame)
+      return true
     }
+    if (this.#ended) return true
+    const out = this.#seq.out
+    if (replyTo === 0 && !out.hasRoom(frame.length) && out.size > 0) return false
     this.#seq.append(frame)
     if (replyTo > 0) this.#seq.acked(replyTo)
     this.flushSoon()
+    return true
   }
 
   /** Queues a flush at the end of the current callback, with every other session written to in it. */

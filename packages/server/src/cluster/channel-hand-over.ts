@@ -61,10 +61,12 @@ export class ChannelHandOver {
   /** On the old node: waits, at most `timeoutMs`, until each subscription has had the messages up to `places`. */
   async reach(session: Session, places: readonly ChannelPlace[], timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
+    // Only a live subscription gets there by itself; one behind its channel is read from history anyway.
     const behind = () =>
       places.some(([channel, offset, epoch]) => {
-        const position = this.#registry.subscriptionOf(channel, session)?.position
-        return position !== undefined && position !== null && position[1] === epoch && position[0] < offset
+        const subscription = this.#registry.subscriptionOf(channel, session)
+        const position = subscription?.position
+        return subscription?.state === 'live' && position != null && position[1] === epoch && position[0] < offset
       })
     while (behind() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS))
   }
