@@ -110,14 +110,17 @@ export class Inbound {
   }
 
   /**
-   * A frame whose dispatch answers at once counts as processed now; one that waits (a publish
-   * through a broker, a subscribe) once it settled: its ack then says the broker has it, so a
-   * client whose session is lost before the answer knows to send it again (keyed, see publishKey).
+   * A frame counts as processed when its dispatch starts, but a publish that waits for a broker
+   * once the broker answered: its ack then says the broker has it, so a client whose session is
+   * lost before that sends it again (keyed, see publishKey). A subscribe is not carried over: the
+   * client sends a new one, with `since` from what it received meanwhile.
    */
   #dispatch(frame: ClientDataFrame): void {
+    const publish = frame[0] === FrameType.PUBLISH
+    if (!publish) this.#seq.processed(frame[1])
     const pending = this.#config.dispatch(this.#session, frame)
     if (pending) this.#wait(pending, frame[1])
-    else this.#seq.processed(frame[1])
+    else if (publish) this.#seq.processed(frame[1])
   }
 
   /**
