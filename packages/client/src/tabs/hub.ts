@@ -1,0 +1,166 @@
+import { FrameType, type ClientDataFrame, type ServerDataFrame } from '@switchboard/protocol'
+import { Connection, type ConnectionConfig } from '../connection.js'
+import { microtask } from '../microtask.js'
+import { watchLock } from './election.js'
+import type { TabChannel, TabEnvironment } from './environment.js'
+import { randomId, type GroupNames } from './group.js'
+import { isToHub, toTabError, type FromHub, type HubStatus, type TabRequest } from './messages.js'
+
+/**
+ * The group's one real connection, run by the tab that holds the group's lock. It takes every
+ * member's requests (its own tab's too) onto its session, answers each to its member, and tells
+ * every member what the connection does and every message it receives. A channel is subscribed
+ * once on the session for all the tabs that hold it, and unsubscribed when the last one lets go
+ * (by unsubscribing, closing, or closing its tab: the member's own lock comes free then).
+ */
+export class Hub {
+  readonly id = randomId()
+  #connection: Connection
+  #env: TabEnvironment
+  #names: GroupNames
+  #up: TabChannel
+  #down: TabChannel
+  /** Members heard from, each with the function that stops watching its lock. */
+  #members = new Map<string, () => void>()
+  /** The members holding each channel. */
+  #holders = new Map<string, Set<string>>()
+  /** The last request id taken per member since the last `took` was posted. */
+  #took: Record<string, number> = {}
+  #tookQueued = false
+  /** Set by close(): nothing more is posted, so members take the end of this tab for what it is. */
+  #closed = false
+
+  constructor(config: ConnectionConfig, env: TabEnvironment, names: GroupNames) {
+    this.#env = env
+    this.#names = names
+    this.#up = new env.BroadcastChannel(names.up)
+    this.#down = new env.BroadcastChannel(names.down)
+    const connection = new Connection({ ...config, onData: (frame) => this.#onData(frame) })
+    this.#connection = connection
+    connection.on('state', (change) => this.#post({ t: 'state', hub: this.id, change, ...this.#status() }))
+    connection.on('transport', (change) => this.#post({ t: 'transport', hub: this.id, change }))
+    connection.on('session', (change) => this.#post({ t: 'session', hub: this.id, change }))
+    connection.on('error', (error) => this.#post({ t: 'error', hub: this.id, error: toTabError(error) }))
+    this.#up.onmessage = (event) => this.#onMessage(event.data)
+  }
+
+  /** Announces this hub to every member (they send again what the last hub never took) and connects. */
+  start(): void {
+    this.#post({ t: 'status', hub: this.id, ...this.#status() })
+    this.#connection.start()
+  }
+
+  /** This tab's client closed: the connection ends, silently, and the next tab in line takes over. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const stop of this.#members.values()) stop()
+    this.#members.clear()
+    this.#up.onmessage = null
+    this.#connection.close()
+    this.#up.close()
+    this.#down.close()
+  }
+
+  #status(): HubStatus {
+    const c = this.#connection
+    return { state: c.state, transport: c.transport, sessionId: c.info?.sessionId ?? null }
+  }
+
+  #post(message: FromHub): void {
+    if (!this.#closed) this.#down.postMessage(message)
+  }
+
+  #onData(frame: ServerDataFrame): void {
+    if (frame[0] === FrameType.MESSAGE) this.#post({ t: 'msg', hub: this.id, channel: frame[2], data: frame[3], offset: frame[4] })
+  }
+
+  #onMessage(message: unknown): void {
+    if (this.#closed || !isToHub(message)) return
+    this.#know(message.from)
+    if (message.t === 'join') return this.#post({ t: 'status', hub: this.id, ...this.#status() })
+    const { from, id } = message
+    let reply: Promise<unknown>
+    try {
+      reply = this.#request(from, message.req, message.timeoutMs)
+    } catch (e) {
+      reply = Promise.reject(e)
+    }
+    reply.then(
+      (result) => this.#post({ t: 'reply', hub: this.id, to: from, id, result }),
+      (e: unknown) => this.#post({ t: 'reply', hub: this.id, to: from, id, error: toTabError(e) }),
+    )
+    this.#took[from] = id
+    if (!this.#tookQueued) {
+      this.#tookQueued = true
+      microtask(this.#postTook)
+    }
+  }
+
+  #postTook = (): void => {
+    this.#tookQueued = false
+    const upTo = this.#took
+    this.#took = {}
+    this.#post({ t: 'took', hub: this.id, upTo })
+  }
+
+  /** Puts one member's request on the session (throws what the session throws: CLOSED, OUTBOX_FULL, ...). */
+  #request(from: string, req: TabRequest, timeoutMs: number | undefined): Promise<unknown> {
+    const session = this.#connection.session
+    if (req.kind === 'data') return session.requestData(req.type, req.name, req.data, timeoutMs)
+    if (req.kind === 'drain') return session.drained().then(() => null)
+    const frame = req.frame
+    const channel = frame[2]
+    if (frame[0] === FrameType.UNSUBSCRIBE) {
+      // Other tabs still hold it: the session stays subscribed.
+      if (!this.#release(channel, from)) return Promise.resolve(null)
+      return session.request((seq) => withSeq(frame, seq), timeoutMs)
+    }
+    let holders = this.#holders.get(channel)
+    if (!holders) this.#holders.set(channel, (holders = new Set()))
+    holders.add(from)
+    // Each tab's SUBSCRIBE goes out, for its own catch-up (`since`, `recent`); the server keeps one
+    // subscription per session and channel, so the messages still arrive here once.
+    const reply = session.request((seq) => withSeq(frame, seq), timeoutMs)
+    // Refused (or the client closed): that tab does not hold it. A lost session makes its channel ask again.
+    reply.catch((e: { code?: string }) => e.code !== 'SESSION_LOST' && this.#release(channel, from))
+    return reply
+  }
+
+  /** `member` lets go of `channel`; true when nobody holds it any more (the session should unsubscribe). */
+  #release(channel: string, member: string): boolean {
+    const holders = this.#holders.get(channel)
+    if (!holders?.delete(member) || holders.size > 0) return false
+    this.#holders.delete(channel)
+    return true
+  }
+
+  /** A member's first word: from now on its lock is watched, and when it comes free the member is gone. */
+  #know(member: string): void {
+    if (this.#members.has(member)) return
+    this.#members.set(
+      member,
+      watchLock(this.#env.locks, this.#names.member(member), () => this.#gone(member)),
+    )
+  }
+
+  /** A member closed or its tab did: the channels only it held are unsubscribed. */
+  #gone(member: string): void {
+    if (this.#closed || !this.#members.delete(member)) return
+    for (const channel of [...this.#holders.keys()]) {
+      if (!this.#release(channel, member)) continue
+      try {
+        this.#connection.session.request((seq) => [FrameType.UNSUBSCRIBE, seq, channel]).catch(() => {})
+      } catch {
+        // closed: nothing is subscribed any more
+      }
+    }
+  }
+}
+
+/** The frame with its seq (the member sent it without one). */
+function withSeq(frame: ClientDataFrame, seq: number): ClientDataFrame {
+  const copy = [...frame] as ClientDataFrame
+  copy[1] = seq
+  return copy
+}
