@@ -208,6 +208,44 @@ describe('channels shared by several tabs', () => {
     await vi.waitFor(() => expect(seenLate).toEqual(['b', 'c', 'd']))
     await vi.waitFor(() => expect(seenFirst!.map((m) => m.data)).toEqual(['a', 'b', 'c', 'd']))
   })
+
+  it('a tab subscribing while the shared channel is busy gets its own catch-up, then every message once, in order', async () => {
+    const g = group()
+    const busy = g.tab()
+    const name = 'room:busy'
+    const [seenBusy] = await subscribeAll([busy], name)
+    let published = 0
+    const publishing = (async () => {
+      // Fewer than the room's history (100), so `recent` can replay them all.
+      while (published < 90) {
+        await server.sb.publish(name, ++published)
+        await new Promise((r) => setTimeout(r, 1))
+      }
+    })()
+    // Subscribing with history, without, and from a position, while messages keep coming.
+    const withRecent = g.tab()
+    const without = g.tab()
+    await vi.waitFor(() => expect(published).toBeGreaterThan(20))
+    const seen = { recent: [] as number[], none: [] as number[] }
+    withRecent.client.channel<number>(name).on('message', ({ offset }) => seen.recent.push(offset))
+    without.client.channel<number>(name).on('message', ({ offset }) => seen.none.push(offset))
+    let joinedAt = 0
+    without.client.channel(name).on('subscribed', ({ offset }) => (joinedAt = offset))
+    await Promise.all([withRecent.client.channel(name).subscribe({ recent: 1_000 }), without.client.channel(name).subscribe()])
+    await publishing
+    expect(joinedAt).toBeLessThan(90)
+    await vi.waitFor(() => {
+      expect(seen.recent.at(-1)).toBe(90)
+      expect(seen.none.at(-1)).toBe(90)
+    })
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+    expect(seen.recent).toEqual(range(1, 90))
+    // From where it joined (a message published while its subscribe was on its way may come too, as
+    // over a line of its own), every message once, in order.
+    expect(seen.none[0]).toBeLessThanOrEqual(joinedAt + 1)
+    expect(seen.none).toEqual(range(seen.none[0]!, 90))
+    expect(seenBusy!.map((m) => m.offset)).toEqual(range(1, 90))
+  })
 })
 
 describe('which tabs share', () => {

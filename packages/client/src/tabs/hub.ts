@@ -5,13 +5,15 @@ import { watchLock } from './election.js'
 import type { TabChannel, TabEnvironment } from './environment.js'
 import { randomId, type GroupNames } from './group.js'
 import { isToHub, toTabError, type FromHub, type HubStatus, type TabRequest } from './messages.js'
+import { SharedChannels, type SharedSubscribe } from './shared-channels.js'
 
 /**
  * The group's one real connection, run by the tab that holds the group's lock. It takes every
  * member's requests (its own tab's too) onto its session, answers each to its member, and tells
  * every member what the connection does and every message it receives. A channel is subscribed
  * once on the session for all the tabs that hold it, and unsubscribed when the last one lets go
- * (by unsubscribing, closing, or closing its tab: the member's own lock comes free then).
+ * (by unsubscribing, closing, or closing its tab: the member's own lock comes free then); see
+ * SharedChannels for each tab's own catch-up.
  */
 export class Hub {
   readonly id = randomId()
@@ -22,8 +24,7 @@ export class Hub {
   #down: TabChannel
   /** Members heard from, each with the function that stops watching its lock. */
   #members = new Map<string, () => void>()
-  /** The members holding each channel. */
-  #holders = new Map<string, Set<string>>()
+  #channels: SharedChannels
   /** The last request id taken per member since the last `took` was posted. */
   #took: Record<string, number> = {}
   #tookQueued = false
@@ -37,6 +38,8 @@ export class Hub {
     this.#down = new env.BroadcastChannel(names.down)
     const connection = new Connection({ ...config, onData: (frame) => this.#onData(frame) })
     this.#connection = connection
+    this.#channels = new SharedChannels(connection.session)
+    connection.on('session', ({ resumed }) => resumed || this.#channels.sessionLost())
     connection.on('state', (change) => this.#post({ t: 'state', hub: this.id, change, ...this.#status() }))
     connection.on('transport', (change) => this.#post({ t: 'transport', hub: this.id, change }))
     connection.on('session', (change) => this.#post({ t: 'session', hub: this.id, change }))
@@ -72,7 +75,9 @@ export class Hub {
   }
 
   #onData(frame: ServerDataFrame): void {
-    if (frame[0] === FrameType.MESSAGE) this.#post({ t: 'msg', hub: this.id, channel: frame[2], data: frame[3], offset: frame[4] })
+    if (frame[0] !== FrameType.MESSAGE) return
+    this.#channels.delivered(frame[2], frame[4])
+    this.#post({ t: 'msg', hub: this.id, channel: frame[2], data: frame[3], offset: frame[4] })
   }
 
   #onMessage(message: unknown): void {
@@ -80,14 +85,21 @@ export class Hub {
     this.#know(message.from)
     if (message.t === 'join') return this.#post({ t: 'status', hub: this.id, ...this.#status() })
     const { from, id } = message
+    const req = message.req
     let reply: Promise<unknown>
     try {
-      reply = this.#request(from, message.req, message.timeoutMs)
+      reply = this.#request(from, req, message.timeoutMs)
     } catch (e) {
       reply = Promise.reject(e)
     }
+    const subscribe = req.kind === 'frame' && req.frame[0] === FrameType.SUBSCRIBE
     reply.then(
-      (result) => this.#post({ t: 'reply', hub: this.id, to: from, id, result }),
+      (answer) =>
+        this.#post(
+          subscribe
+            ? { t: 'reply', hub: this.id, to: from, id, ...(answer as SharedSubscribe) }
+            : { t: 'reply', hub: this.id, to: from, id, result: answer },
+        ),
       (e: unknown) => this.#post({ t: 'reply', hub: this.id, to: from, id, error: toTabError(e) }),
     )
     this.#took[from] = id
@@ -110,29 +122,9 @@ export class Hub {
     if (req.kind === 'data') return session.requestData(req.type, req.name, req.data, timeoutMs)
     if (req.kind === 'drain') return session.drained().then(() => null)
     const frame = req.frame
-    const channel = frame[2]
-    if (frame[0] === FrameType.UNSUBSCRIBE) {
-      // Other tabs still hold it: the session stays subscribed.
-      if (!this.#release(channel, from)) return Promise.resolve(null)
-      return session.request((seq) => withSeq(frame, seq), timeoutMs)
-    }
-    let holders = this.#holders.get(channel)
-    if (!holders) this.#holders.set(channel, (holders = new Set()))
-    holders.add(from)
-    // Each tab's SUBSCRIBE goes out, for its own catch-up (`since`, `recent`); the server keeps one
-    // subscription per session and channel, so the messages still arrive here once.
-    const reply = session.request((seq) => withSeq(frame, seq), timeoutMs)
-    // Refused (or the client closed): that tab does not hold it. A lost session makes its channel ask again.
-    reply.catch((e: { code?: string }) => e.code !== 'SESSION_LOST' && this.#release(channel, from))
-    return reply
-  }
-
-  /** `member` lets go of `channel`; true when nobody holds it any more (the session should unsubscribe). */
-  #release(channel: string, member: string): boolean {
-    const holders = this.#holders.get(channel)
-    if (!holders?.delete(member) || holders.size > 0) return false
-    this.#holders.delete(channel)
-    return true
+    if (frame[0] === FrameType.SUBSCRIBE) return this.#channels.subscribe(from, frame, timeoutMs)
+    if (frame[0] === FrameType.UNSUBSCRIBE) return this.#channels.unsubscribe(from, frame, timeoutMs)
+    return session.request((seq) => withSeq(frame, seq), timeoutMs)
   }
 
   /** A member's first word: from now on its lock is watched, and when it comes free the member is gone. */
@@ -147,14 +139,7 @@ export class Hub {
   /** A member closed or its tab did: the channels only it held are unsubscribed. */
   #gone(member: string): void {
     if (this.#closed || !this.#members.delete(member)) return
-    for (const channel of [...this.#holders.keys()]) {
-      if (!this.#release(channel, member)) continue
-      try {
-        this.#connection.session.request((seq) => [FrameType.UNSUBSCRIBE, seq, channel]).catch(() => {})
-      } catch {
-        // closed: nothing is subscribed any more
-      }
-    }
+    this.#channels.forget(member)
   }
 }
 

@@ -18,6 +18,7 @@ import { groupNames, randomId, type GroupNames } from './group.js'
 import { Hub } from './hub.js'
 import { fromTabError, isFromHub, type HubStatus, type ToHub } from './messages.js'
 import { Mirror } from './mirror.js'
+import { CatchUps } from './catch-ups.js'
 import { TabRequests, type TabPending } from './tab-requests.js'
 
 const LEADER_CLOSED = 'the tab holding the shared connection closed'
@@ -54,6 +55,7 @@ export class TabMember extends Emitter<ConnectionEvents> {
   #up: TabChannel | null = null
   #down: TabChannel | null = null
   #requests = new TabRequests()
+  #catchUps = new CatchUps()
   /** Give up the locks this tab holds or waits for. */
   #releases: (() => void)[] = []
   #closedWith: SwitchboardError | null = null
@@ -149,8 +151,16 @@ export class TabMember extends Emitter<ConnectionEvents> {
 
   #send(pending: TabPending): void {
     pending.hub = this.#hub
-    this.#post({ t: 'req', from: this.id, id: pending.id, req: TabRequests.build(pending), timeoutMs: TabRequests.remainingMs(pending) })
+    const req = TabRequests.build(pending)
+    if (req.kind === 'frame' && req.frame[0] === FrameType.SUBSCRIBE) this.#catchUps.started(req.frame[2], pending.id)
+    this.#post({ t: 'req', from: this.id, id: pending.id, req, timeoutMs: TabRequests.remainingMs(pending) })
   }
+
+  #deliver = (channel: string, data: unknown, offset: number): void => {
+    this.#config.onData([FrameType.MESSAGE, 0, channel, data, offset] as MessageFrame)
+  }
+
+  #isPending = (id: number): boolean => this.#requests.has(id)
 
   #post(message: ToHub): void {
     this.#up?.postMessage(message)
@@ -175,10 +185,15 @@ export class TabMember extends Emitter<ConnectionEvents> {
       case 'error':
         return this.emit('error', fromTabError(message.error))
       case 'msg':
-        return this.#config.onData([FrameType.MESSAGE, 0, message.channel, message.data, message.offset] as MessageFrame)
-      case 'reply':
-        if (message.to === this.id) this.#requests.settle(message.id, message.result, message.error && fromTabError(message.error))
+        if (!this.#catchUps.hold(message.channel, [message.data, message.offset], this.#isPending))
+          this.#deliver(message.channel, message.data, message.offset)
         return
+      case 'reply': {
+        if (message.to !== this.id) return
+        // The catch-up first, while the channel still waits for its answer (as over a line of its own).
+        this.#catchUps.answered(message.id, message.error ? Number.POSITIVE_INFINITY : message.floor, this.#deliver)
+        return this.#requests.settle(message.id, message.result, message.error && fromTabError(message.error))
+      }
       case 'took': {
         const upTo = message.upTo[this.id]
         if (upTo !== undefined) this.#requests.taken(message.hub, upTo)

@@ -42,7 +42,8 @@ export type FromHub =
   | { t: 'session'; hub: string; change: SessionChange }
   | { t: 'error'; hub: string; error: TabError }
   | { t: 'msg'; hub: string; channel: string; data: unknown; offset: number }
-  | { t: 'reply'; hub: string; to: string; id: number; result?: unknown; error?: TabError }
+  /** `floor` answers a SUBSCRIBE: see SharedSubscribe. */
+  | { t: 'reply'; hub: string; to: string; id: number; result?: unknown; error?: TabError; floor?: number }
   /** The hub handed every request up to `upTo[member]` to its session: those are no longer safe to send again. */
   | { t: 'took'; hub: string; upTo: Record<string, number> }
 

@@ -63,6 +63,11 @@ export class TabRequests {
     return pending.deadline === Infinity ? undefined : Math.max(0, pending.deadline - Date.now())
   }
 
+  /** True while request `id` waits for its answer. */
+  has(id: number): boolean {
+    return this.#items.has(id)
+  }
+
   /** Settles request `id` (unless it timed out already). */
   settle(id: number, result: unknown, error: SwitchboardError | undefined): void {
     const pending = this.#items.get(id)
