@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { FakeLocks, fakeTabEnvironment } from '../packages/client/src/tabs/environment.fakes.js'
 import type { TabEnvironment } from '../packages/client/src/tabs/environment.js'
 import { startServer, type TestServer } from './helpers/fixture.js'
+import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -170,6 +171,31 @@ describe('when the leader tab closes', () => {
     expect(await meanwhile).toBe('no leader yet')
     expect(await published).toEqual({ offset: 1 })
     await vi.waitFor(() => expect(seen.map((m) => m.data)).toEqual(['published between leaders']))
+  })
+
+  it('requests it took while it had no line go to the next leader: they never left', async () => {
+    const proxy = await startTcpProxy({ targetPort: server.port })
+    try {
+      const g = group()
+      const url = `${proxy.url}/rt`
+      const leader = openTab(g.env, { shareAcrossTabs: { scope: g.scope }, transports: ['sse'] }, url)
+      await leader.client.ready()
+      const follower = openTab(g.env, { shareAcrossTabs: { scope: g.scope }, transports: ['sse'] }, url)
+      await follower.client.ready()
+      const name = 'room:outage'
+      const [seen] = await subscribeAll([follower], name)
+      proxy.setDown(true)
+      await vi.waitFor(() => expect(follower.client.state).toBe('backoff'))
+      const during = [follower.client.channel(name).publish('sent during the outage'), follower.client.call('echo', 'called during the outage')]
+      // The leader's hub takes requests in order: once it answers drained(), it holds both.
+      await follower.client.drained()
+      leader.client.close()
+      proxy.setDown(false)
+      expect(await Promise.all(during)).toEqual([{ offset: 1 }, 'called during the outage'])
+      await vi.waitFor(() => expect(seen!.map((m) => m.data)).toEqual(['sent during the outage']))
+    } finally {
+      await proxy.close()
+    }
   })
 })
 

@@ -25,7 +25,7 @@ export class Hub {
   /** Members heard from, each with the function that stops watching its lock. */
   #members = new Map<string, () => void>()
   #channels: SharedChannels
-  /** The last request id taken per member since the last `took` was posted. */
+  /** The last request id taken per member since the last `took` was posted (see #postTook). */
   #took: Record<string, number> = {}
   #tookQueued = false
   /** Set by close(): nothing more is posted, so members take the end of this tab for what it is. */
@@ -40,7 +40,10 @@ export class Hub {
     this.#connection = connection
     this.#channels = new SharedChannels(connection.session)
     connection.on('session', ({ resumed }) => resumed || this.#channels.sessionLost())
-    connection.on('state', (change) => this.#post({ t: 'state', hub: this.id, change, ...this.#status() }))
+    connection.on('state', (change) => {
+      this.#post({ t: 'state', hub: this.id, change, ...this.#status() })
+      if (change.to === 'open') this.#queueTook()
+    })
     connection.on('transport', (change) => this.#post({ t: 'transport', hub: this.id, change }))
     connection.on('session', (change) => this.#post({ t: 'session', hub: this.id, change }))
     connection.on('error', (error) => this.#post({ t: 'error', hub: this.id, error: toTabError(error) }))
@@ -103,17 +106,28 @@ export class Hub {
       (e: unknown) => this.#post({ t: 'reply', hub: this.id, to: from, id, error: toTabError(e) }),
     )
     this.#took[from] = id
-    if (!this.#tookQueued) {
-      this.#tookQueued = true
-      microtask(this.#postTook)
-    }
+    this.#queueTook()
   }
 
+  #queueTook(): void {
+    if (this.#tookQueued) return
+    this.#tookQueued = true
+    microtask(this.#postTook)
+  }
+
+  /**
+   * Tells the members which of their requests may have left for the server: those taken while the
+   * connection has a line (it sends them at once), or when it gets one. Requests taken during an
+   * outage are not told until then, so if this tab closes first, the next hub sends them: they
+   * never left.
+   */
   #postTook = (): void => {
     this.#tookQueued = false
+    const state = this.#connection.state
+    if (state !== 'open' && state !== 'upgrading') return
     const upTo = this.#took
     this.#took = {}
-    this.#post({ t: 'took', hub: this.id, upTo })
+    if (Object.keys(upTo).length > 0) this.#post({ t: 'took', hub: this.id, upTo })
   }
 
   /** Puts one member's request on the session (throws what the session throws: CLOSED, OUTBOX_FULL, ...). */

@@ -44,7 +44,7 @@ export type FromHub =
   | { t: 'msg'; hub: string; channel: string; data: unknown; offset: number }
   /** `floor` answers a SUBSCRIBE: see SharedSubscribe. */
   | { t: 'reply'; hub: string; to: string; id: number; result?: unknown; error?: TabError; floor?: number }
-  /** The hub handed every request up to `upTo[member]` to its session: those are no longer safe to send again. */
+  /** Every request up to `upTo[member]` may have left for the server: no longer safe to send again. */
   | { t: 'took'; hub: string; upTo: Record<string, number> }
 
 export function toTabError(e: unknown): TabError {

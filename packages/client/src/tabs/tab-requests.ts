@@ -20,11 +20,11 @@ const LEADER_CLOSED = 'The tab holding the shared connection closed; this reques
 
 /**
  * A member's requests until they settle. Each goes to the current hub; the hub says (`took`) up to
- * which one it has put on its session. When the hub's tab closes, the requests it never took are
- * sent to the next hub, surely once; for the ones it took, nobody can tell whether the server
- * processed them, so they end as they would in a session the server lost: publishes and calls
- * reject SESSION_LOST (a channel's subscribe asks again on that code), while unsubscribes and
- * drains resolve (the next session starts with neither).
+ * which one may have left for the server (taken while its connection had a line). When the hub's
+ * tab closes, the rest are sent to the next hub, surely once; for those it took, nobody can tell
+ * whether the server processed them, so they end as they would in a session the server lost:
+ * publishes and calls reject SESSION_LOST (a channel's subscribe asks again on that code), while
+ * unsubscribes and drains resolve (the next session starts with neither).
  */
 export class TabRequests {
   #items = new Map<number, TabPending>()
