@@ -96,6 +96,29 @@ describe.each(['websocket', 'sse', 'long-polling'] as const)('eight tabs over %s
   })
 })
 
+describe('eight tabs opened together', () => {
+  it.each(['sse', 'long-polling'] as const)('over %s: each subscribes and publishes at once, and every tab gets 1..8 once', async (transport) => {
+    const g = group()
+    const name = `room:together-${transport}`
+    const tabs = Array.from({ length: 8 }, () => g.tab({ transports: [transport] }))
+    const seen = tabs.map(() => [] as number[])
+    await Promise.all(
+      tabs.map(async ({ client }, i) => {
+        const channel = client.channel(name)
+        channel.on('message', ({ offset }) => seen[i]!.push(offset))
+        await channel.subscribe({ recent: 100 })
+        await channel.publish(`hello from ${i}`)
+      }),
+    )
+    // And a little more, so a regressed position would let a replayed message in twice.
+    await Promise.all(tabs.map(({ client }, i) => client.channel(name).publish(`again from ${i}`)))
+    await vi.waitFor(() => {
+      for (const list of seen) expect(list.length).toBeGreaterThanOrEqual(16)
+    })
+    for (const list of seen) expect(list).toEqual(Array.from({ length: 16 }, (_, i) => i + 1))
+  })
+})
+
 describe('a follower tab', () => {
   it('sees state, transport and ready() as with a connection of its own', async () => {
     const g = group()
@@ -310,6 +333,8 @@ describe('which tabs share', () => {
         await expect(client.ready()).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
         expect(client.state).toBe('closed')
         await expect(client.call('echo', 1)).rejects.toMatchObject({ code: 'CLOSED' })
+        await expect(client.channel('room:x').publish(1)).rejects.toMatchObject({ code: 'CLOSED' })
+        await client.drained()
       }
     } finally {
       await refusing.close()

@@ -20,7 +20,7 @@ const PAGE = `<!doctype html>
   import { connect } from '/switchboard.js'
   const q = new URLSearchParams(location.search)
   const tab = q.get('tab')
-  const t = (window.t = { tab, leader: false, subscribed: false, openAt: null, firstAt: null, received: [], outcomes: [], sessions: [], states: [] })
+  const t = (window.t = { tab, leader: false, subscribed: false, startAt: performance.now(), openAt: null, firstAt: null, received: [], outcomes: [], sessions: [], states: [] })
   const client = connect('/rt', {
     ...(q.get('transport') ? { transports: [q.get('transport')] } : {}),
     ...(q.get('share') === '0' ? { shareAcrossTabs: false } : {}),
@@ -64,6 +64,8 @@ export interface TabSnapshot {
   tab: string
   leader: boolean
   subscribed: boolean
+  /** When the page's script ran (ms from navigation): loading the page and the bundle took that long. */
+  startAt: number
   state: string
   transport: string | null
   sessionId: string | null

@@ -75,14 +75,16 @@ describe.each(ENGINES)('%s', (engine) => {
     const entry: TcpProxy = await startTcpProxy({ targetPort: nginxes.get(c.nginx)!.port })
     const context = await browser.newContext()
     try {
-      const pages: Page[] = []
-      for (let i = 1; i <= TABS; i++) {
-        const page = await context.newPage()
-        page.on('pageerror', (e) => console.error(`${engine} tab ${i}: ${e.message}`))
-        const query = new URLSearchParams({ tab: String(i), room, ...(c.forced && { transport: c.forced }) })
-        await page.goto(`${entry.url}/?${query}`)
-        pages.push(page)
-      }
+      // Opened together, as a browser restoring a session does; whichever takes the lock first leads.
+      const pages: Page[] = await Promise.all(
+        Array.from({ length: TABS }, async (_, i) => {
+          const page = await context.newPage()
+          page.on('pageerror', (e) => console.error(`${engine} tab ${i + 1}: ${e.message}`))
+          const query = new URLSearchParams({ tab: String(i + 1), room, ...(c.forced && { transport: c.forced }) })
+          await page.goto(`${entry.url}/?${query}`)
+          return page
+        }),
+      )
 
       // Every tab in, each with its hello: every tab has all eight (the room's history brings the earlier ones).
       const hellos = await untilAll(pages, 'every tab has every hello', (s) => s.received.length >= TABS)
@@ -126,7 +128,8 @@ describe.each(ENGINES)('%s', (engine) => {
 
       const times = (pick: (s: TabSnapshot) => number | null) => hellos.map((s) => Math.round(pick(s) ?? -1)).join(' ')
       report.push(
-        `${engine.padEnd(8)} ${c.name.padEnd(38)} ${c.expected.padEnd(12)} open: ${times((s) => s.openAt)} | first message: ${times((s) => s.firstAt)}` +
+        `${engine.padEnd(8)} ${c.name.padEnd(38)} ${c.expected.padEnd(12)} script ran: ${times((s) => s.startAt)} | open: ${times((s) => s.openAt)}` +
+          ` | first message: ${times((s) => s.firstAt)}` +
           ` | browser->nginx connections: ${connections.open} open, ${connections.opened} opened | leader (tab ${leaderIndex + 1}) closed:` +
           ` others open again in ${takeoverMs} ms, ${failed.length} publish(es) in flight rejected SESSION_LOST (${processed.length} of them processed), ${final[0]!.received.length} messages in every tab`,
       )

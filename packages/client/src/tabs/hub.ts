@@ -95,13 +95,13 @@ export class Hub {
     } catch (e) {
       reply = Promise.reject(e)
     }
-    const subscribe = req.kind === 'frame' && req.frame[0] === FrameType.SUBSCRIBE
+    const subscribed = req.kind === 'frame' && req.frame[0] === FrameType.SUBSCRIBE ? req.frame[2] : null
     reply.then(
       (answer) =>
         this.#post(
-          subscribe
-            ? { t: 'reply', hub: this.id, to: from, id, ...(answer as SharedSubscribe) }
-            : { t: 'reply', hub: this.id, to: from, id, result: answer },
+          subscribed === null
+            ? { t: 'reply', hub: this.id, to: from, id, result: answer }
+            : { t: 'reply', hub: this.id, to: from, id, ...this.#channels.answer(subscribed, answer as SharedSubscribe) },
         ),
       (e: unknown) => this.#post({ t: 'reply', hub: this.id, to: from, id, error: toTabError(e) }),
     )

@@ -69,7 +69,8 @@ export class TabMember extends Emitter<ConnectionEvents> {
     this.session = {
       request: (build, timeoutMs) => this.#request(build, timeoutMs),
       requestData: (type, name, data, timeoutMs) => this.#request({ kind: 'data', type, name, data }, timeoutMs),
-      drained: () => this.#request({ kind: 'drain' }, undefined) as Promise<void>,
+      // Closed: nothing waits any more, as for a client with its own connection.
+      drained: () => (this.#closedWith ? Promise.resolve() : (this.#request({ kind: 'drain' }, undefined) as Promise<void>)),
       get queued() {
         return requests.size
       },

@@ -33,6 +33,19 @@ export class SharedChannels {
     this.#session = session
   }
 
+  /**
+   * The answer to pass on now: its offset raised to where the stream stands. The messages of the
+   * session's batch that came after the answer were passed on before it (an answer settles a
+   * promise, a message goes at once), and the tab's channel, which has them, would otherwise take
+   * them again from the next tab's catch-up.
+   */
+  answer(channel: string, subscribed: SharedSubscribe): SharedSubscribe {
+    const live = this.#live.get(channel)
+    const result = subscribed.result
+    if (!live || live[1] !== result.epoch || live[0] <= result.offset) return subscribed
+    return { ...subscribed, result: { ...result, offset: live[0] } }
+  }
+
   /** A message of `channel` was passed on to the tabs. */
   delivered(channel: string, offset: number): void {
     const live = this.#live.get(channel)
