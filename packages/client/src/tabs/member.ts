@@ -93,7 +93,7 @@ export class TabMember extends Emitter<ConnectionEvents> {
   start(): void {
     if (this.state !== 'idle') return
     this.#mirror.moveTo('connecting', 'connect() called')
-    void this.#join()
+    this.#join().catch((e: unknown) => this.close('could not join the other tabs', new SwitchboardError('CONNECT_FAILED', String(e), { cause: e })))
   }
 
   close(reason = 'close() called', error?: SwitchboardError): void {

@@ -5,7 +5,7 @@
 // hears only its current leader.
 import { isErrorCode, SwitchboardError, type ClientDataFrame, type ErrorCode, type RequestType, type TransportName } from '@switchboard/protocol'
 import type { SessionChange, TransportChange } from '../events.js'
-import type { ClientState, StateChange } from '../state.js'
+import { type ClientState, NEXT, type StateChange } from '../state.js'
 
 /**
  * A request as it crosses to the hub: a SUBSCRIBE or UNSUBSCRIBE frame (the hub gives it its seq),
@@ -65,8 +65,13 @@ export function isToHub(m: unknown): m is ToHub {
   return typeof message?.from === 'string' && (message.t === 'join' || message.t === 'req')
 }
 
-/** True for a message from some hub (anything else on the channel is ignored). */
+/**
+ * True for a message from some hub (anything else on the channel is ignored). A status is checked
+ * whole: it is what makes a member take a hub for its leader.
+ */
 export function isFromHub(m: unknown): m is FromHub {
-  const message = m as Partial<FromHub> | null
-  return typeof message?.hub === 'string' && typeof message.t === 'string'
+  const message = m as Partial<FromHub & HubStatus> | null
+  if (typeof message?.hub !== 'string' || typeof message.t !== 'string') return false
+  if (message.t !== 'status' && message.t !== 'state') return true
+  return Object.hasOwn(NEXT, String(message.state)) && (message.sessionId === null || typeof message.sessionId === 'string')
 }
