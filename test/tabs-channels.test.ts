@@ -50,6 +50,35 @@ describe('channels shared by several tabs', () => {
     expect(seenC).toEqual([])
   })
 
+  it('a subscribe undone while it waits its turn never leaves: the session does not stay subscribed', async () => {
+    const g = group()
+    const [a, b] = [g.tab(), g.tab()]
+    await Promise.all([a.client.ready(), b.client.ready()])
+    // What the hub tells the tabs, heard on the group's own channel.
+    const base = g.locks.held.find((lock) => lock.includes(':member:'))!.replace(/:member:.*/, '')
+    const heard: string[] = []
+    const spy = new BroadcastChannel(`${base}:down`)
+    spy.onmessage = (event) => event.data.t === 'msg' && heard.push(event.data.channel)
+    try {
+      const name = 'room:undone'
+      // b's subscribe waits behind a's; both let go before a's is answered.
+      const settled = Promise.all([
+        a.client.channel(name).subscribe(),
+        b.client.channel(name).subscribe(),
+        a.client.channel(name).unsubscribe(),
+        b.client.channel(name).unsubscribe(),
+      ])
+      await settled
+      await a.client.channel('room:undone-probe').subscribe()
+      await setup.server.sb.publish(name, 'after everyone left')
+      await setup.server.sb.publish('room:undone-probe', 'probe')
+      await vi.waitFor(() => expect(heard).toContain('room:undone-probe'))
+      expect(heard).toEqual(['room:undone-probe'])
+    } finally {
+      spy.close()
+    }
+  })
+
   it('a newcomer gets its own catch-up (`recent`) while the others see nothing twice', async () => {
     const g = group()
     const first = g.tab()

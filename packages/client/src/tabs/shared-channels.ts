@@ -63,8 +63,8 @@ export class SharedChannels {
     if (!holders) this.#holders.set(channel, (holders = new Set()))
     holders.add(member)
     const attempt = (this.#busy.get(channel) ?? Promise.resolve()).then(
-      () => this.#subscribeNow(frame, timeoutMs),
-      () => this.#subscribeNow(frame, timeoutMs),
+      () => this.#subscribeNow(member, frame, timeoutMs),
+      () => this.#subscribeNow(member, frame, timeoutMs),
     )
     this.#busy.set(channel, attempt)
     attempt.then(
@@ -96,8 +96,10 @@ export class SharedChannels {
     }
   }
 
-  async #subscribeNow(frame: SubscribeFrame, timeoutMs: number | undefined): Promise<SharedSubscribe> {
+  async #subscribeNow(member: string, frame: SubscribeFrame, timeoutMs: number | undefined): Promise<SharedSubscribe> {
     const [, , channel, since, recent = 0] = frame
+    // Unsubscribed while it waited its turn: it must not leave (its channel takes no answer now).
+    if (!this.#holders.get(channel)?.has(member)) throw new SwitchboardError('CLOSED', `Unsubscribed from ${channel} before the subscribe left`)
     const live = this.#live.get(channel)
     const from: StreamPosition | null = since ?? (live ? [Math.max(0, live[0] - recent), live[1]] : null)
     const result = (await this.#session.request(
