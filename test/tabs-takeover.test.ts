@@ -3,6 +3,7 @@
 // simulated in Node (see test/helpers/tabs.ts); test/browser/tabs.test.ts closes real tabs.
 import type { SwitchboardError } from '@switchboard/protocol'
 import { describe, expect, it, vi } from 'vitest'
+import { startServer } from './helpers/fixture.js'
 import { subscribeAll, useTabServer } from './helpers/tabs.js'
 import { startTcpProxy } from './helpers/tcp-proxy.js'
 
@@ -82,6 +83,40 @@ describe('when the leader tab closes', () => {
       await vi.waitFor(() => expect(seen!.map((m) => m.data)).toEqual(['sent during the outage']))
     } finally {
       await proxy.close()
+    }
+  })
+})
+
+describe('when the server loses the shared session', () => {
+  it('every tab reports it once, and each channel comes back from its own offset', async () => {
+    const first = await startServer()
+    const g = group()
+    const options = { shareAcrossTabs: { scope: g.scope } }
+    const tabs = [openTab(g.env, options, first.url), openTab(g.env, options, first.url)]
+    await Promise.all(tabs.map(({ client }) => client.ready()))
+    const seen = await subscribeAll(tabs, 'room:restart')
+    await first.sb.publish('room:restart', 'before')
+    await vi.waitFor(() => expect(seen[1]).toHaveLength(1))
+    // The server shuts down (its sessions end, SERVER_SHUTDOWN) and comes back on the same port.
+    await first.close()
+    const second = await startServer({}, first.port)
+    try {
+      // The server said when to come back: after 1 s, spread over another second.
+      await vi.waitFor(
+        () => {
+          for (const { sessions } of tabs) expect(sessions).toEqual([{ sessionId: expect.any(String), resumed: false, reason: 'SERVER_SHUTDOWN' }])
+        },
+        { timeout: 8_000 },
+      )
+      for (const { client } of tabs) await vi.waitFor(() => expect(client.channel('room:restart').state).toBe('subscribed'))
+      await second.sb.publish('room:restart', 'after')
+      await vi.waitFor(() => {
+        for (const list of seen) expect(list.map((m) => m.data)).toEqual(['before', 'after'])
+      })
+      expect(tabs[1]!.client.sessionId).toBe(tabs[0]!.client.sessionId)
+    } finally {
+      for (const { client } of tabs) client.close()
+      await second.close()
     }
   })
 })
