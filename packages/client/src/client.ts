@@ -12,13 +12,16 @@ import {
 } from '@switchboard/protocol'
 import type { BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
-import { Connection, type ConnectionEvents } from './connection.js'
+import { Connection, type ConnectionConfig, type ConnectionEvents } from './connection.js'
 import { mountUrl } from './endpoints.js'
 import { fetchHttp, type HttpClient } from './http/http.js'
 import { createTransportMemory } from './remember.js'
 import type { LogEvent } from './log.js'
 import type { ClientState } from './state.js'
 import type { WebSocketConstructor } from './transports/transport.js'
+import { platformTabEnvironment, type TabEnvironment } from './tabs/environment.js'
+import type { TabMember } from './tabs/member.js'
+import { channelHost, shareAcrossTabs, type ShareAcrossTabs } from './tabs/share.js'
 
 /** Options of connect(). All optional. */
 export interface ClientOptions {
@@ -72,13 +75,21 @@ export interface ClientOptions {
   callTimeoutMs?: number
   /** Receives log events; nothing is logged without it. */
   logger?: (event: LogEvent) => void
+  /**
+   * Tabs of one origin share one connection: the tab holding a Web Lock runs it, the others reach
+   * it over a BroadcastChannel, and the next tab takes over when it closes. Only tabs with the same
+   * URL, transports and headers share, and with `{ scope }` (say, the user's id) the same scope too.
+   * Default: on in pages where Web Locks and BroadcastChannel exist (secure contexts), else off;
+   * `false` gives this tab its own connection. See docs/tabs.md.
+   */
+  shareAcrossTabs?: ShareAcrossTabs
 }
 
 /** A client's connection to one Switchboard server. Create it with connect(). */
 export class SwitchboardClient {
   /** The mount URL: absolute, without a trailing slash or fragment, its query string kept. */
   readonly url: string
-  #connection: Connection
+  #connection: Connection | TabMember
   #channels = new Map<string, Channel<unknown>>()
   #callTimeoutMs: number
   #ready: Promise<void>
@@ -88,12 +99,17 @@ export class SwitchboardClient {
     return fetchHttp(globalThis.fetch.bind(globalThis), credentials)
   }
 
+  /** What tabs share a connection through; null where the platform lacks a part (then each tab has its own). */
+  protected static tabEnvironment(): TabEnvironment | null {
+    return platformTabEnvironment()
+  }
+
   constructor(url: string, options: ClientOptions = {}) {
     this.url = mountUrl(url, (globalThis as { location?: { href: string } }).location?.href)
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000
     const headers = options.headers
     const credentials = options.credentials ?? 'same-origin'
-    this.#connection = new Connection({
+    const config: ConnectionConfig = {
       baseUrl: this.url,
       transports: options.transports ?? TRANSPORTS,
       http: options.fetch ? fetchHttp(options.fetch, credentials) : new.target.defaultHttp(credentials),
@@ -110,7 +126,8 @@ export class SwitchboardClient {
       memory: options.rememberTransportMs === 0 ? null : createTransportMemory(options.rememberTransportMs ?? 24 * 60 * 60 * 1000),
       onData: (frame) => this.#onData(frame),
       logger: options.logger,
-    })
+    }
+    this.#connection = shareAcrossTabs(config, options.shareAcrossTabs, new.target.tabEnvironment()) ?? new Connection(config)
     this.#connection.on('session', ({ resumed }) => {
       if (!resumed) for (const channel of this.#channels.values()) channel.renew()
     })
@@ -175,7 +192,7 @@ export class SwitchboardClient {
   channel<Msg = unknown>(name: string): Channel<Msg> {
     let channel = this.#channels.get(name)
     if (!channel) {
-      channel = new Channel<unknown>(name, { session: this.#connection.session })
+      channel = new Channel<unknown>(name, channelHost(this.#connection.session))
       this.#channels.set(name, channel)
     }
     return channel as Channel<Msg>
