@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { collect, connectClient, TRANSPORT_CASES } from './helpers/fixture.js'
 import { startNginx, type Nginx } from './helpers/nginx.js'
 import { startRedisNodes, type RedisNodes } from './helpers/redis-nodes.js'
+import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 /**
  * Three nodes on one Redis behind nginx round-robin (no ip_hash, no cookie): every request of a
@@ -70,4 +71,43 @@ describe('three nodes behind a round-robin balancer', () => {
     const after = routed()
     console.log(`${transport}${_label}: ${after.forwarded - before.forwarded} requests forwarded, ${after.moved - before.moved} sessions moved`)
   })
+
+  it.each(['websocket', 'sse'] as const)(
+    '%s: a session that moves again and again mid-stream loses, doubles and reorders nothing; its calls finish once',
+    async (transport) => {
+      const proxy = await startTcpProxy({ targetPort: nginx.port })
+      try {
+        const channel = `room:${randomUUID()}`
+        const client = connectClient(`${proxy.url}/rt`, transport)
+        clients.push(client)
+        const seen = collect<{ n: number }>(client, channel)
+        await client.channel(channel).subscribe()
+        const before = routed().moved
+        // The server publishes from node 0 while the client's lines are cut: each reattach lands on
+        // the next node round robin, and moves the session there with a slow call in flight.
+        const count = 150
+        const publishing = (async () => {
+          for (let n = 1; n <= count; n++) {
+            await cluster.nodes[0]!.sb.publish(channel, { n })
+            await new Promise((resolve) => setTimeout(resolve, 4))
+          }
+        })()
+        const calls: Promise<string>[] = []
+        for (let cut = 0; cut < 6; cut++) {
+          calls.push(client.call<{ ms: number }, string>('slow', { ms: 150 }))
+          await new Promise((resolve) => setTimeout(resolve, 60))
+          proxy.cutAll()
+          await new Promise((resolve) => setTimeout(resolve, 40))
+        }
+        await publishing
+        expect(await Promise.all(calls)).toEqual(calls.map(() => 'done'))
+        await vi.waitFor(() => expect(seen.map((m) => m.n)).toEqual(range(1, count)), { timeout: 10_000 })
+        const moved = routed().moved - before
+        console.log(`${transport}: 6 cuts, ${moved} moves, ${count} messages each once and in order, 6 calls answered once`)
+        expect(moved).toBeGreaterThan(0)
+      } finally {
+        await proxy.close()
+      }
+    },
+  )
 })

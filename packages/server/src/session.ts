@@ -278,7 +278,8 @@ export class Session<Identity = unknown> implements TransportHost {
       this.detach(t, 'moving to another node')
       t.close('SUPERSEDED')
     }
-    return this.#inbound?.pause() ?? Promise.resolve()
+    // Made now if the session had no data yet: frames that come during the move must be held too.
+    return (this.#inbound ??= new Inbound(this, this.#seq, this.#config)).pause()
   }
 
   /** The move did not happen: the session goes on here. */
