@@ -4,6 +4,7 @@ import { readCatchUp } from './catch-up.js'
 import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type ChannelOptions } from './channels.js'
 import { toSwitchboardError } from './http.js'
 import type { Logger } from './log.js'
+import { Overlapping } from './overlaps.js'
 import { OVERSIZED } from './session-registry.js'
 import type { Session } from './session.js'
 import type { Subscription } from './subscription.js'
@@ -90,7 +91,7 @@ export class ChannelService<Identity> {
   }
 
   /** A client publish; `key`: publish once per key (within the adapter's window). */
-  publish(session: Session, ref: number, channel: string, data: unknown, key?: string): void | Promise<void> {
+  publish(session: Session, ref: number, channel: string, data: unknown, key?: string): void | Promise<void> | Overlapping {
     if (data === OVERSIZED) return session.replyError(ref, this.#tooLarge())
     const def = this.registry.match(channel)
     if (!def) return session.replyError(ref, new SwitchboardError('UNKNOWN_CHANNEL', `No channel matches "${channel}"`))
@@ -120,7 +121,9 @@ export class ChannelService<Identity> {
     } catch (e) {
       return session.replyError(ref, toSwitchboardError(e, 'FORBIDDEN'))
     }
-    return this.#publishNow(session, ref, channel, def, message, key, true)
+    // Hooks make publishes finish out of order: each waits for the one before, broker included.
+    const published = this.#publishNow(session, ref, channel, def, message, key, true)
+    if (published instanceof Overlapping) await published.settled
   }
 
   /** `shaped`: the data came from the channel's onPublish hook, not straight from the client. */
@@ -137,9 +140,12 @@ export class ChannelService<Identity> {
     if (exceedsBytes(dataJson, this.#maxMessageBytes)) return session.replyError(ref, this.#tooLarge())
     const offset = this.#adapter.publish(channel, dataJson, def.options.historySize ?? 0, key)
     if (typeof offset === 'number') return session.reply(ref, { offset })
-    return offset.then(
-      (n) => session.reply(ref, { offset: n }),
-      (e) => session.replyError(ref, toSwitchboardError(e, 'INTERNAL')),
+    // The session's next frames need not wait for the broker: it keeps the order of our publishes.
+    return new Overlapping(
+      offset.then(
+        (n) => session.reply(ref, { offset: n }),
+        (e) => session.replyError(ref, toSwitchboardError(e, 'INTERNAL')),
+      ),
     )
   }
 

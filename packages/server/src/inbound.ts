@@ -1,4 +1,5 @@
 import { ACK_DELAY_MS, ACK_EVERY_FRAMES, encodeFrame, FrameType, type ClientDataFrame, type Sequencer } from '@switchboard/protocol'
+import { MAX_OVERLAPPING, Overlapping, Overlaps } from './overlaps.js'
 import type { Session, SessionConfig } from './session.js'
 
 const PING = encodeFrame([FrameType.PING])
@@ -25,6 +26,8 @@ export class Inbound {
   #ackTimer: ReturnType<typeof setTimeout> | undefined
   /** The session is moving to another node: every frame is held for it, none processed here. */
   #paused: (() => void) | null = null
+  /** Publishes in flight that later frames did not wait for (made on the first). */
+  #overlaps: Overlaps | null = null
 
   constructor(session: Session, seq: Sequencer, config: SessionConfig) {
     this.#session = session
@@ -57,7 +60,7 @@ export class Inbound {
   pause(): Promise<void> {
     return new Promise((resolve) => {
       this.#paused = resolve
-      if (!this.#busy) resolve()
+      if (!this.#busy && !this.#overlaps?.size) resolve()
     })
   }
 
@@ -116,11 +119,35 @@ export class Inbound {
    * client sends a new one, with `since` from what it received meanwhile.
    */
   #dispatch(frame: ClientDataFrame): void {
+    const seq = frame[1]
     const publish = frame[0] === FrameType.PUBLISH
-    if (!publish) this.#seq.processed(frame[1])
+    if (!publish) this.#processed(seq)
     const pending = this.#config.dispatch(this.#session, frame)
-    if (pending) this.#wait(pending, frame[1])
-    else if (publish) this.#seq.processed(frame[1])
+    if (pending instanceof Overlapping) this.#overlap(pending.settled, seq)
+    else if (pending) this.#wait(pending, seq)
+    else if (publish) this.#processed(seq)
+  }
+
+  /** Frame `seq` is processed: acks may say so once every older one is too. */
+  #processed(seq: number): void {
+    const upTo = this.#overlaps === null ? seq : this.#overlaps.done(seq)
+    if (upTo > 0) this.#seq.processed(upTo)
+  }
+
+  /**
+   * A publish runs and later frames go on without waiting for it (the broker keeps their order),
+   * up to MAX_OVERLAPPING at once: the next frame then waits for the oldest.
+   */
+  #overlap(settled: Promise<void>, seq: number): void {
+    const overlaps = (this.#overlaps ??= new Overlaps())
+    overlaps.add(seq, settled)
+    const finish = () => {
+      const upTo = overlaps.finish(seq)
+      if (upTo > 0) this.#seq.processed(upTo)
+      if (overlaps.size === 0 && !this.#busy) this.#paused?.()
+    }
+    settled.then(finish, finish)
+    if (overlaps.size >= MAX_OVERLAPPING) this.#wait(overlaps.oldest!, 0)
   }
 
   /**
@@ -151,7 +178,7 @@ export class Inbound {
   #wait(pending: Promise<void>, seq: number): void {
     this.#busy = true
     const resume = () => {
-      this.#seq.processed(seq)
+      if (seq > 0) this.#processed(seq)
       this.#resume()
     }
     pending.then(resume, resume)
@@ -159,7 +186,10 @@ export class Inbound {
 
   #resume(): void {
     this.#busy = false
-    if (this.#paused !== null) return this.#paused()
+    if (this.#paused !== null) {
+      if (!this.#overlaps?.size) this.#paused()
+      return
+    }
     let dispatched = false
     while (!this.#busy && this.#frames.length > 0 && !this.#session.ended && !this.#behind()) {
       this.#bytes -= this.#sizes.shift()!

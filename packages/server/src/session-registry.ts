@@ -19,6 +19,7 @@ import type { ResolvedOptions } from './options.js'
 import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
 import { InFlight, RateLimiter } from './limits.js'
+import type { Overlapping } from './overlaps.js'
 import { Session, type SessionConfig } from './session.js'
 import type { SessionLayer } from './transports/transport.js'
 import type { SessionRouter } from './cluster/router.js'
@@ -97,7 +98,7 @@ export class SessionRegistry implements SessionLayer {
 
   constructor(
     options: RegistryOptions,
-    dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void>,
+    dispatch: (session: Session, frame: ClientDataFrame) => void | Promise<void> | Overlapping,
     onEnd: (session: Session, code: ErrorCode) => void,
     byteLength: (s: string) => number = utf8Length,
   ) {

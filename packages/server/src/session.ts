@@ -16,6 +16,7 @@ import { EndedSession } from './ended-session.js'
 import { queueFlush } from './flush-queue.js'
 import { encodeErrorReply, encodeResultReply, Unencodable } from './replies.js'
 import { Inbound } from './inbound.js'
+import type { Overlapping } from './overlaps.js'
 import type { Logger } from './log.js'
 import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
 import { TRANSPORTS } from './transports/index.js'
@@ -31,8 +32,11 @@ export interface SessionConfig {
   maxPendingBytes: number
   heartbeatMs: number
   recoveryMs: number
-  /** Data frames, in client seq order, exactly once. May return a promise: later frames wait for it. */
-  dispatch(session: Session, frame: ClientDataFrame): void | Promise<void>
+  /**
+   * Data frames, in client seq order, exactly once. May return a promise (later frames wait for
+   * it), or an Overlapping (later frames go on; only the ack of this one waits).
+   */
+  dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> | Overlapping
   /** The session is over: forget it, keeping `final` for a client that comes back to hear it. */
   onEnd(session: Session, code: ErrorCode, final: EndedSession): void
   logger: Logger | undefined

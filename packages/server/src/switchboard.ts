@@ -9,6 +9,7 @@ import type { ChannelOptions } from './channels.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import { WEB_RUNTIME, type Runtime } from './runtime.js'
+import type { Overlapping } from './overlaps.js'
 import { SessionRegistry } from './session-registry.js'
 import { ChannelHandOver } from './cluster/channel-hand-over.js'
 import { SessionRouter, type RoutingCounts } from './cluster/router.js'
@@ -93,7 +94,7 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
   }
 
   /** Routes a client's data frame, in seq order; a returned promise holds the session's later frames. */
-  function dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> {
+  function dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> | Overlapping {
     if ((frame[0] === FrameType.PUBLISH || frame[0] === FrameType.CALL) && overRate(session, frame[1])) return
     switch (frame[0]) {
       case FrameType.PUBLISH:
