@@ -61,14 +61,13 @@ const textOf = (label: string, round: number) => `${label}: message ${round}`
 const sessionNode = (p: OpenPage) => p.page.tab.evaluate<string>(`window.chat.client.call('stats', null).then((s) => s.node)`)
 
 /** Opens the chat through nginx in a fresh context and waits until it is open and in the room. */
-async function openPage(engine: BrowserEngine, forced: TransportName | undefined): Promise<OpenPage> {
+async function openPage(engine: BrowserEngine, forced: TransportName | undefined): Promise<void> {
   const label = `${engine.engine}-${forced ?? 'default'}`
   const page = new ChatPage(await engine.newTab())
   pages.push({ label, expected: forced ?? 'websocket', page })
   await page.tab.goto(`${cluster!.url}/?${new URLSearchParams({ name: label, room: ROOM, ...(forced && { transport: forced }) })}`)
   await page.until('it is open and in the room', (s) => s.state === 'open' && s.joined === ROOM)
   await page.record()
-  return pages.at(-1)!
 }
 
 /** Every page posts its message of `round`, as a person types and sends it. */
