@@ -110,4 +110,26 @@ describe('three nodes behind a round-robin balancer', () => {
       }
     },
   )
+
+  it('a REST route on node A reaches subscribers on nodes B and C, once each', async () => {
+    const channel = `room:${randomUUID()}`
+    const onB = cluster.connect(1, 'websocket')
+    const onC = cluster.connect(2, 'long-polling')
+    const seen = [collect<string>(onB, channel), collect<string>(onC, channel)]
+    await Promise.all([onB, onC].map((client) => client.channel(channel).subscribe()))
+    for (const text of ['one', 'two']) {
+      const answer = await fetch(`${cluster.nodes[0]!.origin}/api/announce`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel, data: text }),
+      })
+      expect(answer.status).toBe(200)
+    }
+    await vi.waitFor(() =>
+      expect(seen).toEqual([
+        ['one', 'two'],
+        ['one', 'two'],
+      ]),
+    )
+  })
 })
