@@ -19,8 +19,7 @@ const GROWTH = 2.5
  * decorrelated jitter, uniform in [baseMs, 2.5 x the last wait (baseMs at least)], at most maxMs: about 1.25x the
  * last on average, so a short outage is retried every second or so and a long one ever more rarely,
  * while the waits of a crowd drift apart instead of moving in step (full jitter's bound doubles
- * per failure, so the wait after a 3 s outage could be 8 s). See
- * https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/ ("Decorrelated Jitter").
+ * per failure, so the wait after a 3 s outage could be 8 s).
  */
 export function backoffDelay(lastMs: number | undefined, options: BackoffOptions = {}, random: () => number = Math.random): number {
   const base = options.baseMs ?? 500

@@ -49,7 +49,7 @@ export interface ClientOptions {
    * has read it: a proxy that swallows it is what this catches.
    */
   requestTimeoutMs?: number
-  /** Reconnect backoff (exponential, full jitter), or false to close on the first drop. */
+  /** Reconnect backoff (a quick first retry, then decorrelated jitter up to maxMs; see backoff.ts), or false to close on the first drop. */
   reconnect?: BackoffOptions | false
   /**
    * Outbox bound: requests sent but not yet acked by the server. Past it, publish and call wait,
