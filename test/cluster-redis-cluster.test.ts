@@ -20,7 +20,9 @@ const clients: SwitchboardClient[] = []
 
 beforeAll(async () => {
   redis = await startRedisCluster(3)
-  nodes = await Promise.all([0, 1, 2].map(() => startServer({ adapter: createRedisAdapter({ client: new Cluster(redis.nodes, { lazyConnect: true }) }) })))
+  nodes = await Promise.all(
+    [0, 1, 2].map(() => startServer({ adapter: createRedisAdapter({ client: new Cluster(redis.nodes, { lazyConnect: true }) }) })),
+  )
   nginx = await startNginx(
     'websocket',
     nodes.map((node) => node.port),
@@ -68,6 +70,8 @@ describe('three nodes on a Redis Cluster behind a round-robin balancer', () => {
         expect(messages).toEqual(seen[0]![c])
       }
     const routed = nodes.reduce((sum, node) => sum + node.sb.routing.forwarded + node.sb.routing.movedIn, 0)
-    console.log(`Redis Cluster: ${channels.length} channels x ${count} messages to ${subscribers.length} subscribers; ${routed} requests forwarded or sessions moved`)
+    console.log(
+      `Redis Cluster: ${channels.length} channels x ${count} messages to ${subscribers.length} subscribers; ${routed} requests forwarded or sessions moved`,
+    )
   })
 })
