@@ -96,6 +96,17 @@ describe('the Redis adapter', () => {
     }
   })
 
+  it('rejects a forward in flight when it closes, with NODE_UNREACHABLE, and nothing unhandled', async () => {
+    const asking = await open()
+    const answering = await open({}, { onForward: () => new Promise<string>(() => {}) })
+    // Closed while the request is being sent, and while one waits for its answer.
+    const sending = asking.sessions.forward(answering.sessions.nodeId, 'first', 5_000)
+    const waiting = asking.sessions.forward(answering.sessions.nodeId, 'second', 5_000)
+    await asking.close()
+    expect(await sending.then(() => 'answered', code)).toBe('NODE_UNREACHABLE')
+    expect(await waiting.then(() => 'answered', code)).toBe('NODE_UNREACHABLE')
+  })
+
   it('subscribes in Redis only to the channels this node has subscribers for', async () => {
     const adapter = await open()
     const [wanted, unwanted] = [fresh('wanted'), fresh('unwanted')]

@@ -54,6 +54,9 @@ export class RedisForwarder {
       }, timeoutMs)
       this.#waiting.set(id, { resolve, reject, timer })
     })
+    // Settled early (the adapter closed while the request was being sent) before it is returned:
+    // the caller still gets the rejection, and it is not reported as unhandled meanwhile.
+    answer.catch(() => {})
     let listeners: number
     try {
       listeners = await this.#health.send(() => this.#publish(nodeId, ['q', id, this.nodeId, request] satisfies Request))
