@@ -162,7 +162,7 @@ export class SessionRouter {
    * session is (now) here or held nowhere: the route goes on and answers from this node.
    */
   async forward(c: Context, sid: string, body: string | null): Promise<Response | undefined> {
-    await this.#arriving.get(sid)
+    await this.#arriving.get(sid)?.catch(() => {})
     if (this.#registry.holds(sid) || hopsOf(c) >= MAX_HOPS) return undefined
     const lease = await this.#owner(sid)
     if (lease === null) return undefined
@@ -182,29 +182,35 @@ export class SessionRouter {
     const arriving = this.#arriving.get(sid)
     if (arriving !== undefined) await arriving.catch(() => {})
     if (this.#registry.holds(sid)) return
-    const lease = await this.#owner(sid)
-    if (lease === null) throw new SwitchboardError('UNKNOWN_SESSION')
     if (probe) {
+      const lease = await this.#owner(sid)
+      if (lease === null) throw new SwitchboardError('UNKNOWN_SESSION')
       await this.#ask(lease.nodeId, { op: 'prove', sid, token })
       return
     }
-    const arrival = this.#arrive(sid, token, lease.nodeId)
-    this.#arriving.set(sid, arrival)
-    try {
-      await arrival
-    } finally {
-      this.#arriving.delete(sid)
+    // One move per session at a time: lines that land together wait for the first one's (each
+    // proves its own token here once the session is).
+    let arrival = this.#arriving.get(sid)
+    if (arrival === undefined) {
+      arrival = this.#arrive(sid, token).finally(() => this.#arriving.delete(sid))
+      this.#arriving.set(sid, arrival)
     }
+    await arrival
   }
 
   /** The new node's half of a move (see ChannelHandOver for the channels' part). */
-  async #arrive(sid: string, token: string, from: string): Promise<void> {
+  async #arrive(sid: string, token: string): Promise<void> {
+    const lease = await this.#owner(sid)
+    if (lease === null) throw new SwitchboardError('UNKNOWN_SESSION')
+    const from = lease.nodeId
     const channels = JSON.parse(await this.#ask(from, { op: 'channels', sid, token })) as string[]
     const session = this.#registry.arriving(sid, token)
     let adopted = false
     try {
       const prepared = await this.#channels.prepare(session, channels)
-      const traveller = JSON.parse(await this.#ask(from, { op: 'take', sid, token, to: this.nodeId, places: prepared })) as Traveller
+      const take: Ask = { op: 'take', sid, token, to: this.nodeId, places: prepared }
+      // The old node may wait for a request in progress and for its channels before it answers.
+      const traveller = JSON.parse(await this.#ask(from, take, PAUSE_TIMEOUT_MS + REACH_TIMEOUT_MS + FORWARD_TIMEOUT_MS)) as Traveller
       for (const i of traveller.oversized) (traveller.handOff.frames[i] as unknown[])[3] = OVERSIZED
       session.identity = traveller.identity
       session.takeOver(traveller.handOff)
