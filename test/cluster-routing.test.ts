@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { SessionChange, SwitchboardClient } from '@switchboard/client'
+import { SwitchboardError } from '@switchboard/protocol'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { collect, connectClient, TRANSPORT_CASES } from './helpers/fixture.js'
 import { startNginx, type Nginx } from './helpers/nginx.js'
@@ -132,4 +133,43 @@ describe('three nodes behind a round-robin balancer', () => {
       ]),
     )
   })
+
+  it('a move whose channels cannot be caught up (history down) ends the session with a reason, and the client starts anew', async () => {
+    const proxy = await startTcpProxy({ targetPort: nginx.port })
+    const channel = `room:${randomUUID()}`
+    const client = connectClient(`${proxy.url}/rt`, 'websocket')
+    clients.push(client)
+    const sessions: SessionChange[] = []
+    client.on('session', (change) => sessions.push(change))
+    await client.channel(channel).subscribe()
+    // Every node now reads this channel a thousand messages ahead of where it is, and cannot read
+    // its history: a move cannot reach the new node's place, and its history read fails.
+    const restore = cluster.adapters.map((adapter) => {
+      const { position, history } = adapter
+      adapter.position = async (name) => {
+        const at = await position.call(adapter, name)
+        return name === channel ? { ...at, offset: at.offset + 1_000 } : at
+      }
+      adapter.history = (name, since) =>
+        name === channel ? Promise.reject(new SwitchboardError('ADAPTER_UNAVAILABLE', 'history is down')) : history.call(adapter, name, since)
+      return () => Object.assign(adapter, { position, history })
+    })
+    try {
+      for (let cut = 0; cut < 8 && !sessions.some((s) => s.reason === 'ADAPTER_UNAVAILABLE'); cut++) {
+        proxy.cutAll()
+        await vi.waitFor(() => expect(client.state).toBe('open'), { timeout: 5_000 }).catch(() => {})
+        await new Promise((resolve) => setTimeout(resolve, 1_500))
+      }
+      expect(sessions).toContainEqual(expect.objectContaining({ resumed: false, reason: 'ADAPTER_UNAVAILABLE' }))
+    } finally {
+      for (const undo of restore) undo()
+    }
+    // The new session works: a channel subscribed now gets what is published.
+    const next = `room:${randomUUID()}`
+    const seen = collect<string>(client, next)
+    await client.channel(next).subscribe()
+    await cluster.nodes[0]!.sb.publish(next, 'after')
+    await vi.waitFor(() => expect(seen).toEqual(['after']))
+    await proxy.close()
+  }, 30_000)
 })

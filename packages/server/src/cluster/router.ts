@@ -220,7 +220,15 @@ export class SessionRouter {
       this.#publishKeys.set(sid, traveller.publishKey)
       this.counts.movedIn++
       this.#logLine(`moved here from node ${from}`, sid)
-      const lost = await this.#channels.resume(session, traveller.places, prepared)
+      let lost: string[]
+      try {
+        lost = await this.#channels.resume(session, traveller.places, prepared)
+      } catch (e) {
+        // The broker failed a history read: the session cannot say what its channels missed. Its
+        // client hears why on the line it attaches, starts anew and resubscribes with `since`.
+        this.#logLine(`could not resume its channels: ${(e as Error).message}`, sid)
+        return session.end('ADAPTER_UNAVAILABLE', 0, 'The session moved, and its channels could not be caught up')
+      }
       // History no longer held what was published during the move: a new session learns exactly what.
       if (lost.length > 0) session.end('SESSION_LOST', 0, `Messages of ${lost.join(', ')} were lost while the session moved`)
     } finally {
