@@ -21,8 +21,11 @@ const codeOf = (p: Promise<unknown>) =>
     (e: SwitchboardError) => e.code,
   )
 
+/** Every transport case, and WebSocket once more after an HTTP negotiate (a client with headers), the way it negotiates otherwise. */
+const CASES = [...TRANSPORT_CASES, ['websocket', ' after an HTTP negotiate', { headers: {} }]] as const
+
 // The same application code, run unchanged on each forced transport (the HTTP ones over undici and fetch).
-describe.each(TRANSPORT_CASES)('over %s%s', (transport, via, options) => {
+describe.each(CASES)('over %s%s', (transport, via, options) => {
   const label = `${transport}${via.replaceAll(' ', '-')}`
   const connectClient = (url: string, t: typeof transport) => connectTo(url, t, options)
   const open = async () => {

@@ -70,6 +70,7 @@ export function attemptTransport(
       // The session ended while this client was away: the CLOSE says why and when to return.
       if (first?.[0] === FrameType.CLOSE) return fail(first[2], first[1], first)
       if (first?.[0] !== FrameType.WELCOME) return
+      if (ctx.negotiate && first[2] === undefined) return fail('WELCOME without the negotiate answer', 'PROTOCOL_MISMATCH')
       welcomed = true
       resolve({ ok: true })
       host.adopt(transport, frames)
@@ -86,6 +87,14 @@ export function attemptTransport(
   })
   transport.open()
   return { result, cancel: () => fail('cancelled') }
+}
+
+/** A WebSocket that negotiates a new session as it opens, for `config.transports` (see TransportContext). */
+export function negotiatingContext(
+  config: Pick<ConnectionConfig, 'baseUrl' | 'http' | 'WebSocket' | 'requestTimeoutMs' | 'transports'>,
+): TransportContext {
+  const none: SessionInfo = { sessionId: '', resumeToken: '', pollTimeoutMs: 0 } as SessionInfo
+  return { ...transportContext(config, none, () => 0, false), negotiate: config.transports }
 }
 
 /** What every transport of a session is given (see TransportContext): built per attempt, not per message. */

@@ -37,7 +37,11 @@ export interface ClientOptions {
    * request() with a keep-alive pool (a sixth of fetch's CPU per request), unless a fetch is passed here.
    */
   fetch?: typeof fetch
-  /** Headers for negotiate (where `authenticate` runs), e.g. `{ authorization: 'Bearer …' }`. */
+  /**
+   * Headers for negotiate (where `authenticate` runs), e.g. `{ authorization: 'Bearer …' }`.
+   * Without them a new session is negotiated in the WebSocket upgrade when WebSocket comes first,
+   * saving a round trip: `authenticate` then reads that GET request (cookies, the mount's query).
+   */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
   /** fetch credentials mode (not used by Node's default, undici); default 'same-origin'. */
   credentials?: RequestCredentials
@@ -115,6 +119,7 @@ export class SwitchboardClient {
       http: options.fetch ? fetchHttp(options.fetch, credentials) : new.target.defaultHttp(credentials),
       WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
       headers: typeof headers === 'function' ? headers : () => headers ?? {},
+      negotiateInUpgrade: headers === undefined && credentials !== 'omit',
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       reconnect: options.reconnect ?? {},

@@ -13,6 +13,11 @@ export interface ConnectionConfig {
   http: HttpClient
   WebSocket: WebSocketConstructor | undefined
   headers: () => Record<string, string> | Promise<Record<string, string>>
+  /**
+   * A new session may be negotiated in the WebSocket upgrade itself (no headers to send, which a
+   * browser's WebSocket cannot carry): one round trip fewer than negotiate, then attach.
+   */
+  negotiateInUpgrade: boolean
   attemptTimeoutMs: number
   requestTimeoutMs: number
   reconnect: BackoffOptions | false

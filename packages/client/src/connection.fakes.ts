@@ -1,4 +1,5 @@
 import { type ClientFrame, FrameType, type NegotiateResponse, type ServerFrame } from '@switchboard/protocol'
+import type { ConnectionConfig } from './connection-config.js'
 import type { HttpAnswer, HttpClient } from './http/http.js'
 import type { WebSocketConstructor, WebSocketLike } from './transports/transport.js'
 
@@ -45,7 +46,7 @@ export class FakeSocket implements WebSocketLike {
   }
 }
 
-const sessionInfo = (sessionId: string): NegotiateResponse => ({
+export const sessionInfo = (sessionId: string): NegotiateResponse => ({
   version: 1,
   sessionId,
   resumeToken: `token-${sessionId}`,
@@ -98,5 +99,27 @@ export class FakeServer {
     const signal = request.signal ?? AbortSignal.abort()
     this.held.push(signal)
     return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }))
+  }
+}
+
+/** A connection's config against `server`: WebSocket only, small outbox, quick retries, no upgrade or memory. */
+export function fakeConfig(server: FakeServer, config: Partial<ConnectionConfig> = {}): ConnectionConfig {
+  return {
+    baseUrl: 'http://switchboard.test/rt',
+    transports: ['websocket'],
+    http: server.http,
+    WebSocket: server.WebSocket,
+    headers: () => ({}),
+    negotiateInUpgrade: false,
+    attemptTimeoutMs: 2_000,
+    requestTimeoutMs: 15_000,
+    reconnect: { baseMs: 100, maxMs: 1_000 },
+    maxOutboxFrames: 100,
+    maxOutboxBytes: 1_000_000,
+    upgrade: false,
+    memory: null,
+    onData: () => {},
+    logger: undefined,
+    ...config,
   }
 }

@@ -3,7 +3,7 @@ import { type ErrorCode, FrameType } from '@switchboard/protocol'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Connection, type ConnectionConfig } from './connection.js'
 import { backoffDelay } from './backoff.js'
-import { FakeServer, HEARTBEAT_MS } from './connection.fakes.js'
+import { FakeServer, fakeConfig, HEARTBEAT_MS } from './connection.fakes.js'
 import type { SessionChange } from './events.js'
 import { STABLE_LINE_MS } from './retry.js'
 import { type ClientState, NEXT, type StateChange } from './state.js'
@@ -24,23 +24,7 @@ let changes: StateChange[][] = []
 
 function setup(config: Partial<ConnectionConfig> = {}) {
   const server = new FakeServer()
-  const connection = new Connection({
-    baseUrl: 'http://switchboard.test/rt',
-    transports: ['websocket'],
-    http: server.http,
-    WebSocket: server.WebSocket,
-    headers: () => ({}),
-    attemptTimeoutMs: 2_000,
-    requestTimeoutMs: 15_000,
-    reconnect: { baseMs: 100, maxMs: 1_000 },
-    maxOutboxFrames: 100,
-    maxOutboxBytes: 1_000_000,
-    upgrade: false,
-    memory: null,
-    onData: () => {},
-    logger: undefined,
-    ...config,
-  })
+  const connection = new Connection(fakeConfig(server, config))
   const states: (StateChange & { at: number })[] = []
   const sessions: SessionChange[] = []
   connection.on('state', (change) => states.push({ ...change, at: Date.now() }))

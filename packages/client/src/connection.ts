@@ -7,14 +7,14 @@ import {
   type TransportName,
   type WelcomeFrame,
 } from '@switchboard/protocol'
-import { attemptTransport, transportContext, type Attempt } from './attempt.js'
+import { attemptTransport, negotiatingContext, transportContext, type Attempt } from './attempt.js'
 import { fallbackOrder, SESSION_GONE, tryInTurn } from './fallback.js'
 import { Emitter } from './emitter.js'
 import { type ConnectionEvents, SessionReport } from './events.js'
 import { watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness, lineDeadlineMs } from './liveness.js'
-import { FATAL_CODES, negotiate, type SessionInfo } from './negotiate.js'
+import { FATAL_CODES, negotiate, refusalOf, type SessionInfo } from './negotiate.js'
 import { RetrySchedule } from './retry.js'
 import { ClientSession } from './session.js'
 import { assertTransition, type ClientState } from './state.js'
@@ -118,6 +118,17 @@ export class Connection extends Emitter<ConnectionEvents> {
   async #run(gen: number): Promise<void> {
     let renegotiations = 0
     for (;;) {
+      /** A transport that just failed to negotiate: tried last in this round. */
+      let failed: TransportName | null = null
+      if (!this.#info && this.#negotiatesInUpgrade()) {
+        const outcome = await this.#attempt('websocket', null, gen)
+        if (gen !== this.#generation || outcome.ok) return
+        // The server refused the session: the refusal negotiate would have answered.
+        if (outcome.close) return this.#failed(refusalOf(outcome.close))
+        // The line failed (a proxy that refuses upgrades, a timeout): negotiate over HTTP.
+        this.#log('transport', `websocket failed to negotiate: ${outcome.reason}`)
+        failed = 'websocket'
+      }
       if (!this.#info) {
         try {
           const c = this.#config
@@ -128,10 +139,11 @@ export class Connection extends Emitter<ConnectionEvents> {
           return this.#failed(e instanceof SwitchboardError ? e : new SwitchboardError('CONNECT_FAILED', String(e)))
         }
         if (gen !== this.#generation) return
-        this.session.setLimits(this.#info)
+        this.#negotiated(this.#info)
       }
       const info = this.#info
-      const order = fallbackOrder(this.#config.transports, info.transports, this.#lastWorked)
+      let order = fallbackOrder(this.#config.transports, info.transports, this.#lastWorked)
+      if (failed !== null) order = [...order.filter((t) => t !== failed), ...order.filter((t) => t === failed)]
       const last = await tryInTurn(
         this.#retry.wholeRound ? order : order.slice(0, 1),
         (name) => this.#attempt(name, info, gen),
@@ -149,12 +161,27 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
   }
 
-  /** Tries one transport (see attemptTransport); `probe` proves it before pausing the current one. */
-  #attempt(name: TransportName, info: SessionInfo, gen: number, probe = false): Promise<Attempt> {
-    const ctx = transportContext(this.#config, info, () => this.session.received, probe)
+  /**
+   * A new session is negotiated in the WebSocket upgrade when the client sends no headers and
+   * would try WebSocket first anyway; the HTTP transports always negotiate with a request.
+   */
+  #negotiatesInUpgrade(): boolean {
+    const c = this.#config
+    return c.negotiateInUpgrade && c.WebSocket !== undefined && fallbackOrder(c.transports, c.transports, this.#lastWorked)[0] === 'websocket'
+  }
+
+  /**
+   * Tries one transport (see attemptTransport); `probe` proves it before pausing the current one.
+   * Without `info`, the line negotiates the session and its WELCOME brings the answer.
+   */
+  #attempt(name: TransportName, info: SessionInfo | null, gen: number, probe = false): Promise<Attempt> {
+    const ctx = info ? transportContext(this.#config, info, () => this.session.received, probe) : negotiatingContext(this.#config)
     const { result, cancel } = attemptTransport(name, ctx, this.#config.attemptTimeoutMs, {
       isLive: () => gen === this.#generation,
-      adopt: (t, frames) => this.#adopt(t, frames, probe ? 'upgrade' : 'welcomed'),
+      adopt: (t, frames) => {
+        if (!info) this.#negotiated((frames[0] as WelcomeFrame)[2]!)
+        this.#adopt(t, frames, probe ? 'upgrade' : 'welcomed')
+      },
       receive: (t, frames, from) => this.#receive(t, frames, from),
       lost: (t, closeInfo) => this.#lost(t, closeInfo),
       probed: (t) => this.#switchTo(t),
@@ -172,6 +199,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.session.detach()
     this.#transport?.pause()
     line.attach()
+  }
+
+  /** A new session: its id, token and the server's limits. */
+  #negotiated(info: SessionInfo): void {
+    this.#info = info
+    this.session.setLimits(info)
   }
 
   /** Frames on a welcomed line: only the line that carries the session counts. */

@@ -1,4 +1,14 @@
-import { isErrorCode, NEGOTIATE_PATH, PROTOCOL_VERSION, SwitchboardError, type NegotiateResponse, type TransportName } from '@switchboard/protocol'
+import {
+  isErrorCode,
+  isNegotiateResponse,
+  NEGOTIATE_PATH,
+  PROTOCOL_VERSION,
+  SwitchboardError,
+  type CloseFrame,
+  type ErrorCode,
+  type NegotiateResponse,
+  type TransportName,
+} from '@switchboard/protocol'
 import { endpointUrl } from './endpoints.js'
 import { isOk, type HttpAnswer, type HttpClient } from './http/http.js'
 
@@ -46,18 +56,20 @@ export async function negotiate(
   }
   const b = (body ?? {}) as Partial<SessionInfo> & { code?: unknown; message?: unknown; retryAfterMs?: unknown }
   if (!isOk(answer)) {
-    if (isErrorCode(b.code)) {
-      // A server that is full or restarting says when to come back.
-      const retryAfterMs = typeof b.retryAfterMs === 'number' && b.retryAfterMs >= 0 ? Math.min(b.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined
-      throw new SwitchboardError(
-        b.code,
-        typeof b.message === 'string' ? b.message : undefined,
-        retryAfterMs === undefined ? undefined : { retryAfterMs },
-      )
-    }
+    if (isErrorCode(b.code)) throw refusal(b.code, typeof b.message === 'string' ? b.message : undefined, b.retryAfterMs)
     throw new SwitchboardError('CONNECT_FAILED', `negotiate answered HTTP ${answer.status}`)
   }
-  if (typeof b.sessionId !== 'string' || typeof b.resumeToken !== 'string' || !Array.isArray(b.transports))
-    throw new SwitchboardError('PROTOCOL_MISMATCH', 'negotiate answered an unexpected body')
-  return b as SessionInfo
+  if (!isNegotiateResponse(b)) throw new SwitchboardError('PROTOCOL_MISMATCH', 'negotiate answered an unexpected body')
+  return b
+}
+
+/** The refusal of a WebSocket that negotiated in its upgrade: its CLOSE frame, read as negotiate's error answer. */
+export function refusalOf([, code, message, retryAfterMs]: CloseFrame): SwitchboardError {
+  return refusal(code, message, retryAfterMs)
+}
+
+/** A server that is full or restarting says when to come back (honoured up to MAX_RETRY_AFTER_MS). */
+function refusal(code: ErrorCode, message: string | undefined, retryAfterMs: unknown): SwitchboardError {
+  if (typeof retryAfterMs !== 'number' || !(retryAfterMs >= 0)) return new SwitchboardError(code, message)
+  return new SwitchboardError(code, message, { retryAfterMs: Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) })
 }

@@ -59,6 +59,14 @@ export const SESSION_ID_PARAM = 'sid'
 export const ATTACH_PARAM = 'attach'
 /** On an SSE request: a probe stream (one PONG, no attach) to test the line before switching to it. */
 export const PROBE_PARAM = 'probe'
+/**
+ * On `GET {base}/ws` with no session id: negotiate in the upgrade. Its value is the client's
+ * PROTOCOL_VERSION; TRANSPORTS_PARAM lists the transports it may use (comma-separated, best
+ * first). The server creates the session as negotiate would and its first frame, the WELCOME,
+ * carries the negotiate answer: a WebSocket client saves the negotiate round trip.
+ */
+export const NEGOTIATE_PARAM = 'negotiate'
+export const TRANSPORTS_PARAM = 'transports'
 
 /** Bytes a line may hold queued (socket buffer, stream queue) before the sender waits for it to drain. */
 export const HIGH_WATER_BYTES = 1024 * 1024

@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js'
+import type { NegotiateResponse } from './negotiate.js'
 
 /**
  * Frame types. A frame is a JSON array whose first element is its type.
@@ -11,7 +12,10 @@ export const FrameType = {
    * so a client can prove a new line carries frames both ways before switching to it.
    */
   HELLO: 0,
-  /** s->c, first frame after every attach: `[1, ack]` (last client seq the server holds) */
+  /**
+   * s->c, first frame after every attach: `[1, ack]` (last client seq the server holds); on a
+   * WebSocket that negotiated in its upgrade, `[1, 0, answer]`, the NegotiateResponse.
+   */
   WELCOME: 1,
   /** both: `[2, ack]`, cumulative */
   ACK: 2,
@@ -50,7 +54,7 @@ export const FrameType = {
 } as const
 
 export type HelloFrame = [type: 0, token: string, ack: number, version: number, probe?: 1]
-export type WelcomeFrame = [type: 1, ack: number]
+export type WelcomeFrame = [type: 1, ack: number, answer?: NegotiateResponse]
 export type AckFrame = [type: 2, ack: number]
 export type PingFrame = [type: 3]
 export type PongFrame = [type: 4]

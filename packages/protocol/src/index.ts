@@ -1,7 +1,7 @@
 export * from './constants.js'
 export * from './errors.js'
 export * from './frame.js'
-export type { NegotiateResponse } from './negotiate.js'
+export { isNegotiateResponse, type NegotiateResponse } from './negotiate.js'
 export {
   encodeFrame,
   encodeBatch,

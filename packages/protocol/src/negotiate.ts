@@ -22,3 +22,25 @@ export interface NegotiateResponse {
    */
   publishKey?: string
 }
+
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+/** True when `v` has the shape of a NegotiateResponse (what a client checks before trusting one). */
+export function isNegotiateResponse(v: unknown): v is NegotiateResponse {
+  if (typeof v !== 'object' || v === null) return false
+  const a = v as Record<keyof NegotiateResponse, unknown>
+  return (
+    typeof a.sessionId === 'string' &&
+    typeof a.resumeToken === 'string' &&
+    Array.isArray(a.transports) &&
+    a.transports.every((t) => typeof t === 'string') &&
+    isCount(a.version) &&
+    isCount(a.heartbeatMs) &&
+    isCount(a.recoveryMs) &&
+    isCount(a.pollTimeoutMs) &&
+    isCount(a.maxMessageBytes) &&
+    isCount(a.maxBatchBytes) &&
+    isCount(a.maxBatchFrames) &&
+    (a.publishKey === undefined || typeof a.publishKey === 'string')
+  )
+}

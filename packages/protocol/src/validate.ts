@@ -1,6 +1,7 @@
 import { MAX_NAME_LENGTH } from './constants.js'
 import { isErrorCode, SwitchboardError } from './errors.js'
 import { FrameType as T, type ClientFrame, type ServerFrame } from './frame.js'
+import { isNegotiateResponse } from './negotiate.js'
 
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH
@@ -55,8 +56,11 @@ export function assertServerFrame(f: unknown): asserts f is ServerFrame {
   const n = f.length
   switch (f[0]) {
     case T.WELCOME:
+      // The 3rd element: the negotiate answer, on a WebSocket that negotiated in its upgrade.
+      if ((n !== 2 && !(n === 3 && isNegotiateResponse(f[2]))) || !isSeq(f[1])) malformed('bad WELCOME')
+      return
     case T.ACK:
-      if (n !== 2 || !isSeq(f[1])) malformed('bad WELCOME/ACK')
+      if (n !== 2 || !isSeq(f[1])) malformed('bad ACK')
       return
     case T.PING:
     case T.PONG:

@@ -1,16 +1,8 @@
-import {
-  ACK_HEADER,
-  NEGOTIATE_PATH,
-  PROTOCOL_VERSION,
-  SwitchboardError,
-  TOKEN_HEADER,
-  WEBSOCKET_PATH,
-  type NegotiateResponse,
-  type TransportName,
-} from '@switchboard/protocol'
+import { ACK_HEADER, NEGOTIATE_PATH, SwitchboardError, TOKEN_HEADER, WEBSOCKET_PATH, type TransportName } from '@switchboard/protocol'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import { hopsOf } from './cluster/forwarded-http.js'
+import { createNegotiator, parseNegotiateBody } from './negotiate.js'
 import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError } from './http.js'
 import type { Runtime } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
@@ -19,7 +11,7 @@ import { TRANSPORTS } from './transports/index.js'
 
 /**
  * The endpoints, relative to where the app is mounted (names in the protocol's constants):
- * `POST /negotiate`, `GET /ws`, `GET /sse`, `GET /poll`, `POST /send`.
+ * `POST /negotiate`, `GET /ws` (which may negotiate too), `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
 export function createApp(registry: SessionRegistry, authenticate: (c: Context) => Promise<unknown>, runtime: Runtime): Hono {
@@ -61,47 +53,13 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
   const negotiateLimit = limitBody(4096, () => {
     throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
   })
+  const negotiate = createNegotiator(registry, authenticate, offered)
   app.post(`/${NEGOTIATE_PATH}`, negotiateLimit, async (c) => {
-    let requested: TransportName[] | undefined
-    const text = await c.req.text()
-    if (text.length > 0) {
-      let body: unknown
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw new SwitchboardError('BAD_REQUEST', 'negotiate body is not JSON')
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body))
-        throw new SwitchboardError('BAD_REQUEST', 'negotiate body is not a JSON object')
-      const b = body as { version?: unknown; transports?: unknown }
-      if (b.version !== undefined && b.version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
-      if (Array.isArray(b.transports)) requested = b.transports.filter((t): t is TransportName => typeof t === 'string')
-    }
-    if (registry.closing) throw registry.shutdownError()
-    registry.admit(o.negotiateKey(c))
-    const identity = await authenticate(c)
-    const transports = requested ? requested.filter((t) => enabled(t)) : [...offered]
-    if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
-    const session = registry.createSession(identity)
-    await registry.claim(session)
-    const answer: NegotiateResponse = {
-      version: PROTOCOL_VERSION,
-      sessionId: session.id,
-      resumeToken: session.token,
-      transports,
-      heartbeatMs: o.heartbeatMs,
-      recoveryMs: o.recoveryMs,
-      pollTimeoutMs: o.pollTimeoutMs,
-      maxMessageBytes: o.maxMessageBytes,
-      maxBatchBytes: o.maxBatchBytes,
-      maxBatchFrames: o.maxBatchFrames,
-    }
-    const publishKey = registry.router?.publishKey(session)
-    if (publishKey !== undefined) answer.publishKey = publishKey
+    const { answer } = await negotiate(c, parseNegotiateBody(await c.req.text()))
     return c.json(answer, 200, { 'cache-control': 'no-store' })
   })
 
-  for (const transport of Object.values(TRANSPORTS)) transport.register(app, registry, enabled(transport.name), runtime)
+  for (const transport of Object.values(TRANSPORTS)) transport.register(app, registry, enabled(transport.name), runtime, negotiate)
   registerHttpUpstream(app, registry)
 
   return app

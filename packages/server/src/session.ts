@@ -9,6 +9,7 @@ import {
   type ClientDataFrame,
   type ClientFrame,
   type ErrorCode,
+  type NegotiateResponse,
   type SequencerState,
   type TransportName,
 } from '@switchboard/protocol'
@@ -139,9 +140,10 @@ export class Session<Identity = unknown> implements TransportHost {
   /**
    * Makes `transport` the session's line; any older line is closed as SUPERSEDED.
    * `clientAck` is the last server seq the client holds: everything after it is replayed.
-   * `welcome` puts a WELCOME frame (the server's ack) first in the next batch.
+   * `welcome` puts a WELCOME frame (the server's ack) first in the next batch; with `answer`, the
+   * negotiate answer of a line that negotiated as it opened.
    */
-  attach(transport: ServerTransport, clientAck: number, welcome: boolean): void {
+  attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
     // The client tries again in a moment, and finds the session where it went.
     if (this.#moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
@@ -156,7 +158,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.lastSeen = Date.now()
     if (welcome) {
       seq.filterControl(notHeartbeat)
-      seq.control(encodeFrame([FrameType.WELCOME, seq.processedSeq]), true)
+      seq.control(encodeFrame(answer ? [FrameType.WELCOME, seq.processedSeq, answer] : [FrameType.WELCOME, seq.processedSeq]), true)
       seq.acked()
     }
     this.#log('transport', `attached ${transport.name}`, { clientAck })

@@ -30,6 +30,11 @@ export interface TransportContext {
   requestTimeoutMs: number
   /** Open as a probe: prove the line (ping/pong) and report `onProbe`; attach only on `attach()`. */
   probe: boolean
+  /**
+   * No session yet (`sessionId` and `token` empty): negotiate one as the line opens, asking for
+   * these transports. Only a transport the server answers first can (WebSocket).
+   */
+  negotiate?: readonly TransportName[]
 }
 
 export interface TransportCloseInfo {

@@ -5,10 +5,13 @@ import {
   encodeFrame,
   FrameType,
   HIGH_WATER_BYTES,
+  NEGOTIATE_PARAM,
   PROBE_ANSWER,
   PROTOCOL_VERSION,
+  TRANSPORTS_PARAM,
   WEBSOCKET_PATH,
 } from '@switchboard/protocol'
+import { endpointUrl } from '../endpoints.js'
 import { endpoint, type ClientTransport, type TransportFactory, type TransportTraits, type WebSocketLike } from './transport.js'
 
 const OPEN = 1
@@ -23,7 +26,10 @@ export const WEBSOCKET_TRAITS: TransportTraits = {
   polled: false,
 }
 
-/** WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. */
+/**
+ * WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. A
+ * socket that negotiates says so in its URL and sends nothing: the server's WELCOME comes first.
+ */
 export const createWebSocketTransport: TransportFactory = (ctx, events) => {
   let ws: { readyState: number; bufferedAmount: number; send(d: string): void; close(c?: number, r?: string): void } | null = null
   let done = false
@@ -59,7 +65,10 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
         return
       }
-      const url = endpoint(ctx, WEBSOCKET_PATH)
+      const negotiate = ctx.negotiate
+      const url = negotiate
+        ? endpointUrl(ctx.baseUrl, WEBSOCKET_PATH, { [NEGOTIATE_PARAM]: String(PROTOCOL_VERSION), [TRANSPORTS_PARAM]: negotiate.join(',') })
+        : endpoint(ctx, WEBSOCKET_PATH)
       let socket: WebSocketLike
       try {
         socket = new Ctor(url)
@@ -68,7 +77,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, events) => {
         return
       }
       ws = socket
-      socket.onopen = () => socket.send(hello(probing))
+      if (!negotiate) socket.onopen = () => socket.send(hello(probing))
       socket.onmessage = (event) => {
         if (done || typeof event.data !== 'string') return
         if (probing) {

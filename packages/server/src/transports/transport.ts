@@ -2,6 +2,7 @@ import type { ErrorCode, HelloFrame, SwitchboardError, TransportName } from '@sw
 import type { Context, Hono } from 'hono'
 import type { EndedSession } from '../ended-session.js'
 import type { WhenGone } from '../http.js'
+import type { Negotiator } from '../negotiate.js'
 import type { Runtime } from '../runtime.js'
 import type { RegistryOptions } from '../session-registry.js'
 import type { Session } from '../session.js'
@@ -90,6 +91,9 @@ export interface TransportRoutes {
   readonly traits: TransportTraits
   /** The runtime can serve it (WebSocket needs a runtime with a WebSocket server). */
   available(runtime: Runtime): boolean
-  /** Adds the routes to `app`. When not `enabled`, they answer TRANSPORT_NOT_ALLOWED. */
-  register(app: Hono, layer: SessionLayer, enabled: boolean, runtime: Runtime): void
+  /**
+   * Adds the routes to `app`. When not `enabled`, they answer TRANSPORT_NOT_ALLOWED. A line that
+   * can answer before the client speaks (WebSocket) may create its session with `negotiate`.
+   */
+  register(app: Hono, layer: SessionLayer, enabled: boolean, runtime: Runtime, negotiate: Negotiator): void
 }

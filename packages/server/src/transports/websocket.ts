@@ -1,8 +1,13 @@
 import {
+  encodeBatch,
+  encodeFrame,
   ERRORS,
+  FrameType,
+  NEGOTIATE_PARAM,
   PROBE_ANSWER,
   SESSION_ID_PARAM,
   SwitchboardError,
+  TRANSPORTS_PARAM,
   WEBSOCKET_PATH,
   HIGH_WATER_BYTES,
   type CloseFrame,
@@ -12,6 +17,7 @@ import {
 import type { Context } from 'hono'
 import { EndedSession } from '../ended-session.js'
 import { originAllowed, toSwitchboardError } from '../http.js'
+import { negotiateQuery, type Negotiated } from '../negotiate.js'
 import type { Session } from '../session.js'
 import type { ServerTransport, SessionLayer, TransportRoutes } from './transport.js'
 
@@ -45,11 +51,14 @@ function bufferOf(data: unknown): Buffer {
 export interface WebSocketAdmission {
   readonly sid: string | undefined
   readonly refusal: SwitchboardError | undefined
+  /** An upgrade that negotiates (`?negotiate=`): the new session, or why there is none. */
+  readonly negotiated?: Promise<Negotiated | SwitchboardError>
 }
 
 /**
  * One WebSocket, both directions. The client's first message is HELLO (token, ack, version),
- * so the resume token never appears in a URL; then every message is a batch of frames.
+ * so the resume token never appears in a URL; then every message is a batch of frames. An
+ * upgrade that negotiates sends no HELLO: the server speaks first, a WELCOME with the answer.
  * It reads `ws` messages as Buffers: only a runtime with a WebSocket server (Node) creates one.
  */
 export class WebSocketTransport implements ServerTransport {
@@ -64,7 +73,7 @@ export class WebSocketTransport implements ServerTransport {
   /** Messages that came while the session was brought from another node: handled once it is here. */
   #early: unknown[] | null = null
 
-  constructor(ws: RawWebSocket, layer: SessionLayer, sid: string | undefined, refusal?: SwitchboardError) {
+  constructor(ws: RawWebSocket, layer: SessionLayer, { sid, refusal, negotiated }: WebSocketAdmission) {
     this.#ws = ws
     this.#layer = layer
     this.#sid = sid
@@ -74,8 +83,16 @@ export class WebSocketTransport implements ServerTransport {
     ws.on('message', WebSocketTransport.#socketMessage)
     ws.on('close', WebSocketTransport.#socketClose)
     ws.on('error', WebSocketTransport.#socketError)
-    if (refusal) this.#fail(refusal)
-    else this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
+    if (refusal) {
+      this.#fail(refusal)
+      return
+    }
+    // Bounds the wait for the HELLO, or for a negotiation (an app's authenticate) to finish.
+    this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
+    if (negotiated) {
+      this.#early = []
+      void negotiated.then((outcome) => this.#negotiated(outcome))
+    }
   }
 
   static #socketMessage = function (this: Tagged, data: unknown) {
@@ -88,7 +105,7 @@ export class WebSocketTransport implements ServerTransport {
     this[TRANSPORT].#onError(error)
   }
   static #helloTimeout(transport: WebSocketTransport): void {
-    transport.#fail(new SwitchboardError('TIMEOUT', 'No HELLO frame'))
+    transport.#fail(new SwitchboardError('TIMEOUT', transport.#early === null ? 'No HELLO frame' : 'The session was not ready in time'))
   }
 
   get writable(): boolean {
@@ -172,6 +189,33 @@ export class WebSocketTransport implements ServerTransport {
     )
   }
 
+  /**
+   * The session this upgrade negotiated is made: attach with the answer in the WELCOME. A refusal
+   * is a CLOSE frame, as negotiate's error answer: the code, and when to retry as its last element.
+   */
+  #negotiated(outcome: Negotiated | SwitchboardError): void {
+    this.#clearHelloTimer()
+    const early = this.#early ?? []
+    this.#early = null
+    if (outcome instanceof SwitchboardError) {
+      if (!this.#closed && this.#ws.readyState === OPEN)
+        this.#ws.send(encodeBatch([encodeFrame([FrameType.CLOSE, outcome.code, outcome.message, outcome.retryAfterMs ?? null])]))
+      return this.#fail(outcome)
+    }
+    const { session, answer } = outcome
+    // Its client never learned of it: no reason to keep it for recoveryMs.
+    if (this.#closed) return this.#layer.endWith(session.id, new SwitchboardError('SESSION_LOST', 'Its socket closed before the WELCOME'))
+    this.#sid = session.id
+    this.#session = session
+    try {
+      session.attach(this, 0, true, answer)
+    } catch (e) {
+      this.#session = null
+      return this.#fail(toSwitchboardError(e, 'INTERNAL'))
+    }
+    for (const data of early) this.#onMessage(data)
+  }
+
   /** A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO. */
   #probed(): void {
     this.#ws.send(PROBE_ANSWER)
@@ -220,7 +264,7 @@ export const WEBSOCKET_ROUTES: TransportRoutes = {
   name: 'websocket',
   traits: { polled: false, postsUpstream: false },
   available: (runtime) => runtime.webSocketRoute !== undefined,
-  register(app, layer, enabled, { webSocketRoute: route }) {
+  register(app, layer, enabled, { webSocketRoute: route }, negotiate) {
     const refusalFor = (c: Context): SwitchboardError | undefined => {
       if (!enabled) return new SwitchboardError('TRANSPORT_NOT_ALLOWED')
       if (!originAllowed(c, layer.options.origins)) return new SwitchboardError('ORIGIN_NOT_ALLOWED')
@@ -231,8 +275,16 @@ export const WEBSOCKET_ROUTES: TransportRoutes = {
       app.get(
         `/${WEBSOCKET_PATH}`,
         route({
-          admit: (c) => ({ sid: c.req.query(SESSION_ID_PARAM), refusal: refusalFor(c) }),
-          open: (ws, admission) => void new WebSocketTransport(ws, layer, admission.sid, admission.refusal),
+          admit: (c) => {
+            const sid = c.req.query(SESSION_ID_PARAM)
+            const refusal = refusalFor(c)
+            const version = sid === undefined && refusal === undefined ? c.req.query(NEGOTIATE_PARAM) : undefined
+            if (version === undefined) return { sid, refusal }
+            const request = negotiateQuery(version, c.req.query(TRANSPORTS_PARAM))
+            // Settled here: an upgrade that never completes leaves no rejection unhandled.
+            return { sid, refusal, negotiated: negotiate(c, request).catch((e: unknown) => toSwitchboardError(e, 'INTERNAL')) }
+          },
+          open: (ws, admission) => void new WebSocketTransport(ws, layer, admission),
         }),
       )
     app.get(`/${WEBSOCKET_PATH}`, () => {
