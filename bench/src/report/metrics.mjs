@@ -25,6 +25,8 @@ export const METRICS = {
   emptyHeapMiB: { label: 'empty server heap MiB', better: 'lower', unit: 'MiB' },
   connectAllMs: { label: 'connect all, ms', better: 'lower', unit: 'ms' },
   connectsPerSec: { label: 'connects/s', better: 'higher' },
+  serverCpuMsPer1k: { label: 'server CPU ms per 1,000 connects', better: 'lower', unit: 'ms' },
+  clientCpuMsPer1k: { label: 'client CPU ms per 1,000 connects', better: 'lower', unit: 'ms' },
   rssMiB: { label: 'server RSS MiB', better: 'lower', unit: 'MiB' },
   idleCpuPct: { label: 'heartbeat CPU %', better: 'lower', unit: '%' },
   idleBytesPerSessionPerSec: { label: 'idle wire B/session/s', better: 'lower', unit: 'B' },
@@ -64,7 +66,7 @@ export const VIEWS = {
   },
   scale: {
     headline: 'connectAllMs',
-    columns: ['connectAllMs', 'connectsPerSec', 'rssMiB', 'idleCpuPct', 'idleBytesPerSessionPerSec'],
+    columns: ['connectAllMs', 'connectsPerSec', 'serverCpuMsPer1k', 'clientCpuMsPer1k', 'rssMiB', 'idleCpuPct', 'idleBytesPerSessionPerSec'],
     charts: [['connectsPerSec'], ['idleCpuPct']],
   },
   churn: CHURN_VIEW,
