@@ -21,8 +21,10 @@ describe('tokensEqual', () => {
     expect(tokensEqual(`${token}x`, token)).toBe(false)
   })
 
-  it('compares UTF-8 bytes: strings of equal length in UTF-16 units but not in bytes differ', () => {
+  it('compares whole UTF-16 code units: characters that share their low byte differ', () => {
     expect(tokensEqual('aé', 'ab')).toBe(false)
     expect(tokensEqual('aé', 'abc')).toBe(false)
+    expect(tokensEqual('x\u0161', 'x\u0061')).toBe(false)
+    expect(tokensEqual('\ud83d\ude00', '\ud83d\ude01')).toBe(false)
   })
 })
