@@ -1,4 +1,4 @@
-// A/B of sequential round trips between builds, for changes worth a few percent: the full bench
+// A/B of round trips or bursts between builds, for changes worth a few percent: the full bench
 // compares libraries run after run, and this VM's speed moves 20% between runs; here the builds
 // take turns round by round in the same minute, and each is reported as the median of its
 // per-round ratios to the first one. Servers are the bench's own (pinned to CPU 0), the client
@@ -7,6 +7,9 @@
 //   node src/ab.mjs save NAME              copy the built packages (build first) to results/tmp/ab/NAME
 //   node src/ab.mjs run raw NAME [NAME..]  alternate rounds; `raw` is a bare ws server and client
 //     --rounds=60 --n=1000 --warmup=4000 --transport=websocket|sse|long-polling
+//     --mode=latency (n sequential round trips a round) | burst (n echoes a round, fired
+//     BURST_WINDOW at a time and awaited: builds older than the flow-control work refused more
+//     than 1,000 in flight, so every build is measured the way all of them can run)
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +19,9 @@ import { open as openRawWs } from './clients/raw-ws.mjs'
 import { waitFor } from './run-one.mjs'
 import { nodeEntry, snapshotSwitchboard } from './snapshot.mjs'
 import { median, quantile } from './stats.mjs'
+
+/** Echoes in flight at once in burst mode: the full bench's windowed burst of 64 B messages. */
+const BURST_WINDOW = 500
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const AB_DIR = here('../results/tmp/ab')
@@ -43,33 +49,66 @@ if (command === 'save' && args.length === 1) {
     n: Number(option('n', 1000)),
     warmup: Number(option('warmup', 4000)),
     transport: option('transport', 'websocket'),
+    mode: option('mode', 'latency'),
   })
   process.exit(0)
 } else {
-  console.error('usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket]')
+  console.error(
+    'usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket --mode=latency|burst]',
+  )
   process.exit(2)
 }
 
-async function start(name, transport) {
+async function start(name, transport, mode) {
   const raw = name === 'raw'
   const snapshot = raw ? null : snapshotUrls(name)
   const server = launch(here(`./servers/${raw ? 'raw-ws' : 'switchboard'}.mjs`), {
-    env: snapshot ? { BENCH_SWITCHBOARD: JSON.stringify(snapshot) } : {},
+    execArgv: process.env.AB_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AB_SERVER_PROF}/${name}`] : [],
+    env: snapshot
+      ? {
+          BENCH_SWITCHBOARD: JSON.stringify(snapshot),
+          // A long burst A/B outruns the per-session request rate (20,000/s, bursts of 200,000),
+          // which builds before it did not have: lifted, so every build does the same work.
+          ...(mode === 'burst' ? { BENCH_SERVER: JSON.stringify({ requestRatePerSecond: 1e9 }) } : {}),
+        }
+      : {},
     cpu: 0,
   })
   const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
   const origin = `http://127.0.0.1:${port}`
   let echo
+  let echoMany
   if (raw) {
     const conn = await openRawWs(origin, { timeoutMs: 10_000 })
     echo = (msg) => new Promise((resolve) => ((conn.onEcho = resolve), conn.echo(msg)))
+    echoMany = (msg, count) =>
+      new Promise((resolve) => {
+        let left = count
+        conn.onEcho = () => --left === 0 && resolve()
+        for (let i = 0; i < count; i++) conn.echo(msg)
+      })
   } else {
     const { connect } = await import(snapshot.client)
     const client = connect(`${origin}/rt`, { WebSocket, transports: [transport], reconnect: false })
     await client.ready()
     echo = (msg) => client.call('echo', msg)
+    echoMany = (msg, count) => Promise.all(Array.from({ length: count }, () => client.call('echo', msg)))
   }
-  return { name, server, echo, perSec: [], samples: [], serverUs: { user: 0, system: 0 }, clientUs: { user: 0, system: 0 }, count: 0 }
+  return { name, server, echo, echoMany, perSec: [], samples: [], serverUs: { user: 0, system: 0 }, clientUs: { user: 0, system: 0 }, count: 0 }
+}
+
+/** One round of `n` echoes: sequential (latency; each timed into `samples`) or BURST_WINDOW at a time (burst). */
+async function round(t, payload, n, mode) {
+  if (mode === 'burst') {
+    for (let sent = 0; sent < n; sent += BURST_WINDOW) await t.echoMany(payload, Math.min(BURST_WINDOW, n - sent))
+    return
+  }
+  for (let i = 0; i < n; i++) {
+    const a = performance.now()
+    payload.i = i
+    await t.echo(payload)
+    t.samples.push(performance.now() - a)
+  }
 }
 
 /** The entry points of a build saved by `save`. */
@@ -78,9 +117,9 @@ function snapshotUrls(name) {
   return { server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }
 }
 
-async function run(names, { rounds, n, warmup, transport }) {
+async function run(names, { rounds, n, warmup, transport, mode }) {
   const targets = []
-  for (const name of names) targets.push(await start(name, transport))
+  for (const name of names) targets.push(await start(name, transport, mode))
   const payload = { i: 0, d: 'x'.repeat(40) }
   for (const t of targets) for (let i = 0; i < warmup; i++) await t.echo(payload)
   for (let r = 0; r < rounds; r++) {
@@ -88,12 +127,7 @@ async function run(names, { rounds, n, warmup, transport }) {
       const s0 = (await ask(t.server, 'stats')).cpu
       const c0 = process.cpuUsage()
       const t0 = performance.now()
-      for (let i = 0; i < n; i++) {
-        const a = performance.now()
-        payload.i = i
-        await t.echo(payload)
-        t.samples.push(performance.now() - a)
-      }
+      await round(t, payload, n, mode)
       t.perSec.push(n / ((performance.now() - t0) / 1000))
       const c = process.cpuUsage(c0)
       const s1 = (await ask(t.server, 'stats')).cpu
@@ -105,14 +139,15 @@ async function run(names, { rounds, n, warmup, transport }) {
     }
   }
   const base = targets[0]
-  console.log(`${rounds} alternated rounds of ${n} sequential round trips (${transport}), after ${warmup} each`)
+  const what = mode === 'burst' ? `echoes, ${BURST_WINDOW} in flight at a time` : 'sequential round trips'
+  console.log(`${rounds} alternated rounds of ${n} ${what} (${transport}), after ${warmup} each`)
   for (const t of targets) {
     const paired = median(t.perSec.map((x, i) => x / base.perSec[i]))
     const us = (v) => (v / t.count).toFixed(1)
     console.log(
-      `${t.name.padEnd(12)} ${Math.round(median(t.perSec)).toLocaleString('en-US').padStart(7)} rt/s` +
+      `${t.name.padEnd(12)} ${Math.round(median(t.perSec)).toLocaleString('en-US').padStart(7)} ${mode === 'burst' ? 'echoes/s' : 'rt/s'}` +
         ` (${Math.round(Math.min(...t.perSec))}-${Math.round(Math.max(...t.perSec))})  ${paired.toFixed(3)}x ${base.name}` +
-        `  p50 ${(quantile(t.samples, 0.5) * 1000).toFixed(0)} us p99 ${(quantile(t.samples, 0.99) * 1000).toFixed(0)} us` +
+        (t.samples.length ? `  p50 ${(quantile(t.samples, 0.5) * 1000).toFixed(0)} us p99 ${(quantile(t.samples, 0.99) * 1000).toFixed(0)} us` : '') +
         `  CPU/rt server ${us(t.serverUs.user)}+${us(t.serverUs.system)} us, client ${us(t.clientUs.user)}+${us(t.clientUs.system)} us (user+sys)`,
     )
   }

@@ -2,7 +2,7 @@
 // answers the orchestrator's questions over IPC (memory after GC, CPU, bytes) and stops itself
 // when asked, when the orchestrator goes away, or after a hard time limit.
 
-/** @typedef {{ deflate?: boolean, heartbeatMs?: number, maxPayload?: number, port?: number, countNegotiates?: boolean }} ServerOptions */
+/** @typedef {{ deflate?: boolean, heartbeatMs?: number, maxPayload?: number, port?: number, countNegotiates?: boolean, requestRatePerSecond?: number }} ServerOptions */
 
 /** The options this server was started with (BENCH_SERVER env, JSON). */
 export function serverOptions() {

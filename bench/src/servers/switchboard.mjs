@@ -15,11 +15,13 @@ const { createSwitchboard, listen } = await switchboardModule('server')
 const o = serverOptions()
 const sb = createSwitchboard({
   ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+  // Only the A/B's burst mode sets it: builds from before the per-session limit had none.
+  ...(o.requestRatePerSecond ? { requestRatePerSecond: o.requestRatePerSecond, requestBurst: o.requestRatePerSecond } : {}),
 })
 sb.channel('bench').rpc('echo', (data) => data)
 
 const app = new Hono()
-const windows = o.countNegotiates ? countNegotiates(app, '/rt/negotiate') : () => []
+const windows = o.countNegotiates ? countNegotiates(app, '/rt') : () => []
 const lag = monitorEventLoopDelay({ resolution: 10 })
 if (o.countNegotiates) lag.enable()
 const negotiates = () => ({ windows: windows(), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6 })
