@@ -1,12 +1,13 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { startBystander } from './helpers/bystander.js'
-import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
+import { collect, connectClient, startServer, type TestServer } from './helpers/fixture.js'
 import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 /**
  * Limits that keep one caller from locking everyone else out: new sessions per client (a token
- * bucket, answered 429 RATE_LIMITED with when to retry) and live sessions per identity.
+ * bucket, answered 429 RATE_LIMITED with when to retry), live sessions per identity, and a
+ * session's publishes and calls (paced, never refused).
  */
 const servers: TestServer[] = []
 afterEach(async () => {
@@ -99,30 +100,58 @@ describe('per session', () => {
     }
   })
 
-  it('answers publishes and calls past the session rate with RATE_LIMITED and when to retry; others are unaffected', async () => {
+  it('paces publishes and calls past the session rate: they wait, in order, none is refused; others are unaffected', async () => {
     const s = await server({ requestRatePerSecond: 5, requestBurst: 10 })
+    s.sb.rpc('stamp', () => performance.now())
     const client = connectClient(s.url, 'websocket')
     const bystander = await startBystander(s)
     try {
       await client.ready()
-      const outcomes = await Promise.all(
-        Array.from({ length: 15 }, (_, i) =>
-          client.call('add', { a: i, b: 0 }).then(
-            () => 'ok',
-            (e: { code: string; data?: { retryAfterMs?: number } }) => e,
-          ),
-        ),
-      )
-      expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10)
-      const refused = outcomes.filter((o) => o !== 'ok') as { code: string; data: { retryAfterMs: number } }[]
-      expect(refused.map((e) => e.code)).toEqual(Array(5).fill('RATE_LIMITED'))
-      expect(refused[0]!.data.retryAfterMs).toBeGreaterThan(0)
+      // 16 requests at a rate of 5 a second after a burst of 10: the last 6 are paced 200 ms apart.
+      // Publishes go 4th, 8th, 12th and 16th: the last call is the 15th.
+      const stamps: Promise<number>[] = []
+      const publishes: Promise<unknown>[] = []
+      for (let i = 0; i < 16; i++) {
+        if (i % 4 === 3) publishes.push(client.channel('log:paced').publish({ i }))
+        else stamps.push(client.call('stamp', null))
+      }
       await bystander.stillWorks()
-      await new Promise((r) => setTimeout(r, refused[0]!.data.retryAfterMs))
+      const times = await Promise.all(stamps)
+      await Promise.all(publishes)
+      expect(times).toEqual([...times].sort((a, b) => a - b))
+      // The pacing is a lower bound: the 15th waited for 5 tokens, at 5 a second (less the refill
+      // while the first ones ran, a few ms).
+      expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(900)
       await expect(client.call('add', { a: 1, b: 1 })).resolves.toBe(2)
     } finally {
       client.close()
       bystander.client.close()
+    }
+  })
+
+  it('does not run a paced publish whose session ended while it waited', async () => {
+    const s = await server({ requestRatePerSecond: 1, requestBurst: 1, recoveryMs: 200 })
+    const listener = connectClient(s.url, 'websocket')
+    const client = connectClient(s.url, 'websocket')
+    try {
+      const heard = collect<{ i: number }>(listener, 'log:ended')
+      await listener.channel('log:ended').subscribe()
+      await client.ready()
+      const first = client.channel('log:ended').publish({ i: 1 })
+      // The second waits 1 s for its token; the client goes and its session expires before.
+      const second = client
+        .channel('log:ended')
+        .publish({ i: 2 })
+        .catch((e: { code: string }) => e.code)
+      await first
+      client.close()
+      expect(await second).toBe('CLOSED')
+      await vi.waitFor(() => expect(s.sb.sessionCount).toBe(1), { timeout: 900 })
+      await new Promise((r) => setTimeout(r, 1_000))
+      expect(heard).toEqual([{ i: 1 }])
+    } finally {
+      client.close()
+      listener.close()
     }
   })
 

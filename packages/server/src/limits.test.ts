@@ -26,6 +26,17 @@ describe('TokenBucket', () => {
   })
 })
 
+describe('TokenBucket.reserve', () => {
+  it('grants the burst, then goes into debt and says when it is paid; the refill pays it first', () => {
+    const b = new TokenBucket(1_000, 2, 0)
+    expect([b.reserve(0), b.reserve(0)]).toEqual([0, 0])
+    expect([b.reserve(0), b.reserve(0), b.reserve(0)]).toEqual([1, 2, 3])
+    // 3 ms later the 3 tokens owed are paid: the next is granted at once, the one after waits.
+    expect([b.reserve(4), b.reserve(4)]).toEqual([0, 1])
+    expect(b.take(4)).toBe(2)
+  })
+})
+
 describe('RateLimiter', () => {
   it('keeps one bucket per key', () => {
     const r = new RateLimiter(1, 2)

@@ -25,6 +25,18 @@ export class TokenBucket {
     return Math.ceil(((1 - this.#tokens) / this.ratePerSecond) * 1000)
   }
 
+  /**
+   * Takes one token even when there is none (the bucket goes into debt): 0 when it was there,
+   * else how long (ms) until the debt is paid. Pacing with it lets the requests behind a waiting
+   * one through at the full rate once it is paid, where waiting for one token at a time would
+   * pace at the timer's resolution instead.
+   */
+  reserve(now: number): number {
+    this.#refill(now)
+    this.#tokens -= 1
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens / this.ratePerSecond) * 1000)
+  }
+
   /** True when the bucket is full again (nothing to remember about its key). */
   full(now: number): boolean {
     this.#refill(now)

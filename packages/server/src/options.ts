@@ -81,8 +81,10 @@ export interface SwitchboardOptions<Identity = unknown> {
   maxSubscriptionsPerSession?: number
   /**
    * Publishes and calls of one session, a token bucket: `requestRatePerSecond` a second, bursts of
-   * `requestBurst`; past it each is answered RATE_LIMITED with `retryAfterMs` (in the error's data).
-   * Default 20,000 and 200,000: far above what one honest session sends, even a pipelined burst.
+   * `requestBurst`. Past it they are paced, never refused: each waits for its token, unacked, with
+   * the session's later frames behind it, so the client's outbox fills and its app's requests wait
+   * there. Default 20,000 and 200,000: far above what one honest session sends, even a pipelined
+   * burst; what it bounds is one session's share of the node.
    */
   requestRatePerSecond?: number
   requestBurst?: number

@@ -9,7 +9,7 @@ import type { ChannelOptions } from './channels.js'
 import { resolveOptions, type SwitchboardOptions } from './options.js'
 import type { RpcHandler } from './rpc.js'
 import { WEB_RUNTIME, type Runtime } from './runtime.js'
-import type { Overlapping } from './overlaps.js'
+import { Overlapping } from './overlaps.js'
 import { SessionRegistry } from './session-registry.js'
 import { ChannelHandOver } from './cluster/channel-hand-over.js'
 import { SessionRouter, type RoutingCounts } from './cluster/router.js'
@@ -81,21 +81,34 @@ export function createSwitchboardOn<Identity>(runtime: Runtime, options: Switchb
   /** Publishes and calls per session: a bucket made on a session's first one (idle sessions pay nothing). */
   const rates = new WeakMap<Session, TokenBucket>()
 
-  /** The session's publish or call `ref` is over its rate: answered RATE_LIMITED with when to retry. */
-  function overRate(session: Session, ref: number): boolean {
+  /** How long the session's next publish or call waits for its rate (0: none). */
+  function rateWait(session: Session): number {
     const now = Date.now()
     let bucket = rates.get(session)
     if (bucket === undefined) rates.set(session, (bucket = new TokenBucket(o.requestRatePerSecond, o.requestBurst, now)))
-    const waitMs = bucket.take(now)
-    if (waitMs === 0) return false
-    const message = `More than ${o.requestRatePerSecond} publishes and calls a second`
-    session.replyError(ref, new SwitchboardError('RATE_LIMITED', message, { data: { retryAfterMs: waitMs }, retryAfterMs: waitMs }))
-    return true
+    return bucket.reserve(now)
   }
 
-  /** Routes a client's data frame, in seq order; a returned promise holds the session's later frames. */
+  /**
+   * Routes a client's data frame, in seq order; a returned promise holds the session's later frames.
+   * A publish or call past the session's rate waits for it, and the frames behind it with it: they
+   * stay unacked, so the client's outbox fills and its app's requests wait there (backpressure,
+   * never a refusal); a client that ignores its acks ends with BACKLOG_FULL.
+   */
   function dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> | Overlapping {
-    if ((frame[0] === FrameType.PUBLISH || frame[0] === FrameType.CALL) && overRate(session, frame[1])) return
+    if (frame[0] !== FrameType.PUBLISH && frame[0] !== FrameType.CALL) return route(session, frame)
+    const waitMs = rateWait(session)
+    if (waitMs === 0) return route(session, frame)
+    return new Promise<void>((resolve) => setTimeout(resolve, waitMs)).then(() => {
+      // The session ended meanwhile: a publish is carried over by the client (the final ack
+      // excludes it); a call was acked when it began to wait and its client rejects it SESSION_LOST.
+      if (session.ended) return
+      const pending = route(session, frame)
+      return pending instanceof Overlapping ? pending.settled : pending
+    })
+  }
+
+  function route(session: Session, frame: ClientDataFrame): void | Promise<void> | Overlapping {
     switch (frame[0]) {
       case FrameType.PUBLISH:
         // In a cluster every client publish is keyed: a resend after a lost session goes out once.
