@@ -266,10 +266,31 @@ async function vitest(name, configArgs, { allowEmpty }) {
         : failedFiles > 0
           ? `${failedFiles} failed suite(s), e.g. a file that did not load`
           : `vitest exit ${code}`
-    return { status: 'FAILED', note: why, counts }
+    return { status: 'FAILED', note: why, counts, failures: failuresOf(report) }
   }
   return { status: 'passed', counts }
 }
+
+/** The failed tests of a vitest JSON report, each with its first line of error: what the summary names. */
+function failuresOf(report) {
+  const failures = []
+  for (const file of report.testResults ?? []) {
+    const where = path.relative(process.cwd(), file.name)
+    for (const t of file.assertionResults ?? []) {
+      if (t.status !== 'failed') continue
+      failures.push(`${where} > ${t.fullName ?? t.title}\n    ${firstLine(t.failureMessages?.[0])}`)
+    }
+    // A file that failed to load has no tests: its own message says why.
+    if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'))
+      failures.push(`${where}\n    ${firstLine(file.message)}`)
+  }
+  return failures
+}
+
+const firstLine = (text) =>
+  String(text ?? '')
+    .split('\n')[0]
+    .slice(0, 300)
 
 /** Shows the browser x network table again (test/browser/matrix.test.ts writes it), if this run wrote it. */
 function printMatrix(since) {
@@ -301,6 +322,12 @@ function printSummary() {
   console.log(fmt(head))
   console.log(fmt(widths.map((w) => '-'.repeat(w))))
   for (const r of rows) console.log(fmt(r))
+  // The tail of a log is what a CI page shows: name what failed there, with its first error line.
+  for (const p of parts) {
+    if (!p.failures?.length) continue
+    console.log(`\nfailed in ${p.name}:`)
+    for (const f of p.failures) console.log(`  ${f}`)
+  }
 }
 
 const totalStarted = performance.now()
