@@ -18,6 +18,10 @@ const PROFILED = [
   ['burst-64', 'sb-ws'],
   ['burst-4k', 'sb-ws'],
   ['burst-64k', 'sb-ws'],
+  // No window, from a cold process: what a user's loop of sends costs, beside raw ws's floor.
+  ['flood-64', 'sb-ws'],
+  ['flood-4k', 'sb-ws'],
+  ['flood-4k', 'raw-ws'],
   ['fanout', 'sb-ws'],
   ['burst-64', 'sb-sse'],
   ['burst-64', 'sb-lp'],
