@@ -3,10 +3,12 @@ import type { Context } from 'hono'
 import type { SessionDirectory, SessionLease } from '../adapters/adapter.js'
 import { tokensEqual } from '../http.js'
 import type { Logger } from '../log.js'
-import { createRandomId } from '../random.js'
-import { OVERSIZED, type SessionRegistry } from '../session-registry.js'
-import type { Session, SessionHandOff } from '../session.js'
+import { OVERSIZED } from '../oversized.js'
+import type { SessionRegistry } from '../session-registry.js'
+import type { Session } from '../session.js'
+import type { SessionHandOff } from '../session-config.js'
 import type { ChannelHandOver, ChannelPlace } from './channel-hand-over.js'
+import { HeldSessions } from './held-sessions.js'
 import {
   answerForwarded,
   describeRequest,
@@ -43,12 +45,6 @@ interface Traveller {
   places: ChannelPlace[]
 }
 
-/** The lease this node holds on one of its sessions; fence 0 until a claim got through. */
-interface HeldLease {
-  fence: number
-  renewedAt: number
-}
-
 /** What the routing of a node did since it started. */
 export interface RoutingCounts {
   /** Requests this node passed to the node holding their session. */
@@ -71,11 +67,8 @@ export class SessionRouter {
   #directory: SessionDirectory
   #fetch: (request: Request, env: ForwardedEnv) => Response | Promise<Response>
   #log: Logger | undefined
-  #leaseMs: number
   #pollTimeoutMs: number
-  #leases = new Map<string, HeldLease>()
-  /** Each held session's publish key (see NegotiateResponse.publishKey): its publishes count once per key, cluster-wide. */
-  #publishKeys = new Map<string, string>()
+  #held: HeldSessions
   /** Sessions on their way here: requests for them wait until they are. */
   #arriving = new Map<string, Promise<void>>()
 
@@ -90,7 +83,7 @@ export class SessionRouter {
     this.#directory = directory
     this.#fetch = fetch
     this.#log = registry.options.logger
-    this.#leaseMs = Math.max(60_000, 2 * registry.options.recoveryMs)
+    this.#held = new HeldSessions(directory, Math.max(60_000, 2 * registry.options.recoveryMs))
     this.#pollTimeoutMs = registry.options.pollTimeoutMs
   }
 
@@ -100,17 +93,10 @@ export class SessionRouter {
 
   // ---- the sessions this node holds ---------------------------------------------------------
 
-  /**
-   * Claims a new session for this node. A claim that fails (the broker is down) leaves the session
-   * here, reachable only on this node until a renewal claims it.
-   */
+  /** Claims a new session for this node (see HeldSessions.claim). */
   async claim(session: Session): Promise<void> {
-    const held: HeldLease = { fence: 0, renewedAt: Date.now() }
-    this.#leases.set(session.id, held)
-    this.#publishKeys.set(session.id, createRandomId(12))
     try {
-      const lease = await this.#directory.claim(session.id, this.#leaseMs)
-      if (lease.nodeId === this.nodeId) held.fence = lease.fence
+      await this.#held.claim(session.id)
     } catch (e) {
       this.#logLine(`claim of a new session failed: ${(e as Error).message}`, session.id)
     }
@@ -118,41 +104,20 @@ export class SessionRouter {
 
   /** The key of publish `seq` of `session`: `<publishKey>.<seq>`. */
   publishKey(session: Session, seq?: number): string | undefined {
-    const key = this.#publishKeys.get(session.id)
-    return key === undefined || seq === undefined ? key : `${key}.${seq}`
+    return this.#held.publishKey(session.id, seq)
   }
 
-  /** The session ended here: its lease goes (a session that moved away handed its lease over instead). */
+  /** The session ended here: its lease goes. */
   released(session: Session): void {
-    const held = this.#leases.get(session.id)
-    this.#publishKeys.delete(session.id)
-    if (held === undefined) return
-    this.#leases.delete(session.id)
-    if (held.fence > 0) Promise.resolve(this.#directory.release(session.id, held.fence)).catch(() => {})
+    this.#held.release(session.id)
   }
 
-  /** Renews every lease past half its life (called by the sweep); claims again a lease the broker lost. */
+  /** Renews every lease past half its life (called by the sweep); ends a session another node serves. */
   renew(now: number): void {
-    for (const [sid, held] of this.#leases) {
-      if (now - held.renewedAt < this.#leaseMs / 2) continue
-      held.renewedAt = now
-      void this.#renewOne(sid, held)
-    }
-  }
-
-  async #renewOne(sid: string, held: HeldLease): Promise<void> {
-    try {
-      if (held.fence > 0 && (await this.#directory.renew(sid, held.fence, this.#leaseMs))) return
-      const lease = await this.#directory.claim(sid, this.#leaseMs)
-      if (lease.nodeId === this.nodeId) held.fence = lease.fence
-      else {
-        // Another node serves it: this copy is stale (it cannot happen without a broker that lost writes).
-        this.#logLine(`node ${lease.nodeId} holds this session: ending it here`, sid)
-        this.#registry.sessions.get(sid)?.end('SESSION_LOST', 0)
-      }
-    } catch {
-      // The broker is away: the next sweep after half a lease tries again.
-    }
+    this.#held.renew(now, (sid, nodeId) => {
+      this.#logLine(`node ${nodeId} holds this session: ending it here`, sid)
+      this.#registry.sessions.get(sid)?.end('SESSION_LOST', 0)
+    })
   }
 
   // ---- requests for sessions held elsewhere --------------------------------------------------
@@ -216,8 +181,7 @@ export class SessionRouter {
       session.takeOver(traveller.handOff)
       this.#registry.adopt(session)
       adopted = true
-      this.#leases.set(sid, { fence: traveller.fence, renewedAt: Date.now() })
-      this.#publishKeys.set(sid, traveller.publishKey)
+      this.#held.adopt(sid, traveller.fence, traveller.publishKey)
       this.counts.movedIn++
       this.#logLine(`moved here from node ${from}`, sid)
       let lost: string[]
@@ -266,8 +230,7 @@ export class SessionRouter {
 
   /** The old node's half of a move: pause, catch up to the new node's places, hand over, leave. */
   async #leave(session: Session, to: string, places: ChannelPlace[]): Promise<Traveller> {
-    const held = this.#leases.get(session.id)
-    if (held === undefined || held.fence === 0) throw new SwitchboardError('NODE_UNREACHABLE', 'The session has no lease to hand over')
+    const fence = this.#held.fenceOf(session.id)
     // Checked before anything changes: an identity JSON cannot carry keeps the session here.
     const identity = JSON.parse(JSON.stringify(session.identity ?? null)) as unknown
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -277,15 +240,12 @@ export class SessionRouter {
     try {
       await Promise.race([session.pauseForMove(), busy])
       await this.#channels.reach(session, places, REACH_TIMEOUT_MS)
-      const lease = await this.#directory.handOver(session.id, held.fence, to, this.#leaseMs)
-      if (lease === null) throw new SwitchboardError('UNKNOWN_SESSION', 'The session was handed over already')
+      const lease = await this.#held.handOver(session.id, fence, to)
       // From here on nothing waits: frames and messages that came meanwhile are all in the hand-off.
       const handOff = session.handOff()
       const oversized = handOff.frames.flatMap((frame: ClientDataFrame, i) => ((frame as unknown[])[3] === OVERSIZED ? [i] : []))
-      const publishKey = this.#publishKeys.get(session.id) ?? ''
-      const traveller: Traveller = { identity, publishKey, fence: lease.fence, handOff, oversized, places: this.#channels.placesOf(session) }
-      this.#leases.delete(session.id)
-      this.#publishKeys.delete(session.id)
+      const traveller: Traveller = { identity, ...lease, handOff, oversized, places: this.#channels.placesOf(session) }
+      this.#held.left(session.id)
       this.#registry.depart(session)
       this.#channels.leaveAll(session)
       session.moved((frame) => void this.#lateReply(session.id, frame, 0))
