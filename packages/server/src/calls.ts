@@ -1,7 +1,7 @@
 import { isErrorCode, SwitchboardError } from '@switchboard/protocol'
 import type { Logger } from './log.js'
 import type { RpcHandler } from './rpc.js'
-import { OVERSIZED } from './session-registry.js'
+import { OVERSIZED } from './oversized.js'
 import type { Session } from './session.js'
 
 /**

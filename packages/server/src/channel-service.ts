@@ -5,7 +5,7 @@ import { ChannelRegistry, type ChannelContext, type ChannelDefinition, type Chan
 import { toSwitchboardError } from './http.js'
 import type { Logger } from './log.js'
 import { Overlapping } from './overlaps.js'
-import { OVERSIZED } from './session-registry.js'
+import { OVERSIZED } from './oversized.js'
 import type { Session } from './session.js'
 import type { Subscription } from './subscription.js'
 

@@ -1,16 +1,11 @@
 import {
   decodeClientBatch,
-  encodeData,
   FrameType,
-  type CallFrame,
-  type ClientFrame,
-  exceedsBytes,
   type HelloFrame,
   PROTOCOL_VERSION,
   SwitchboardError,
   type ClientDataFrame,
   type ErrorCode,
-  type PublishFrame,
   utf8Length,
 } from '@switchboard/protocol'
 import type { EndedSession } from './ended-session.js'
@@ -20,45 +15,15 @@ import { PendingNotices } from './pending-notices.js'
 import { createRandomId } from './random.js'
 import { InFlight, RateLimiter } from './limits.js'
 import type { Overlapping } from './overlaps.js'
-import { Session, type SessionConfig } from './session.js'
+import { markOversized } from './oversized.js'
+import { Session } from './session.js'
+import type { SessionConfig } from './session-config.js'
 import type { SessionLayer } from './transports/transport.js'
 import type { SessionRouter } from './cluster/router.js'
 import type { Context } from 'hono'
 
 /** How long a client refused TOO_MANY_SESSIONS is told to wait (it adds jitter of its own). */
 const FULL_RETRY_MS = 5_000
-
-/** Stands in for the data of a call or publish larger than maxMessageBytes: answered MESSAGE_TOO_LARGE. */
-export const OVERSIZED: unique symbol = Symbol('switchboard.oversized')
-
-const isData = (f: ClientFrame): f is PublishFrame | CallFrame => f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH
-
-/**
- * Marks the calls and publishes in a batch of `bytes` whose data exceeds `maxBytes`. A batch with
- * one of them needs no encoding: its data, as sent, is at most the batch less that frame's framing
- * (`[[13,seq,"name",` and `]]`), which is how a client sends one big message. Data in a batch of
- * several is encoded to be measured.
- */
-function markOversized(frames: ClientFrame[], bytes: number, maxBytes: number, byteLength: (s: string) => number): void {
-  let data: PublishFrame | CallFrame | undefined
-  let count = 0
-  for (const f of frames) if (isData(f)) (data = f), count++
-  if (count === 0) return
-  if (count === 1) {
-    const framing = 7 + String(data![0]).length + String(data![1]).length + byteLength(JSON.stringify(data![2]))
-    if (bytes - framing <= maxBytes) return
-  }
-  for (const f of frames) {
-    if (!isData(f)) continue
-    let json: string
-    try {
-      json = encodeData(f[3])
-    } catch {
-      continue // nested too deep to encode again: refused where it would be encoded (a publish)
-    }
-    if (exceedsBytes(json, maxBytes, byteLength)) (f as unknown[])[3] = OVERSIZED
-  }
-}
 
 /** The registry needs every option but the identity hook. */
 export type RegistryOptions = Omit<ResolvedOptions<unknown>, 'authenticate' | 'identityKey'> & {
