@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { HistoryPage } from './adapters/adapter.js'
 import { ChannelRegistry, compilePattern, type ChannelInterest } from './channels.js'
-import { Session, type SessionConfig } from './session.js'
+import { Session } from './session.js'
+import type { SessionConfig } from './session-config.js'
 
 const config: SessionConfig = {
   batch: { maxFrames: 64, maxBytes: 1_000_000 },

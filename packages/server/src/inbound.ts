@@ -1,6 +1,7 @@
 import { ACK_DELAY_MS, ACK_EVERY_FRAMES, encodeFrame, FrameType, type ClientDataFrame, type Sequencer } from '@switchboard/protocol'
 import { MAX_OVERLAPPING, Overlapping, Overlaps } from './overlaps.js'
-import type { Session, SessionConfig } from './session.js'
+import type { Session } from './session.js'
+import type { SessionConfig } from './session-config.js'
 
 const PING = encodeFrame([FrameType.PING])
 

@@ -16,7 +16,8 @@ import {
 } from '@switchboard/protocol'
 import { describe, expect, it, vi } from 'vitest'
 import type { EndedSession } from './ended-session.js'
-import { Session, type SessionConfig } from './session.js'
+import { Session } from './session.js'
+import type { SessionConfig } from './session-config.js'
 import type { ServerTransport } from './transports/transport.js'
 
 /** An in-memory line: records every batch (decoded, so a malformed one fails the test) and its close code. */

@@ -4,60 +4,25 @@ import {
   FrameType,
   Sequencer,
   SwitchboardError,
-  type BatchLimits,
   type ChannelFrameType,
-  type ClientDataFrame,
   type ClientFrame,
   type ErrorCode,
   type NegotiateResponse,
-  type SequencerState,
   type TransportName,
 } from '@switchboard/protocol'
 import { EndedSession } from './ended-session.js'
+import type { SessionConfig, SessionHandOff } from './session-config.js'
 import { queueFlush } from './flush-queue.js'
-import { encodeErrorReply, encodeResultReply, Unencodable } from './replies.js'
+import { errorReplyFrame, replyFrame } from './replies.js'
 import { Inbound } from './inbound.js'
-import type { Overlapping } from './overlaps.js'
-import type { Logger } from './log.js'
 import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
 import { TRANSPORTS } from './transports/index.js'
 import type { ServerTransport, TransportHost, TransportTraits } from './transports/transport.js'
 
-export interface SessionConfig {
-  /** Every batch to the client, and every POST answer. */
-  batch: BatchLimits
-  replayBufferFrames: number
-  replayBufferBytes: number
-  /** Requests received but not yet processed, at most (count, and bytes as they came in batches). */
-  maxPendingRequests: number
-  maxPendingBytes: number
-  heartbeatMs: number
-  recoveryMs: number
-  /**
-   * Data frames, in client seq order, exactly once. May return a promise (later frames wait for
-   * it), or an Overlapping (later frames go on; only the ack of this one waits).
-   */
-  dispatch(session: Session, frame: ClientDataFrame): void | Promise<void> | Overlapping
-  /** The session is over: forget it, keeping `final` for a client that comes back to hear it. */
-  onEnd(session: Session, code: ErrorCode, final: EndedSession): void
-  logger: Logger | undefined
-  /** UTF-8 size of a frame, to cut batches by bytes: Node's Buffer.byteLength; the protocol's utf8Length when absent. */
-  byteLength?: (s: string) => number
-}
-
 const PING = encodeFrame([FrameType.PING])
 const PONG = encodeFrame([FrameType.PONG])
-const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
 /** What a line's module declares of it (never on the per-message path). */
 const traitsOf = (transport: ServerTransport): TransportTraits => TRANSPORTS[transport.name].traits
-
-/** What a session that moves to another node takes with it, besides its channels. */
-export interface SessionHandOff {
-  seq: SequencerState
-  /** Client frames received and not yet processed, in seq order, and the bytes each came with. */
-  frames: ClientDataFrame[]
-  sizes: number[]
-}
 
 /** After a reattach, heartbeats queued for the old line are stale. */
 const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
@@ -255,22 +220,15 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /**
    * Answers the client's data frame `ref` with a result. Never throws: a result JSON cannot encode
-   * is answered RPC_ERROR (see encodeResultReply).
+   * is answered RPC_ERROR (see replyFrame).
    */
   reply(ref: number, result: unknown): void {
-    const frame = encodeResultReply(this.#seq.nextSeq, ref, result)
-    if (frame instanceof Unencodable) {
-      this.#log('session', `reply to ${ref} could not be encoded`, frame.cause)
-      return this.replyError(ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT))
-    }
-    this.#append(frame, ref)
+    this.#append(replyFrame(this.#seq.nextSeq, ref, result, this.#config.logger, this.id), ref)
   }
 
   /** Answers the client's data frame `ref` with an error; error data JSON cannot encode is left out. */
   replyError(ref: number, error: SwitchboardError): void {
-    const [frame, dropped] = encodeErrorReply(this.#seq.nextSeq, ref, error)
-    if (dropped) this.#log('session', `error data of the reply to ${ref} could not be encoded`, dropped.cause)
-    this.#append(frame, ref)
+    this.#append(errorReplyFrame(this.#seq.nextSeq, ref, error, this.#config.logger, this.id), ref)
   }
 
   /**
