@@ -8,13 +8,13 @@ import {
   type WelcomeFrame,
 } from '@switchboard/protocol'
 import { attemptTransport, negotiatingContext, transportContext, type Attempt } from './attempt.js'
-import { fallbackOrder, SESSION_GONE, tryInTurn } from './fallback.js'
+import { fallbackOrder, negotiatesInUpgrade, SESSION_GONE, tryInTurn } from './fallback.js'
 import { Emitter } from './emitter.js'
 import { type ConnectionEvents, SessionReport } from './events.js'
 import { watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness, lineDeadlineMs } from './liveness.js'
-import { FATAL_CODES, negotiate, refusalOf, type SessionInfo } from './negotiate.js'
+import { FATAL_CODES, negotiateFor, refusalOf, type SessionInfo } from './negotiate.js'
 import { RetrySchedule } from './retry.js'
 import { ClientSession } from './session.js'
 import { assertTransition, type ClientState } from './state.js'
@@ -120,7 +120,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     for (;;) {
       /** A transport that just failed to negotiate: tried last in this round. */
       let failed: TransportName | null = null
-      if (!this.#info && this.#negotiatesInUpgrade()) {
+      if (!this.#info && negotiatesInUpgrade(this.#config, this.#lastWorked)) {
         const outcome = await this.#attempt('websocket', null, gen)
         if (gen !== this.#generation || outcome.ok) return
         // The server refused the session: the refusal negotiate would have answered.
@@ -131,9 +131,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       }
       if (!this.#info) {
         try {
-          const c = this.#config
-          const headers = await c.headers()
-          this.#info = await negotiate(c.baseUrl, { http: c.http, headers, transports: c.transports, timeoutMs: Math.max(c.attemptTimeoutMs, 5_000) })
+          this.#info = await negotiateFor(this.#config)
         } catch (e) {
           if (gen !== this.#generation) return
           return this.#failed(e instanceof SwitchboardError ? e : new SwitchboardError('CONNECT_FAILED', String(e)))
@@ -142,8 +140,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         this.#negotiated(this.#info)
       }
       const info = this.#info
-      let order = fallbackOrder(this.#config.transports, info.transports, this.#lastWorked)
-      if (failed !== null) order = [...order.filter((t) => t !== failed), ...order.filter((t) => t === failed)]
+      const order = fallbackOrder(this.#config.transports, info.transports, this.#lastWorked, failed)
       const last = await tryInTurn(
         this.#retry.wholeRound ? order : order.slice(0, 1),
         (name) => this.#attempt(name, info, gen),
@@ -159,15 +156,6 @@ export class Connection extends Emitter<ConnectionEvents> {
       }
       return this.#failed(new SwitchboardError(code && FATAL_CODES.has(code) ? code : 'CONNECT_FAILED', last.reason))
     }
-  }
-
-  /**
-   * A new session is negotiated in the WebSocket upgrade when the client sends no headers and
-   * would try WebSocket first anyway; the HTTP transports always negotiate with a request.
-   */
-  #negotiatesInUpgrade(): boolean {
-    const c = this.#config
-    return c.negotiateInUpgrade && c.WebSocket !== undefined && fallbackOrder(c.transports, c.transports, this.#lastWorked)[0] === 'websocket'
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type TransportName,
 } from '@switchboard/protocol'
 import { endpointUrl } from './endpoints.js'
+import type { ConnectionConfig } from './connection-config.js'
 import { isOk, type HttpAnswer, type HttpClient } from './http/http.js'
 
 /** The server's answer to negotiate. */
@@ -61,6 +62,12 @@ export async function negotiate(
   }
   if (!isNegotiateResponse(b)) throw new SwitchboardError('PROTOCOL_MISMATCH', 'negotiate answered an unexpected body')
   return b
+}
+
+/** negotiate with a connection's settings: its headers (asked for now), transports and a timeout of at least 5 s. */
+export async function negotiateFor(c: ConnectionConfig): Promise<SessionInfo> {
+  const headers = await c.headers()
+  return negotiate(c.baseUrl, { http: c.http, headers, transports: c.transports, timeoutMs: Math.max(c.attemptTimeoutMs, 5_000) })
 }
 
 /** The refusal of a WebSocket that negotiated in its upgrade: its CLOSE frame, read as negotiate's error answer. */

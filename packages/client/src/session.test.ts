@@ -12,7 +12,8 @@ import {
   type TransportName,
 } from '@switchboard/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ClientSession, type ClientSessionConfig } from './session.js'
+import { ClientSession } from './session.js'
+import type { ClientSessionConfig } from './session-config.js'
 import { TRANSPORT_MODULES } from './transports/index.js'
 import type { ClientTransport } from './transports/transport.js'
 

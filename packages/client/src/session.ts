@@ -18,23 +18,8 @@ import { microtask } from './microtask.js'
 import type { AckCarriage, ClientTransport } from './transports/transport.js'
 import { WEBSOCKET_TRAITS } from './transports/websocket.js'
 import { Requests } from './requests.js'
+import type { ClientSessionConfig } from './session-config.js'
 import { ServerLimits } from './server-limits.js'
-
-export interface ClientSessionConfig {
-  /** Requests sent or queued and not yet acked by the server. */
-  maxOutboxFrames: number
-  maxOutboxBytes: number
-  /** Requests waiting for room in the outbox, at most (characters for bytes); past it OUTBOX_FULL. */
-  maxQueuedRequests?: number
-  maxQueuedBytes?: number
-  /** Data frames from the server, in seq order, exactly once. */
-  onData(frame: ServerDataFrame): void
-  /**
-   * A frame after a gap was dropped (the frames held ahead of the gap reached MAX_EARLY_FRAMES or
-   * MAX_EARLY_CHARS): the owner must have the server resend from our ack (a reattach does).
-   */
-  onGap?(seq: number, expected: number): void
-}
 
 const PONG = encodeFrame([FrameType.PONG])
 const dropAll = () => false
