@@ -10,18 +10,24 @@
 //     --mode=latency (n sequential round trips a round) | burst (n echoes a round, fired
 //     BURST_WINDOW at a time and awaited: builds older than the flow-control work refused more
 //     than 1,000 in flight, so every build is measured the way all of them can run)
+//     | fanout (--clients=200 subscribers, the first publishes n at once a round, as the full
+//     bench's fan-out; every client must get every message once and in order)
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { ask, launch, stop } from './children.mjs'
 import { open as openRawWs } from './clients/raw-ws.mjs'
+import { openWith as openSwitchboard } from './clients/switchboard.mjs'
 import { waitFor } from './run-one.mjs'
 import { nodeEntry, snapshotSwitchboard } from './snapshot.mjs'
 import { median, quantile } from './stats.mjs'
 
 /** Echoes in flight at once in burst mode: the full bench's windowed burst of 64 B messages. */
 const BURST_WINDOW = 500
+
+/** The next broadcast's number in fanout mode (declared before the top-level await runs). */
+let broadcastBase = 0
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const AB_DIR = here('../results/tmp/ab')
@@ -50,16 +56,17 @@ if (command === 'save' && args.length === 1) {
     warmup: Number(option('warmup', 4000)),
     transport: option('transport', 'websocket'),
     mode: option('mode', 'latency'),
+    clients: Number(option('clients', 200)),
   })
   process.exit(0)
 } else {
   console.error(
-    'usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket --mode=latency|burst]',
+    'usage: node src/ab.mjs save NAME | run raw|NAME [NAME...] [--rounds=60 --n=1000 --warmup=4000 --transport=websocket --mode=latency|burst|fanout --clients=200]',
   )
   process.exit(2)
 }
 
-async function start(name, transport, mode) {
+async function start(name, transport, mode, clients) {
   const raw = name === 'raw'
   const snapshot = raw ? null : snapshotUrls(name)
   const server = launch(here(`./servers/${raw ? 'raw-ws' : 'switchboard'}.mjs`), {
@@ -69,7 +76,7 @@ async function start(name, transport, mode) {
           BENCH_SWITCHBOARD: JSON.stringify(snapshot),
           // A long burst A/B outruns the per-session request rate (20,000/s, bursts of 200,000),
           // which builds before it did not have: lifted, so every build does the same work.
-          ...(mode === 'burst' ? { BENCH_SERVER: JSON.stringify({ requestRatePerSecond: 1e9 }) } : {}),
+          ...(mode !== 'latency' ? { BENCH_SERVER: JSON.stringify({ requestRatePerSecond: 1e9 }) } : {}),
         }
       : {},
     cpu: 0,
@@ -78,6 +85,7 @@ async function start(name, transport, mode) {
   const origin = `http://127.0.0.1:${port}`
   let echo
   let echoMany
+  const receivers = []
   if (raw) {
     const conn = await openRawWs(origin, { timeoutMs: 10_000 })
     echo = (msg) => new Promise((resolve) => ((conn.onEcho = resolve), conn.echo(msg)))
@@ -94,11 +102,34 @@ async function start(name, transport, mode) {
     echo = (msg) => client.call('echo', msg)
     echoMany = (msg, count) => Promise.all(Array.from({ length: count }, () => client.call('echo', msg)))
   }
-  return { name, server, echo, echoMany, perSec: [], samples: [], serverUs: { user: 0, system: 0 }, clientUs: { user: 0, system: 0 }, count: 0 }
+  if (mode === 'fanout') {
+    const open = raw
+      ? (o) => openRawWs(o, { timeoutMs: 10_000 })
+      : async (o) => openSwitchboard((await import(snapshot.client)).connect, o, { transport, timeoutMs: 10_000 })
+    for (let i = 0; i < clients; i++) receivers.push(await open(origin))
+    await Promise.all(receivers.map((c) => c.join()))
+  }
+  return {
+    name,
+    server,
+    echo,
+    echoMany,
+    receivers,
+    perSec: [],
+    samples: [],
+    serverUs: { user: 0, system: 0 },
+    wire: { read: 0, written: 0 },
+    clientUs: { user: 0, system: 0 },
+    count: 0,
+  }
 }
 
-/** One round of `n` echoes: sequential (latency; each timed into `samples`) or BURST_WINDOW at a time (burst). */
+/**
+ * One round of `n`: sequential echoes (latency; each timed into `samples`), echoes BURST_WINDOW
+ * at a time (burst), or broadcasts to every receiver (fanout; `n` times the receivers count).
+ */
 async function round(t, payload, n, mode) {
+  if (mode === 'fanout') return fanoutRound(t.receivers, payload, n)
   if (mode === 'burst') {
     for (let sent = 0; sent < n; sent += BURST_WINDOW) await t.echoMany(payload, Math.min(BURST_WINDOW, n - sent))
     return
@@ -111,45 +142,75 @@ async function round(t, payload, n, mode) {
   }
 }
 
+/** `n` broadcasts from the first receiver, at once; resolves when every receiver has each, in order. */
+function fanoutRound(receivers, payload, n) {
+  const base = broadcastBase
+  broadcastBase += n
+  return new Promise((resolve, reject) => {
+    let left = receivers.length
+    for (const c of receivers) {
+      let next = base
+      c.onBroadcast = (m) => {
+        if (m.i !== next++) reject(new Error(`broadcast ${m.i} arrived where ${next - 1} was due`))
+        if (next === base + n && --left === 0) resolve()
+      }
+      c.onError = c.onClose = (e) => reject(new Error(`a receiver failed: ${e?.message ?? e}`))
+    }
+    for (let k = 0; k < n; k++) receivers[0].broadcast({ i: base + k, d: payload.d })
+  })
+}
+
 /** The entry points of a build saved by `save`. */
 function snapshotUrls(name) {
   const base = path.join(AB_DIR, name, 'node_modules/@switchboard')
   return { server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }
 }
 
-async function run(names, { rounds, n, warmup, transport, mode }) {
+async function run(names, { rounds, n, warmup, transport, mode, clients }) {
   const targets = []
-  for (const name of names) targets.push(await start(name, transport, mode))
+  for (const name of names) targets.push(await start(name, transport, mode, clients))
   const payload = { i: 0, d: 'x'.repeat(40) }
-  for (const t of targets) for (let i = 0; i < warmup; i++) await t.echo(payload)
+  for (const t of targets) {
+    if (mode === 'fanout') for (let i = 0; i < warmup; i += n) await round(t, payload, n, mode)
+    else for (let i = 0; i < warmup; i++) await t.echo(payload)
+  }
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
-      const s0 = (await ask(t.server, 'stats')).cpu
+      const s0 = await ask(t.server, 'stats')
       const c0 = process.cpuUsage()
       const t0 = performance.now()
       await round(t, payload, n, mode)
-      t.perSec.push(n / ((performance.now() - t0) / 1000))
+      const units = mode === 'fanout' ? n * t.receivers.length : n
+      t.perSec.push(units / ((performance.now() - t0) / 1000))
       const c = process.cpuUsage(c0)
-      const s1 = (await ask(t.server, 'stats')).cpu
+      const s1 = await ask(t.server, 'stats')
       t.clientUs.user += c.user
       t.clientUs.system += c.system
-      t.serverUs.user += s1.user - s0.user
-      t.serverUs.system += s1.system - s0.system
-      t.count += n
+      t.serverUs.user += s1.cpu.user - s0.cpu.user
+      t.serverUs.system += s1.cpu.system - s0.cpu.system
+      t.wire.read += s1.bytes.read - s0.bytes.read
+      t.wire.written += s1.bytes.written - s0.bytes.written
+      t.count += mode === 'fanout' ? n * t.receivers.length : n
     }
   }
   const base = targets[0]
-  const what = mode === 'burst' ? `echoes, ${BURST_WINDOW} in flight at a time` : 'sequential round trips'
+  const what = {
+    latency: 'sequential round trips',
+    burst: `echoes, ${BURST_WINDOW} in flight at a time`,
+    fanout: `broadcasts at once to ${clients} subscribers`,
+  }[mode]
   console.log(`${rounds} alternated rounds of ${n} ${what} (${transport}), after ${warmup} each`)
   for (const t of targets) {
     const paired = median(t.perSec.map((x, i) => x / base.perSec[i]))
-    const us = (v) => (v / t.count).toFixed(1)
+    const us = (v) => (v / t.count).toFixed(mode === 'fanout' ? 2 : 1)
     console.log(
-      `${t.name.padEnd(12)} ${Math.round(median(t.perSec)).toLocaleString('en-US').padStart(7)} ${mode === 'burst' ? 'echoes/s' : 'rt/s'}` +
+      `${t.name.padEnd(12)} ${Math.round(median(t.perSec)).toLocaleString('en-US').padStart(7)} ${{ latency: 'rt/s', burst: 'echoes/s', fanout: 'deliveries/s' }[mode]}` +
         ` (${Math.round(Math.min(...t.perSec))}-${Math.round(Math.max(...t.perSec))})  ${paired.toFixed(3)}x ${base.name}` +
         (t.samples.length ? `  p50 ${(quantile(t.samples, 0.5) * 1000).toFixed(0)} us p99 ${(quantile(t.samples, 0.99) * 1000).toFixed(0)} us` : '') +
-        `  CPU/rt server ${us(t.serverUs.user)}+${us(t.serverUs.system)} us, client ${us(t.clientUs.user)}+${us(t.clientUs.system)} us (user+sys)`,
+        `  CPU/${mode === 'fanout' ? 'delivery' : 'rt'} server ${us(t.serverUs.user)}+${us(t.serverUs.system)} us, client ${us(t.clientUs.user)}+${us(t.clientUs.system)} us (user+sys)` +
+        `, server bytes in/out ${(t.wire.read / t.count).toFixed(0)}/${(t.wire.written / t.count).toFixed(0)}`,
     )
   }
+  for (const t of targets) for (const c of t.receivers) c.close()
   await Promise.all(targets.map((t) => stop(t.server)))
 }

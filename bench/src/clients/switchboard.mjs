@@ -6,7 +6,12 @@ import { newConn, withTimeout } from './conn.mjs'
 
 const { connect } = await switchboardModule('client')
 
-export async function open(origin, { transport, timeoutMs }) {
+export function open(origin, options) {
+  return openWith(connect, origin, options)
+}
+
+/** `open` with a given build's `connect` (the A/B tool opens several builds in one process). */
+export async function openWith(connect, origin, { transport, timeoutMs }) {
   const conn = newConn()
   const client = connect(`${origin}/rt`, { WebSocket, transports: [transport], reconnect: false, attemptTimeoutMs: timeoutMs })
   client.on('state', ({ to, reason }) => {
