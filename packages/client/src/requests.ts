@@ -1,6 +1,6 @@
-import { type ReplyFrame, type Sequencer, SwitchboardError } from '@switchboard/protocol'
+import { encodeRequest, type ReplyFrame, type RequestType, type Sequencer, SwitchboardError } from '@switchboard/protocol'
 import { PendingRequests } from './pending.js'
-import { type Pending, WaitingRequests } from './waiting.js'
+import { type Pending, type WaitingRequest, WaitingRequests } from './waiting.js'
 
 /**
  * Every request of a session until it settles: those in the outbox by seq (waiting for their
@@ -47,6 +47,20 @@ export class Requests {
       pending = { resolve, reject, deadline, timeoutMs: timeoutMs ?? 0 }
     })
     this.#waiting.push({ encode, chars, pending })
+    return promise
+  }
+
+  /**
+   * `wait` for a PUBLISH or CALL whose parts are encoded: one object holds them and the promise's
+   * ends (no closure), since a producer that fires faster than the line may queue many thousands.
+   */
+  waitData(type: RequestType, nameJson: string, dataJson: string, timeoutMs: number | undefined): Promise<unknown> {
+    const request = new WaitingData(type, nameJson, dataJson, this.#deadlineOf(timeoutMs), timeoutMs ?? 0)
+    const promise = new Promise<unknown>((resolve, reject) => {
+      request.resolve = resolve
+      request.reject = reject
+    })
+    this.#waiting.push(request)
     return promise
   }
 
@@ -128,3 +142,29 @@ export class Requests {
     if (next < Infinity) this.#arm(next)
   }
 }
+
+/** A waiting PUBLISH or CALL: its encoded parts, and its own Pending until it settles or times out. */
+class WaitingData implements WaitingRequest, Pending {
+  pending: Pending | null = this
+  resolve: (result: unknown) => void = noop
+  reject: (error: SwitchboardError) => void = noop
+  readonly chars: number
+
+  constructor(
+    readonly type: RequestType,
+    readonly nameJson: string,
+    readonly dataJson: string,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+  ) {
+    // The frame's length at most: brackets, three commas, the type's two digits and a seq of up
+    // to 16 (it has none yet), so the outbox it enters never holds more than its bound.
+    this.chars = nameJson.length + dataJson.length + 23
+  }
+
+  encode(seq: number): string {
+    return encodeRequest(this.type, seq, this.nameJson, this.dataJson)
+  }
+}
+
+function noop(): void {}

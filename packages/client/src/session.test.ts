@@ -184,6 +184,28 @@ describe('ClientSession requests', () => {
     expect(t.frames.filter((f) => f[0] === FrameType.CALL).map((f) => f[2])).toEqual(['big', 'big2', 'small'])
   })
 
+  it('holds pre-encoded publishes and calls that wait as their parts, numbered and sent in order as room frees', async () => {
+    vi.useFakeTimers()
+    const { session, t } = attached('websocket', { maxOutboxFrames: 2, maxQueuedRequests: 3 })
+    const replies = [0, 1, 2, 3].map((i) => outcome(session.requestData(FrameType.CALL, '"m"', JSON.stringify(`d${i}`))))
+    const late = outcome(session.requestData(FrameType.PUBLISH, '"room"', '"late"', 50))
+    expect(() => session.requestData(FrameType.CALL, '"m"', '"over"')).toThrow(expect.objectContaining({ code: 'OUTBOX_FULL' }))
+    expect(session.queued).toBe(3)
+    await vi.advanceTimersByTimeAsync(60) // the waiting publish times out and is never sent
+    expect(await late).toMatchObject({ error: { code: 'TIMEOUT' } })
+    session.receive([ok(1, 1, 'r0'), ok(2, 2, 'r1')], 0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(t.frames.filter((f) => f[0] === FrameType.CALL || f[0] === FrameType.PUBLISH).map((f) => [f[1], f[3]])).toEqual([
+      [1, 'd0'],
+      [2, 'd1'],
+      [3, 'd2'],
+      [4, 'd3'],
+    ])
+    session.receive([ok(3, 3, 'r2'), ok(4, 4, 'r3')], 0)
+    expect(await Promise.all(replies)).toEqual([{ value: 'r0' }, { value: 'r1' }, { value: 'r2' }, { value: 'r3' }])
+    expect(session.queued).toBe(0)
+  })
+
   it('throws OUTBOX_FULL only past the waiting bound, by requests and by size', () => {
     const { session } = attached('websocket', { maxOutboxFrames: 1, maxQueuedRequests: 2 })
     for (let i = 0; i < 3; i++) void outcome(session.request(call('x')))

@@ -119,9 +119,12 @@ export class ClientSession {
     if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === FrameType.CALL ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
-    const frame = encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson)
-    if (this.#fitsNow(frame)) return this.#enqueue(frame, timeoutMs)
-    return this.#requests.wait((seq) => encodeRequest(type, seq, nameJson, dataJson), frame.length, timeoutMs)
+    // Built only when it may go now: a request that waits is held as its parts.
+    if (this.#requests.queued === 0) {
+      const frame = encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson)
+      if (this.#seq.out.hasRoom(frame.length)) return this.#enqueue(frame, timeoutMs)
+    }
+    return this.#requests.waitData(type, nameJson, dataJson, timeoutMs)
   }
 
   /** The outbox has room for `frame` and no earlier request waits: it can go in now. */

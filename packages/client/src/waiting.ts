@@ -13,7 +13,7 @@ export interface Pending {
 export interface WaitingRequest {
   /** Builds the frame with its seq. */
   encode(seq: number): string
-  /** Characters it will take in the outbox (without the seq's digits). */
+  /** Characters it will take in the outbox, at most (its seq is not known yet). */
   chars: number
   /** Null once it timed out while waiting. */
   pending: Pending | null
