@@ -2,6 +2,7 @@ import {
   ACK_EVERY_FRAMES,
   encodeFrame,
   encodeRequest,
+  PONG_FRAME,
   exceedsBytes,
   FrameType,
   QUEUED_BYTES,
@@ -21,7 +22,6 @@ import { Requests } from './requests.js'
 import type { ClientSessionConfig } from './session-config.js'
 import { ServerLimits } from './server-limits.js'
 
-const PONG = encodeFrame([FrameType.PONG])
 const dropAll = () => false
 
 /** Frames held ahead of a gap at most, and their size in characters; later ones are dropped (see onGap). */
@@ -191,7 +191,7 @@ export class ClientSession {
           this.#seq.ack(Math.min(f[1], this.#seq.out.lastSeq))
           break
         case FrameType.PING:
-          this.#seq.control(PONG)
+          this.#seq.control(PONG_FRAME)
           this.#queueFlush()
           break
         case FrameType.MESSAGE:

@@ -19,8 +19,12 @@ export function encodeBatch(frames: readonly string[]): string {
   return frames.length === 1 ? `[${frames[0]}]` : `[${frames.join(',')}]`
 }
 
+/** The heartbeat frames, encoded once: either side sends them with nearly no other work. */
+export const PING_FRAME = encodeFrame([FrameType.PING])
+export const PONG_FRAME = encodeFrame([FrameType.PONG])
+
 /** `[[4]]`: a batch of one PONG, the answer to a probe on WebSocket and SSE (matched as text). */
-export const PROBE_ANSWER = encodeBatch([encodeFrame([FrameType.PONG])])
+export const PROBE_ANSWER = encodeBatch([PONG_FRAME])
 
 /**
  * The control part of a batch: the `queued` control frames (WELCOME, PING, PONG: rare), then

@@ -5,6 +5,8 @@ export { isNegotiateResponse, type NegotiateResponse } from './negotiate.js'
 export {
   encodeFrame,
   encodeBatch,
+  PING_FRAME,
+  PONG_FRAME,
   PROBE_ANSWER,
   wrapBatch,
   joinControl,

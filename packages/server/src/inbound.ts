@@ -1,9 +1,7 @@
-import { ACK_DELAY_MS, ACK_EVERY_FRAMES, encodeFrame, FrameType, type ClientDataFrame, type Sequencer } from '@switchboard/protocol'
+import { ACK_DELAY_MS, ACK_EVERY_FRAMES, FrameType, PING_FRAME, type ClientDataFrame, type Sequencer } from '@switchboard/protocol'
 import { MAX_OVERLAPPING, Overlapping, Overlaps } from './overlaps.js'
 import type { Session } from './session.js'
 import type { SessionConfig } from './session-config.js'
-
-const PING = encodeFrame([FrameType.PING])
 
 /**
  * A session's client frames on their way to the app: in seq order, one dispatch at a time when a
@@ -159,7 +157,7 @@ export class Inbound {
   #askForAck(): void {
     if (this.#askedAck) return
     this.#askedAck = true
-    this.#seq.control(PING)
+    this.#seq.control(PING_FRAME)
     this.#session.flushSoon()
   }
 

@@ -9,23 +9,21 @@ import {
   type ErrorCode,
   type NegotiateResponse,
   type TransportName,
+  PING_FRAME,
+  PONG_FRAME,
 } from '@switchboard/protocol'
 import { EndedSession } from './ended-session.js'
-import type { SessionConfig, SessionHandOff } from './session-config.js'
+import type { SessionConfig } from './session-config.js'
+import { SessionMove } from './session-move.js'
 import { queueFlush } from './flush-queue.js'
 import { errorReplyFrame, replyFrame } from './replies.js'
 import { Inbound } from './inbound.js'
 import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
-import { TRANSPORTS } from './transports/index.js'
-import type { ServerTransport, TransportHost, TransportTraits } from './transports/transport.js'
-
-const PING = encodeFrame([FrameType.PING])
-const PONG = encodeFrame([FrameType.PONG])
-/** What a line's module declares of it (never on the per-message path). */
-const traitsOf = (transport: ServerTransport): TransportTraits => TRANSPORTS[transport.name].traits
+import { traitsOf } from './transports/index.js'
+import type { ServerTransport, TransportHost } from './transports/transport.js'
 
 /** After a reattach, heartbeats queued for the old line are stale. */
-const notHeartbeat = (frame: string) => frame !== PING && frame !== PONG
+const notHeartbeat = (frame: string) => frame !== PING_FRAME && frame !== PONG_FRAME
 
 /**
  * One client's logical connection. The only place that knows seqs, acks, replay and dedupe:
@@ -55,10 +53,8 @@ export class Session<Identity = unknown> implements TransportHost {
   #inbound: Inbound | null = null
   /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
   #overHttp = false
-  /** The session is moving to another node: no line attaches here. */
-  #moving = false
-  /** It moved: replies that finish here go to the node that holds it now. */
-  #away: ((frame: string) => void) | null = null
+  /** Its move to or from another node (see `move`), or null. */
+  #move: SessionMove | null = null
   /** Channel subscriptions whose frame found the replay buffer full (see waitForRoom). */
   #waiting: Set<RoomWaiter> | null = null
 
@@ -111,7 +107,7 @@ export class Session<Identity = unknown> implements TransportHost {
   attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
     // The client tries again in a moment, and finds the session where it went.
-    if (this.#moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
+    if (this.#move?.moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
     const seq = this.#seq
     if (!seq.rewind(clientAck)) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
@@ -179,7 +175,7 @@ export class Session<Identity = unknown> implements TransportHost {
           this.acked(f[1])
           break
         case FrameType.PING:
-          this.#seq.control(PONG)
+          this.#seq.control(PONG_FRAME)
           this.flushSoon()
           break
         case FrameType.PONG:
@@ -188,7 +184,7 @@ export class Session<Identity = unknown> implements TransportHost {
         default: {
           const verdict = this.#seq.accept(f[1])
           due = true
-          if (verdict === 'deliver') (this.#inbound ??= new Inbound(this, this.#seq, this.#config)).deliver(f, bytes / frames.length)
+          if (verdict === 'deliver') this.#inboundOrNew().deliver(f, bytes / frames.length)
           else if (verdict === 'gap') this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#seq.received + 1})`)
         }
       }
@@ -231,52 +227,19 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#append(errorReplyFrame(this.#seq.nextSeq, ref, error, this.#config.logger, this.id), ref)
   }
 
-  /**
-   * Starts a move to another node: the line closes (the client attaches there) and client frames
-   * that arrive from now on are held. Resolves once no frame is being processed here.
-   */
-  pauseForMove(): Promise<void> {
-    this.#moving = true
-    const t = this.#transport
-    if (t) {
-      this.detach(t, 'moving to another node')
-      t.close('SUPERSEDED')
-    }
-    // Made now if the session had no data yet: frames that come during the move must be held too.
-    return (this.#inbound ??= new Inbound(this, this.#seq, this.#config)).pause()
+  /** Its move to or from another node in the cluster (made on first use: most sessions never move). */
+  get move(): SessionMove {
+    return (this.#move ??= new SessionMove({
+      seq: this.#seq,
+      inbound: (make) => (make ? this.#inboundOrNew() : this.#inbound),
+      closeLine: () => this.#transport && this.#supersede(this.#transport, 'moving to another node'),
+      stop: () => this.#stop(),
+      appendReply: (frame, ref) => this.#append(frame, ref),
+    }))
   }
 
-  /** The move did not happen: the session goes on here. */
-  resumeAfterMove(): void {
-    this.#moving = false
-    this.#inbound?.unpause()
-  }
-
-  /** What the next node needs to go on: seqs, unacked frames, frames received and not processed. */
-  handOff(): SessionHandOff {
-    const held = this.#inbound?.held()
-    return { seq: this.#seq.state(), frames: held?.frames ?? [], sizes: held?.sizes ?? [] }
-  }
-
-  /** Goes on from another node's hand-off (before any line attaches). */
-  takeOver(state: SessionHandOff): void {
-    this.#seq.restore(state.seq)
-    if (state.frames.length > 0) (this.#inbound = new Inbound(this, this.#seq, this.#config)).adopt(state.frames, state.sizes)
-  }
-
-  /** The session now lives on another node: it is over here, and replies that finish here go to `away`. */
-  moved(away: (frame: string) => void): void {
-    this.#away = away
-    this.#ended = true
-    this.#inbound?.end()
-    this.#seq.clear()
-  }
-
-  /** A reply a call finished on the node this session left: it goes out with this node's next seq. */
-  lateReply(frame: unknown[]): void {
-    const ref = frame[2] as number
-    frame[1] = this.#seq.nextSeq
-    this.#append(encodeFrame(frame as Parameters<typeof encodeFrame>[0]), ref)
+  #inboundOrNew(): Inbound {
+    return (this.#inbound ??= new Inbound(this, this.#seq, this.#config))
   }
 
   /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
@@ -290,7 +253,7 @@ export class Session<Identity = unknown> implements TransportHost {
       this.detach(t, 'no traffic from the client')
     } else if (now - this.lastPing >= this.#config.heartbeatMs) {
       this.lastPing = now
-      this.#seq.control(PING)
+      this.#seq.control(PING_FRAME)
       this.flushSoon()
     }
     return true
@@ -311,13 +274,24 @@ export class Session<Identity = unknown> implements TransportHost {
       // A line that broke while writing: the client hears the end from its final words.
     }
     const final = EndedSession.of(this.token, seq, closeFrame, Date.now() + this.#config.recoveryMs)
-    this.#ended = true
     this.#transport = null
     t?.close(code)
-    this.#inbound?.end()
-    seq.clear()
+    this.#stop()
     this.#log('session', `ended: ${code}`)
     this.#config.onEnd(this, code, final)
+  }
+
+  /** No more frames either way: the session is over here. */
+  #stop(): void {
+    this.#ended = true
+    this.#inbound?.end()
+    this.#seq.clear()
+  }
+
+  /** Closes `line` as SUPERSEDED: another line, or another node, takes the client. */
+  #supersede(line: ServerTransport, reason: string): void {
+    this.detach(line, reason)
+    line.close('SUPERSEDED')
   }
 
   /** The flush threw (a fault of ours, say a line that broke mid-write): this session ends, no other. */
@@ -347,8 +321,9 @@ export class Session<Identity = unknown> implements TransportHost {
    * WELCOME carries that ack should the reply be lost with the line).
    */
   #append(frame: string, replyTo: number): boolean {
-    if (this.#away !== null && replyTo > 0) {
-      this.#away(frame)
+    const away = this.#move?.away
+    if (away && replyTo > 0) {
+      away(frame)
       return true
     }
     if (this.#ended) return true

@@ -178,7 +178,7 @@ export class SessionRouter {
       const traveller = JSON.parse(await this.#ask(from, take, PAUSE_TIMEOUT_MS + REACH_TIMEOUT_MS + FORWARD_TIMEOUT_MS)) as Traveller
       for (const i of traveller.oversized) (traveller.handOff.frames[i] as unknown[])[3] = OVERSIZED
       session.identity = traveller.identity
-      session.takeOver(traveller.handOff)
+      session.move.takeOver(traveller.handOff)
       this.#registry.adopt(session)
       adopted = true
       this.#held.adopt(sid, traveller.fence, traveller.publishKey)
@@ -238,22 +238,22 @@ export class SessionRouter {
       timer = setTimeout(() => reject(new SwitchboardError('NODE_UNREACHABLE', 'The session is busy: try again')), PAUSE_TIMEOUT_MS)
     })
     try {
-      await Promise.race([session.pauseForMove(), busy])
+      await Promise.race([session.move.pause(), busy])
       await this.#channels.reach(session, places, REACH_TIMEOUT_MS)
       const lease = await this.#held.handOver(session.id, fence, to)
       // From here on nothing waits: frames and messages that came meanwhile are all in the hand-off.
-      const handOff = session.handOff()
+      const handOff = session.move.handOff()
       const oversized = handOff.frames.flatMap((frame: ClientDataFrame, i) => ((frame as unknown[])[3] === OVERSIZED ? [i] : []))
       const traveller: Traveller = { identity, ...lease, handOff, oversized, places: this.#channels.placesOf(session) }
       this.#held.left(session.id)
       this.#registry.depart(session)
       this.#channels.leaveAll(session)
-      session.moved((frame) => void this.#lateReply(session.id, frame, 0))
+      session.move.moved((frame) => void this.#lateReply(session.id, frame, 0))
       this.counts.movedOut++
       this.#logLine(`moved to node ${to}`, session.id)
       return traveller
     } catch (e) {
-      if (!session.ended) session.resumeAfterMove()
+      if (!session.ended) session.move.resume()
       throw e
     } finally {
       clearTimeout(timer)
@@ -267,7 +267,7 @@ export class SessionRouter {
   async #lateReply(sid: string, frame: string, hops: number): Promise<void> {
     await this.#arriving.get(sid)?.catch(() => {})
     const session = this.#registry.sessions.get(sid)
-    if (session !== undefined) return session.lateReply(JSON.parse(frame) as unknown[])
+    if (session !== undefined) return session.move.lateReply(JSON.parse(frame) as unknown[])
     if (hops >= MAX_HOPS) return
     try {
       const lease = await this.#owner(sid)
