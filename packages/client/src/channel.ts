@@ -57,7 +57,9 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   readonly name: string
   #host: ChannelHost
   #state: ChannelState = 'unsubscribed'
-  #position: StreamPosition | null = null
+  /** Offset of the last message delivered (null before the first) and its epoch ('' until a subscribe answers): two fields, not a pair made per delivery. */
+  #offset: number | null = null
+  #epoch = ''
   /** The subscribe in flight; it outlives lost sessions, so a renew finds it and does not send another. */
   #subscribing: Promise<void> | null = null
   /** Bumped by unsubscribe(): an older attempt that completes later changes nothing. */
@@ -66,7 +68,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   #recent = 0
   /**
    * Highest offset the subscribe in flight delivered, on every session it was sent on: after a
-   * lost history, its replay restarts below #position.
+   * lost history, its replay restarts below #offset.
    */
   #replayed = 0
 
@@ -82,7 +84,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
 
   /** Offset of the last message delivered, or null before the first. */
   get offset(): number | null {
-    return this.#position?.[0] ?? null
+    return this.#offset
   }
 
   /**
@@ -122,11 +124,10 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   /** Called by the client for every MESSAGE on this channel; `skipped`: the count it replaced (latest). */
   deliver(data: unknown, offset: number, skipped?: number): void {
     if (this.#state === 'unsubscribed') return
-    const position = this.#position
     const subscribing = this.#state === 'subscribing'
-    if (offset <= (subscribing ? this.#replayed : (position?.[0] ?? 0))) return
+    if (offset <= (subscribing ? this.#replayed : (this.#offset ?? 0))) return
     if (subscribing) this.#replayed = offset
-    this.#position = [offset, position?.[1] ?? '']
+    this.#offset = offset
     const message: ChannelMessage<Msg> = { channel: this.name, data: data as Msg, offset }
     if (skipped !== undefined) message.skipped = skipped
     this.emit('message', message)
@@ -138,10 +139,9 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
    * messages after `to` follow. A GAP of an earlier subscription (before an unsubscribe) is ignored.
    */
   gap(from: number, to: number): void {
-    const position = this.#position
-    if (this.#state !== 'subscribed' || position === null || to <= position[0]) return
-    this.#position = [to, position[1]]
-    this.emit('subscribed', { offset: to, epoch: position[1], recovered: false, missing: { from, to } })
+    if (this.#state !== 'subscribed' || this.#offset === null || to <= this.#offset) return
+    this.#offset = to
+    this.emit('subscribed', { offset: to, epoch: this.#epoch, recovered: false, missing: { from, to } })
   }
 
   /**
@@ -172,7 +172,7 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
   async #request(generation: number): Promise<void> {
     let result: Subscribed
     for (;;) {
-      const since = this.#position?.[1] ? this.#position : null
+      const since: StreamPosition | null = this.#epoch ? [this.#offset ?? 0, this.#epoch] : null
       const recent = since === null && this.#recent > 0 ? this.#recent : 0
       try {
         result = (await this.#host.session.request((seq) =>
@@ -188,8 +188,8 @@ export class Channel<Msg = unknown> extends Emitter<ChannelEvents<Msg>> {
     }
     if (generation !== this.#generation) return
     this.#state = 'subscribed'
-    const offset = this.#position && this.#position[1] === result.epoch ? Math.max(this.#position[0], result.offset) : result.offset
-    this.#position = [offset, result.epoch]
+    this.#offset = this.#offset !== null && this.#epoch === result.epoch ? Math.max(this.#offset, result.offset) : result.offset
+    this.#epoch = result.epoch
     this.emit('subscribed', result)
   }
 }
