@@ -1,0 +1,104 @@
+// A/B of cold no-window floods between saved builds (see ab.mjs `save`): for each pair, each
+// build gets a fresh server (the bench's own, CPU 0) and a fresh client process (CPU 1) that
+// fires `count` calls in a plain loop, nothing awaited, then waits for every echo. The builds
+// take turns pair after pair, so a slow minute of this VM hits both. Reported: msgs/s of each
+// run, each build's median and its ratio to the first build's.
+//
+//   node src/flood-ab.mjs NAME [NAME..] --pairs=6 --size=64 --count=50000 --transport=websocket
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { launch, stop } from './children.mjs'
+import { makeData, shapeOf } from './driver/payload.mjs'
+import { waitFor } from './run-one.mjs'
+import { nodeEntry } from './snapshot.mjs'
+import { median } from './stats.mjs'
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url))
+const AB_DIR = here('../results/tmp/ab')
+const argv = process.argv.slice(2)
+const option = (name, fallback) => {
+  const hit = argv.find((a) => a.startsWith(`--${name}=`))
+  return hit ? hit.slice(name.length + 3) : fallback
+}
+
+if (argv[0] === 'client') await client(JSON.parse(argv[1]))
+else await main(argv.filter((a) => !a.startsWith('--')))
+
+async function main(names) {
+  if (names.length === 0) {
+    console.error('usage: node src/flood-ab.mjs NAME [NAME..] [--pairs=6 --size=64 --count=50000 --transport=websocket]')
+    process.exit(2)
+  }
+  const pairs = Number(option('pairs', 6))
+  const size = Number(option('size', 64))
+  const count = Number(option('count', 50_000))
+  const transport = option('transport', 'websocket')
+  const rates = new Map(names.map((n) => [n, []]))
+  for (let p = 0; p < pairs; p++) {
+    for (const name of names) {
+      const rate = await once(name, { size, count, transport })
+      rates.get(name).push(rate)
+      console.log(`pair ${p + 1}  ${name.padEnd(10)} ${Math.round(rate).toLocaleString('en-US')} msgs/s`)
+    }
+  }
+  const base = median(rates.get(names[0]))
+  console.log(`\n${pairs} pairs of cold floods, ${count} x ${size} B calls (${transport}), no window`)
+  for (const name of names) {
+    const m = median(rates.get(name))
+    console.log(`${name.padEnd(10)} median ${Math.round(m).toLocaleString('en-US')} msgs/s  ${(m / base).toFixed(3)}x ${names[0]}`)
+  }
+}
+
+/** One cold run of `name`: fresh server and client processes; resolves with the client's msgs/s. */
+async function once(name, { size, count, transport }) {
+  const base = path.join(AB_DIR, name, 'node_modules/@switchboard')
+  const server = launch(here('./servers/switchboard.mjs'), {
+    env: {
+      BENCH_SWITCHBOARD: JSON.stringify({ server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }),
+      // The flood outruns the per-session request rate, which older builds did not have.
+      BENCH_SERVER: JSON.stringify({ requestRatePerSecond: 1e9 }),
+    },
+    cpu: 0,
+  })
+  try {
+    const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
+    const spec = { client: nodeEntry(path.join(base, 'client')), origin: `http://127.0.0.1:${port}`, size, count, transport }
+    const out = await new Promise((resolve, reject) => {
+      const child = spawn('taskset', ['-c', '1', process.execPath, here('./flood-ab.mjs'), 'client', JSON.stringify(spec)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      let text = ''
+      child.stdout.on('data', (d) => (text += d))
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} client exited with ${code}`))))
+    })
+    return JSON.parse(out).msgsPerSec
+  } finally {
+    await stop(server)
+  }
+}
+
+/** The client process: connect, fire every call in a loop, wait for every echo, check each (once, and its shape, as the bench's driver does). */
+async function client({ client: entry, origin, size, count, transport }) {
+  const { WebSocket } = await import('ws')
+  const { connect } = await import(entry)
+  const c = connect(`${origin}/rt`, { WebSocket, transports: [transport], reconnect: false })
+  await c.ready()
+  const d = makeData(size)
+  const shape = shapeOf(d)
+  const seen = new Uint8Array(count)
+  let got = 0
+  const t0 = performance.now()
+  await new Promise((resolve, reject) => {
+    const onEcho = (m) => {
+      if (seen[m.i] || shapeOf(m.d) !== shape) return reject(new Error(`echo ${m.i} repeated or corrupt`))
+      seen[m.i] = 1
+      if (++got === count) resolve()
+    }
+    for (let i = 0; i < count; i++) c.call('echo', { i, d }).then(onEcho, reject)
+  })
+  const ms = performance.now() - t0
+  c.close()
+  process.stdout.write(JSON.stringify({ msgsPerSec: (count / ms) * 1000 }))
+  process.exit(0)
+}
