@@ -5,6 +5,7 @@
 // run, each build's median and its ratio to the first build's.
 //
 //   node src/flood-ab.mjs NAME [NAME..] --pairs=6 --size=64 --count=50000 --transport=websocket
+//     --client-flags='--max-semi-space-size=64'   node flags for the client processes (GC studies)
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -65,7 +66,8 @@ async function once(name, { size, count, transport }) {
     const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
     const spec = { client: nodeEntry(path.join(base, 'client')), origin: `http://127.0.0.1:${port}`, size, count, transport }
     const out = await new Promise((resolve, reject) => {
-      const child = spawn('taskset', ['-c', '1', process.execPath, here('./flood-ab.mjs'), 'client', JSON.stringify(spec)], {
+      const flags = option('client-flags', '').split(' ').filter(Boolean)
+      const child = spawn('taskset', ['-c', '1', process.execPath, ...flags, here('./flood-ab.mjs'), 'client', JSON.stringify(spec)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       })
       let text = ''
