@@ -1,5 +1,6 @@
 import type { ClientOptions } from '@switchboard/client'
 import type { SwitchboardOptions } from '@switchboard/server'
+import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
@@ -151,6 +152,29 @@ describe('negotiate in the WebSocket upgrade', () => {
     await vi.waitFor(() => expect(s.sb.sessionCount).toBe(0))
     await new Promise((r) => setTimeout(r, 50))
     expect(s.sb.sessionCount).toBe(0)
+  })
+
+  it('an upgrade that negotiates but that ws refuses after the app answered (a bad Sec-WebSocket-Key) leaves no session behind', async () => {
+    const s = await server()
+    const { port } = new URL(s.url)
+    const path = new URL(s.url).pathname
+    // What `ws` refuses after the app answered: the session negotiate made has no socket to go to.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          `GET ${path}/ws?negotiate=1&transports=websocket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+            'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-a-key\r\n\r\n',
+        )
+      })
+      let text = ''
+      socket.on('data', (d) => (text += d))
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 400/)
+    await vi.waitFor(() => expect(s.sb.sessionCount).toBe(0))
+    // A good upgrade still negotiates.
+    expect((await rawNegotiate(s)).code).toBe(1005)
   })
 
   it('an authenticate that does not finish within 10 s closes the socket with TIMEOUT', { timeout: 20_000 }, async () => {

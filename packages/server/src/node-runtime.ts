@@ -7,10 +7,12 @@ import { ACCEPT_WEBSOCKET, type AcceptWebSocket } from './websocket-upgrades.js'
 
 /**
  * `GET /ws` on Node. Under listen() / handleUpgrades() the upgrade listener completes the
- * handshake with a shared `ws` server, and nothing of this request outlives it; under
- * `serve({ websocket })` from @hono/node-server, that package's helper does.
+ * handshake with a shared `ws` server, and nothing of this request outlives it (an upgrade it
+ * cannot complete ends the session it negotiated); under `serve({ websocket })` from
+ * @hono/node-server, that package's helper does, and a session negotiated by an upgrade that
+ * helper does not complete waits recoveryMs, as one from a POST /negotiate never followed up.
  */
-const webSocketRoute: WebSocketRoute = ({ admit, open }) => {
+const webSocketRoute: WebSocketRoute = ({ admit, open, abandon }) => {
   const viaNodeServer = upgradeWebSocket((c) => {
     const admission = admit(c)
     return { onOpen: (_event, ws) => open(ws.raw as unknown as RawWebSocket, admission) }
@@ -19,7 +21,10 @@ const webSocketRoute: WebSocketRoute = ({ admit, open }) => {
     const accept = (c.env as { [ACCEPT_WEBSOCKET]?: AcceptWebSocket } | undefined)?.[ACCEPT_WEBSOCKET]
     if (!accept) return viaNodeServer(c, next)
     const admission = admit(c)
-    accept((ws) => open(ws as unknown as RawWebSocket, admission))
+    accept(
+      (ws) => open(ws as unknown as RawWebSocket, admission),
+      () => abandon(admission),
+    )
     return c.body(null, 200)
   }
 }

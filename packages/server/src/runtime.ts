@@ -4,11 +4,14 @@ import type { RawWebSocket, WebSocketAdmission } from './transports/websocket.js
 
 /**
  * Serves `GET /ws`: `admit` reads the request (nothing of it outlives the upgrade), and once the
- * upgrade completes `open` hands the socket to a WebSocket transport.
+ * upgrade completes `open` hands the socket to a WebSocket transport. An admitted upgrade that
+ * does not complete (the handshake refused after the app answered, the socket gone) is told to
+ * `abandon`, which ends the session it negotiated, if any, at once rather than after recoveryMs.
  */
 export type WebSocketRoute = (handler: {
   admit(c: Context): WebSocketAdmission
   open(ws: RawWebSocket, admission: WebSocketAdmission): void
+  abandon(admission: WebSocketAdmission): void
 }) => MiddlewareHandler
 
 /**

@@ -11,7 +11,8 @@ import { WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from '
  */
 export const ACCEPT_WEBSOCKET: unique symbol = Symbol.for('switchboard.acceptWebSocket')
 
-export type AcceptWebSocket = (onOpen: (ws: WebSocket) => void) => void
+/** `onAbandon`: the upgrade did not complete after all (the handshake was refused, the socket went away). */
+export type AcceptWebSocket = (onOpen: (ws: WebSocket) => void, onAbandon: () => void) => void
 
 export interface UpgradeOptions {
   /** Largest WebSocket message accepted (bytes); default 1 MiB, the protocol's maxBatchBytes. */
@@ -80,8 +81,10 @@ async function upgrade(app: Hono, wss: WebSocketServer, req: IncomingMessage, so
   socket.on('error', ignore)
   if (req.headers.upgrade?.toLowerCase() !== 'websocket') return refuse(socket, 400)
   let onOpen: ((ws: WebSocket) => void) | undefined
-  const accept: AcceptWebSocket = (f) => {
-    onOpen = f
+  let onAbandon = ignore
+  const accept: AcceptWebSocket = (open, abandon) => {
+    onOpen = open
+    onAbandon = abandon
   }
   let response: Response
   try {
@@ -92,8 +95,13 @@ async function upgrade(app: Hono, wss: WebSocketServer, req: IncomingMessage, so
   }
   const open = onOpen
   if (!open) return refuse(socket, response.status, response.headers)
-  if (socket.destroyed) return
+  const abandon = onAbandon
+  if (socket.destroyed) return abandon()
+  // `ws` answers a handshake it cannot complete (a bad key or version, a socket that is no longer
+  // writable) itself, and never calls back: the socket's close tells.
+  socket.once('close', abandon)
   wss.handleUpgrade(req, socket, head, (ws) => {
+    socket.off('close', abandon)
     socket.off('error', ignore)
     open(ws)
   })

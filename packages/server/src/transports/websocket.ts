@@ -285,6 +285,11 @@ export const WEBSOCKET_ROUTES: TransportRoutes = {
             return { sid, refusal, negotiated: negotiate(c, request).catch((e: unknown) => toSwitchboardError(e, 'INTERNAL')) }
           },
           open: (ws, admission) => void new WebSocketTransport(ws, layer, admission),
+          abandon: ({ negotiated }) =>
+            void negotiated?.then((outcome) => {
+              if (!(outcome instanceof SwitchboardError))
+                layer.endWith(outcome.session.id, new SwitchboardError('SESSION_LOST', 'Its WebSocket upgrade did not complete'))
+            }),
         }),
       )
     app.get(`/${WEBSOCKET_PATH}`, () => {
