@@ -94,15 +94,19 @@ export function negotiatingContext(
   config: Pick<ConnectionConfig, 'baseUrl' | 'http' | 'WebSocket' | 'requestTimeoutMs' | 'transports'>,
 ): TransportContext {
   const none: SessionInfo = { sessionId: '', resumeToken: '', pollTimeoutMs: 0 } as SessionInfo
-  return { ...transportContext(config, none, () => 0, false), negotiate: config.transports }
+  return transportContext(config, none, () => 0, false, config.transports)
 }
 
-/** What every transport of a session is given (see TransportContext): built per attempt, not per message. */
+/**
+ * What every transport of a session is given (see TransportContext): built per attempt, not per
+ * message, and always with the same fields (one hidden class for every client's contexts).
+ */
 export function transportContext(
   config: Pick<ConnectionConfig, 'baseUrl' | 'http' | 'WebSocket' | 'requestTimeoutMs'>,
   info: SessionInfo,
   ack: () => number,
   probe: boolean,
+  negotiate?: readonly TransportName[],
 ): TransportContext {
   return {
     baseUrl: config.baseUrl,
@@ -114,5 +118,6 @@ export function transportContext(
     pollTimeoutMs: info.pollTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     probe,
+    negotiate,
   }
 }
