@@ -6,6 +6,7 @@
 //
 //   node src/flood-ab.mjs NAME [NAME..] --pairs=6 --size=64 --count=50000 --transport=websocket
 //     --client-flags='--max-semi-space-size=64'   node flags for the client processes (GC studies)
+//     --server-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   and for the servers
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -55,6 +56,7 @@ async function main(names) {
 async function once(name, { size, count, transport }) {
   const base = path.join(AB_DIR, name, 'node_modules/@switchboard')
   const server = launch(here('./servers/switchboard.mjs'), {
+    execArgv: option('server-flags', '').split(' ').filter(Boolean),
     env: {
       BENCH_SWITCHBOARD: JSON.stringify({ server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }),
       // The flood outruns the per-session request rate, which older builds did not have.
