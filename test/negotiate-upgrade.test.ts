@@ -155,7 +155,8 @@ describe('negotiate in the WebSocket upgrade', () => {
   })
 
   it('an upgrade that negotiates but that ws refuses after the app answered (a bad Sec-WebSocket-Key) leaves no session behind', async () => {
-    const s = await server()
+    const ended: string[] = []
+    const s = await server({ logger: (e) => e.kind === 'session' && e.message.startsWith('ended') && ended.push(e.message) })
     const { port } = new URL(s.url)
     const path = new URL(s.url).pathname
     // What `ws` refuses after the app answered: the session negotiate made has no socket to go to.
@@ -172,7 +173,9 @@ describe('negotiate in the WebSocket upgrade', () => {
       socket.on('error', reject)
     })
     expect(answer).toMatch(/^HTTP\/1\.1 400/)
-    await vi.waitFor(() => expect(s.sb.sessionCount).toBe(0))
+    // The session was made, then ended at once (not left for recoveryMs).
+    await vi.waitFor(() => expect(ended).toEqual(['ended: SESSION_LOST']))
+    expect(s.sb.sessionCount).toBe(0)
     // A good upgrade still negotiates.
     expect((await rawNegotiate(s)).code).toBe(1005)
   })
