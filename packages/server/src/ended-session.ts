@@ -1,4 +1,5 @@
-import { encodeAck, encodeBatch, encodeFrame, FrameType, type Sequencer } from '@switchboard/protocol'
+import { encodeAck, encodeBatch, encodeFrame, FrameType, type CloseFrame, type Sequencer } from '@switchboard/protocol'
+import type { ServerTransport } from './transports/transport.js'
 
 /** Data kept for a client after its session ended, at most this many bytes (more is left to channel recovery). */
 const MAX_FINAL_BYTES = 1024 * 1024
@@ -19,8 +20,18 @@ export class EndedSession {
   #frames: string[]
   #firstSeq: number
 
-  /** What a session ending now owes its client: its frames the client has not acked, and its exact ack. */
-  static of(token: string, seq: Sequencer, closeFrame: string, until: number): EndedSession {
+  /**
+   * Tells `line` (when it can take it) the session's last batch, ending in `close`, and answers
+   * what the session still owes its client after that: its frames the client has not acked, and
+   * its exact ack.
+   */
+  static told(line: ServerTransport | null, token: string, seq: Sequencer, close: CloseFrame, until: number): EndedSession {
+    const closeFrame = encodeFrame(close)
+    try {
+      if (line?.writable) line.send(seq.closingBatch(closeFrame))
+    } catch {
+      // A line that broke while writing: the client hears the end from its final words.
+    }
     return new EndedSession(token, seq.processedSeq, seq.unackedFrames(), seq.out.ackedSeq + 1, closeFrame, until)
   }
 

@@ -1,7 +1,57 @@
-import { ACK_DELAY_MS, ACK_EVERY_FRAMES, FrameType, PING_FRAME, type ClientDataFrame, type Sequencer } from '@switchboard/protocol'
+import {
+  ACK_DELAY_MS,
+  ACK_EVERY_FRAMES,
+  FrameType,
+  PING_FRAME,
+  PONG_FRAME,
+  type ClientDataFrame,
+  type ClientFrame,
+  type Sequencer,
+} from '@switchboard/protocol'
 import { MAX_OVERLAPPING, Overlapping, Overlaps } from './overlaps.js'
+import type { Logger } from './log.js'
 import type { Session } from './session.js'
 import type { SessionConfig } from './session-config.js'
+
+/**
+ * Takes a batch of client frames for `session` (whose seqs are `seq`): acks and pings at once,
+ * data frames in seq order to its Inbound, made on the first one (an idle session has none).
+ * `inlineAck`: the caller answers with the ack itself (a POST).
+ */
+export function receiveFrames(
+  session: Session,
+  seq: Sequencer,
+  logger: Logger | undefined,
+  frames: readonly ClientFrame[],
+  inlineAck: boolean,
+  bytes: number,
+): void {
+  let due = false
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!
+    switch (f[0]) {
+      case FrameType.ACK:
+        session.acked(f[1])
+        break
+      case FrameType.PING:
+        seq.control(PONG_FRAME)
+        session.flushSoon()
+        break
+      case FrameType.PONG:
+      case FrameType.HELLO:
+        break
+      default: {
+        const verdict = seq.accept(f[1])
+        due = true
+        if (verdict === 'deliver') session.inbound(true)!.deliver(f, bytes / frames.length)
+        else if (verdict === 'gap')
+          logger?.({ kind: 'session', message: `dropped frame ${f[1]} after a gap (expected ${seq.received + 1})`, sessionId: session.id })
+      }
+    }
+  }
+  if (inlineAck) seq.acked()
+  else if (due) session.inbound(false)?.scheduleAck()
+}
 
 /**
  * A session's client frames on their way to the app: in seq order, one dispatch at a time when a

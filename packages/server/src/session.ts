@@ -6,24 +6,21 @@ import {
   SwitchboardError,
   type ChannelFrameType,
   type ClientFrame,
+  type CloseFrame,
   type ErrorCode,
   type NegotiateResponse,
   type TransportName,
-  PING_FRAME,
-  PONG_FRAME,
 } from '@switchboard/protocol'
 import { EndedSession } from './ended-session.js'
+import { heartbeat, notHeartbeat } from './heartbeat.js'
 import type { SessionConfig } from './session-config.js'
 import { SessionMove } from './session-move.js'
 import { queueFlush } from './flush-queue.js'
 import { errorReplyFrame, replyFrame } from './replies.js'
-import { Inbound } from './inbound.js'
+import { Inbound, receiveFrames } from './inbound.js'
 import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
 import { traitsOf } from './transports/index.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
-
-/** After a reattach, heartbeats queued for the old line are stale. */
-const notHeartbeat = (frame: string) => frame !== PING_FRAME && frame !== PONG_FRAME
 
 /**
  * One client's logical connection. The only place that knows seqs, acks, replay and dedupe:
@@ -167,30 +164,7 @@ export class Session<Identity = unknown> implements TransportHost {
   receive(frames: readonly ClientFrame[], inlineAck = false, bytes = 0): void {
     if (this.#ended) return
     this.lastSeen = Date.now()
-    let due = false
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!
-      switch (f[0]) {
-        case FrameType.ACK:
-          this.acked(f[1])
-          break
-        case FrameType.PING:
-          this.#seq.control(PONG_FRAME)
-          this.flushSoon()
-          break
-        case FrameType.PONG:
-        case FrameType.HELLO:
-          break
-        default: {
-          const verdict = this.#seq.accept(f[1])
-          due = true
-          if (verdict === 'deliver') this.#inboundOrNew().deliver(f, bytes / frames.length)
-          else if (verdict === 'gap') this.#log('session', `dropped frame ${f[1]} after a gap (expected ${this.#seq.received + 1})`)
-        }
-      }
-    }
-    if (inlineAck) this.#seq.acked()
-    else if (due) this.#inbound?.scheduleAck()
+    receiveFrames(this, this.#seq, this.#config.logger, frames, inlineAck, bytes)
   }
 
   /**
@@ -231,32 +205,21 @@ export class Session<Identity = unknown> implements TransportHost {
   get move(): SessionMove {
     return (this.#move ??= new SessionMove({
       seq: this.#seq,
-      inbound: (make) => (make ? this.#inboundOrNew() : this.#inbound),
+      inbound: (make) => this.inbound(make),
       closeLine: () => this.#transport && this.#supersede(this.#transport, 'moving to another node'),
       stop: () => this.#stop(),
       appendReply: (frame, ref) => this.#append(frame, ref),
     }))
   }
 
-  #inboundOrNew(): Inbound {
-    return (this.#inbound ??= new Inbound(this, this.#seq, this.#config))
+  /** Its client frames on their way to the app; with `make`, made if it has none yet. */
+  inbound(make: boolean): Inbound | null {
+    return make ? (this.#inbound ??= new Inbound(this, this.#seq, this.#config)) : this.#inbound
   }
 
   /** Heartbeat and liveness, called by the switchboard's sweep. Returns false when the session should end. */
   tick(now: number): boolean {
-    if (this.#ended) return false
-    const t = this.#transport
-    if (!t) return now - this.detachedAt < this.#config.recoveryMs
-    if (traitsOf(t).polled) return true
-    if (now - this.lastSeen > this.#config.heartbeatMs * 2) {
-      t.close('TIMEOUT')
-      this.detach(t, 'no traffic from the client')
-    } else if (now - this.lastPing >= this.#config.heartbeatMs) {
-      this.lastPing = now
-      this.#seq.control(PING_FRAME)
-      this.flushSoon()
-    }
-    return true
+    return !this.#ended && heartbeat(this, this.#transport, this.#seq, this.#config, now)
   }
 
   /**
@@ -266,14 +229,8 @@ export class Session<Identity = unknown> implements TransportHost {
   end(code: ErrorCode, reconnectMs: number | null = null, message?: string): void {
     if (this.#ended) return
     const t = this.#transport
-    const closeFrame = encodeFrame([FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs])
-    const seq = this.#seq
-    try {
-      if (t?.writable) t.send(seq.closingBatch(closeFrame))
-    } catch {
-      // A line that broke while writing: the client hears the end from its final words.
-    }
-    const final = EndedSession.of(this.token, seq, closeFrame, Date.now() + this.#config.recoveryMs)
+    const close: CloseFrame = [FrameType.CLOSE, code, message ?? new SwitchboardError(code).message, reconnectMs]
+    const final = EndedSession.told(t, this.token, this.#seq, close, Date.now() + this.#config.recoveryMs)
     this.#transport = null
     t?.close(code)
     this.#stop()
