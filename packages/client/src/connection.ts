@@ -8,13 +8,13 @@ import {
   type WelcomeFrame,
 } from '@switchboard/protocol'
 import { attemptTransport, negotiatingContext, transportContext, type Attempt } from './attempt.js'
-import { fallbackOrder, negotiatesInUpgrade, SESSION_GONE, tryInTurn } from './fallback.js'
+import { connectRun, SESSION_GONE } from './fallback.js'
 import { Emitter } from './emitter.js'
 import { type ConnectionEvents, SessionReport } from './events.js'
 import { watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness, lineDeadlineMs } from './liveness.js'
-import { FATAL_CODES, negotiateFor, refusalOf, type SessionInfo } from './negotiate.js'
+import { FATAL_CODES, type SessionInfo } from './negotiate.js'
 import { RetrySchedule } from './retry.js'
 import { ClientSession } from './session.js'
 import { assertTransition, type ClientState } from './state.js'
@@ -121,47 +121,22 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#transition('closed', reason, error?.code)
   }
 
-  async #run(gen: number): Promise<void> {
-    let renegotiations = 0
-    for (;;) {
-      /** A transport that just failed to negotiate: tried last in this round. */
-      let failed: TransportName | null = null
-      if (!this.#info && negotiatesInUpgrade(this.#config, this.#lastWorked)) {
-        const outcome = await this.#attempt('websocket', null, gen)
-        if (gen !== this.#generation || outcome.ok) return
-        // The server refused the session: the refusal negotiate would have answered.
-        if (outcome.close) return this.#failed(refusalOf(outcome.close))
-        // The line failed (a proxy that refuses upgrades, a timeout): negotiate over HTTP.
-        this.#log('transport', `websocket failed to negotiate: ${outcome.reason}`)
-        failed = 'websocket'
-      }
-      if (!this.#info) {
-        try {
-          this.#info = await negotiateFor(this.#config)
-        } catch (e) {
-          if (gen !== this.#generation) return
-          return this.#failed(e instanceof SwitchboardError ? e : new SwitchboardError('CONNECT_FAILED', String(e)))
-        }
-        if (gen !== this.#generation) return
-        this.#negotiated(this.#info)
-      }
-      const info = this.#info
-      const order = fallbackOrder(this.#config.transports, info.transports, this.#lastWorked, failed)
-      const last = await tryInTurn(
-        this.#retry.wholeRound ? order : order.slice(0, 1),
-        (name) => this.#attempt(name, info, gen),
-        () => gen === this.#generation,
-        (message) => this.#log('transport', message),
-      )
-      if (last === undefined || last.ok) return
-      if (last.close) return this.#sessionEnded(last.close, false)
-      const code = last.code
-      if (code && SESSION_GONE.has(code) && renegotiations++ < 2) {
-        this.#sessionGone(code)
-        continue
-      }
-      return this.#failed(new SwitchboardError(code && FATAL_CODES.has(code) ? code : 'CONNECT_FAILED', last.reason))
-    }
+  /** One run of finding a line (see connectRun); a newer generation supersedes it. */
+  #run(gen: number): Promise<void> {
+    const live = () => gen === this.#generation
+    return connectRun({
+      config: this.#config,
+      lastWorked: () => this.#lastWorked,
+      wholeRound: () => this.#retry.wholeRound,
+      info: () => this.#info,
+      live,
+      attempt: (name, info) => this.#attempt(name, info, gen),
+      negotiated: (info) => this.#negotiated(info),
+      failed: (error) => this.#failed(error),
+      sessionEnded: (close) => this.#sessionEnded(close, false),
+      sessionGone: (code) => this.#sessionGone(code),
+      log: (message) => this.#log('transport', message),
+    })
   }
 
   /**

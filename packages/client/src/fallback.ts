@@ -1,7 +1,7 @@
-import type { ErrorCode, TransportName } from '@switchboard/protocol'
+import { SwitchboardError, type CloseFrame, type ErrorCode, type TransportName } from '@switchboard/protocol'
 import type { Attempt } from './attempt.js'
 import type { ConnectionConfig } from './connection-config.js'
-import { FATAL_CODES } from './negotiate.js'
+import { FATAL_CODES, negotiateFor, refusalOf, type SessionInfo } from './negotiate.js'
 import { TRANSPORT_MODULES } from './transports/index.js'
 
 /** Codes that mean the server no longer holds the session. */
@@ -53,4 +53,66 @@ export async function tryInTurn(
     if (last.code === 'CONNECT_FAILED' && TRANSPORT_MODULES[name].traits.http) break
   }
   return last
+}
+
+/** What one connect run asks of its connection (see connectRun). */
+export interface RunHost {
+  readonly config: ConnectionConfig
+  lastWorked(): TransportName | null
+  /** Try every transport of the order in turn, or only the first (see RetrySchedule.wholeRound). */
+  wholeRound(): boolean
+  info(): SessionInfo | null
+  /** False once the run was superseded (a close, a newer run): it stops at its next step. */
+  live(): boolean
+  attempt(name: TransportName, info: SessionInfo | null): Promise<Attempt>
+  negotiated(info: SessionInfo): void
+  failed(error: SwitchboardError): void
+  sessionEnded(close: CloseFrame): void
+  sessionGone(code: ErrorCode): void
+  log(message: string): void
+}
+
+/**
+ * One run of finding a line: a new session negotiates in a WebSocket upgrade when it can, else
+ * over HTTP; then the transports are tried in fallback order. A session the server no longer
+ * holds is renegotiated (twice at most); any other failure goes to `failed`.
+ */
+export async function connectRun(host: RunHost): Promise<void> {
+  let renegotiations = 0
+  for (;;) {
+    /** A transport that just failed to negotiate: tried last in this round. */
+    let failed: TransportName | null = null
+    if (!host.info() && negotiatesInUpgrade(host.config, host.lastWorked())) {
+      const outcome = await host.attempt('websocket', null)
+      if (!host.live() || outcome.ok) return
+      // The server refused the session: the refusal negotiate would have answered.
+      if (outcome.close) return host.failed(refusalOf(outcome.close))
+      // The line failed (a proxy that refuses upgrades, a timeout): negotiate over HTTP.
+      host.log(`websocket failed to negotiate: ${outcome.reason}`)
+      failed = 'websocket'
+    }
+    let info = host.info()
+    if (!info) {
+      try {
+        info = await negotiateFor(host.config)
+      } catch (e) {
+        if (!host.live()) return
+        return host.failed(e instanceof SwitchboardError ? e : new SwitchboardError('CONNECT_FAILED', String(e)))
+      }
+      // Kept even when the run was superseded meanwhile: the next run goes on with this session.
+      host.negotiated(info)
+      if (!host.live()) return
+    }
+    const session = info
+    const order = fallbackOrder(host.config.transports, session.transports, host.lastWorked(), failed)
+    const last = await tryInTurn(host.wholeRound() ? order : order.slice(0, 1), (name) => host.attempt(name, session), host.live, host.log)
+    if (last === undefined || last.ok) return
+    if (last.close) return host.sessionEnded(last.close)
+    const code = last.code
+    if (code && SESSION_GONE.has(code) && renegotiations++ < 2) {
+      host.sessionGone(code)
+      continue
+    }
+    return host.failed(new SwitchboardError(code && FATAL_CODES.has(code) ? code : 'CONNECT_FAILED', last.reason))
+  }
 }
