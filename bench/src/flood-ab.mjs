@@ -74,7 +74,10 @@ async function once(name, { size, count, transport }) {
       child.stdout.on('data', (d) => (text += d))
       child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} client exited with ${code}`))))
     })
-    return JSON.parse(out).msgsPerSec
+    // Node flags such as --trace-gc print to stdout before the result, its last line: pass them on.
+    const last = out.lastIndexOf('\n') + 1
+    if (last > 0) process.stderr.write(out.slice(0, last))
+    return JSON.parse(out.slice(last)).msgsPerSec
   } finally {
     await stop(server)
   }
