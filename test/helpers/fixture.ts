@@ -24,7 +24,7 @@ export interface TestServer {
 /**
  * A real server on 127.0.0.1, port 0, with the channels and methods the suites use:
  * `room:*` (history 100), `log:*` (history 20,000), `private:*` (authorize refuses), `news` (server-only publish),
- * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `fail`, `crash`, `failLater`,
+ * `checked:*` (onPublish rejects `{ bad: true }`), RPCs `echo`, `add`, `repeat`, `fail`, `crash`, `failLater`,
  * `crashLater` (async rejections), `slow`, handlers whose results JSON cannot encode, `shaped:*`
  * (onPublish returns a BigInt),
  * and a REST route `POST /api/announce` that publishes from an ordinary Hono handler.
@@ -54,6 +54,7 @@ export async function startServer(options: SwitchboardOptions<{ user: string } |
       throw new SwitchboardError('FORBIDDEN', 'not now', { data: { why: 'async' } })
     })
     .rpc('crashLater', () => Promise.reject(new Error('secret async detail')))
+    .rpc<{ text: string; times: number }, string>('repeat', ({ text, times }) => text.repeat(times))
     .rpc<{ ms: number }, string>('slow', ({ ms }) => new Promise((r) => setTimeout(() => r('done'), ms)))
     .rpc('whoami', (_data, ctx) => ctx.identity)
     // Handlers whose outcome JSON cannot carry: each is answered to its caller alone (hostile-input.test).

@@ -54,8 +54,8 @@ export class Requests {
    * `wait` for a PUBLISH or CALL whose parts are encoded: one object holds them and the promise's
    * ends (no closure), since a producer that fires faster than the line may queue many thousands.
    */
-  waitData(type: RequestType, nameJson: string, dataJson: string, timeoutMs: number | undefined): Promise<unknown> {
-    const request = new WaitingData(type, nameJson, flat(dataJson), this.#deadlineOf(timeoutMs), timeoutMs ?? 0)
+  waitData(type: RequestType, nameJson: string, dataJson: string, extraBytes: number | undefined, timeoutMs: number | undefined): Promise<unknown> {
+    const request = new WaitingData(type, nameJson, flat(dataJson), extraBytes, this.#deadlineOf(timeoutMs), timeoutMs ?? 0)
     const promise = new Promise<unknown>((resolve, reject) => {
       request.resolve = resolve
       request.reject = reject
@@ -69,7 +69,8 @@ export class Requests {
     const out = seq.out
     let moved = false
     for (let w = this.#waiting.shiftIf(out); w !== undefined; w = this.#waiting.shiftIf(out)) {
-      this.#sent.add(seq.append(w.encode(seq.nextSeq)), w.pending!)
+      const frame = w.encode(seq.nextSeq)
+      this.#sent.add(seq.append(frame, w.extraBytes === undefined ? undefined : frame.length + w.extraBytes), w.pending!)
       moved = true
     }
     return moved
@@ -154,6 +155,7 @@ class WaitingData implements WaitingRequest, Pending {
     readonly type: RequestType,
     readonly nameJson: string,
     readonly dataJson: string,
+    readonly extraBytes: number | undefined,
     readonly deadline: number,
     readonly timeoutMs: number,
   ) {

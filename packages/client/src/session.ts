@@ -2,12 +2,13 @@ import {
   ACK_EVERY_FRAMES,
   encodeFrame,
   encodeRequest,
-  PONG_FRAME,
   exceedsBytes,
+  PONG_FRAME,
   FrameType,
   QUEUED_BYTES,
   QUEUED_REQUESTS,
   Sequencer,
+  SIZED_DATA_CHARS,
   SwitchboardError,
   type ClientFrame,
   type ServerDataFrame,
@@ -116,15 +117,19 @@ export class ClientSession {
    * Throws MESSAGE_TOO_LARGE when the data is over maxMessageBytes, before anything is queued.
    */
   requestData(type: RequestType, nameJson: string, dataJson: string, timeoutMs?: number): Promise<unknown> {
-    if (exceedsBytes(dataJson, this.maxMessageBytes, byteLength))
+    const dataBytes = dataJson.length < SIZED_DATA_CHARS ? undefined : byteLength(dataJson)
+    if (dataBytes === undefined ? exceedsBytes(dataJson, this.maxMessageBytes, byteLength) : dataBytes > this.maxMessageBytes)
       throw new SwitchboardError('MESSAGE_TOO_LARGE', `A ${type === FrameType.CALL ? 'call' : 'message'} exceeds ${this.maxMessageBytes} bytes`)
     if (this.#closedWith) throw this.#closedWith
+    // UTF-8 bytes beyond the frame's length (its numbers and brackets are ASCII), for large data:
+    // the outbox knows the frame's size without reading it (see SIZED_DATA_CHARS).
+    const extra = dataBytes === undefined ? undefined : dataBytes - dataJson.length + byteLength(nameJson) - nameJson.length
     // Built only when it may go now: a request that waits is held as its parts.
     if (this.#requests.queued === 0) {
       const frame = encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson)
-      if (this.#seq.out.hasRoom(frame.length)) return this.#enqueue(frame, timeoutMs)
+      if (this.#seq.out.hasRoom(frame.length)) return this.#enqueue(frame, timeoutMs, extra === undefined ? undefined : frame.length + extra)
     }
-    return this.#requests.waitData(type, nameJson, dataJson, timeoutMs)
+    return this.#requests.waitData(type, nameJson, dataJson, extra, timeoutMs)
   }
 
   /** The outbox has room for `frame` and no earlier request waits: it can go in now. */
@@ -132,9 +137,9 @@ export class ClientSession {
     return this.#requests.queued === 0 && this.#seq.out.hasRoom(frame.length)
   }
 
-  /** Queues `frame`, encoded with nextSeq, in the outbox and returns its reply's promise. */
-  #enqueue(frame: string, timeoutMs: number | undefined): Promise<unknown> {
-    const promise = this.#requests.sent(this.#seq.append(frame), timeoutMs)
+  /** Queues `frame`, encoded with nextSeq (UTF-8 size `bytes` when known), in the outbox and returns its reply's promise. */
+  #enqueue(frame: string, timeoutMs: number | undefined, bytes?: number): Promise<unknown> {
+    const promise = this.#requests.sent(this.#seq.append(frame, bytes), timeoutMs)
     this.#queueFlush()
     return promise
   }

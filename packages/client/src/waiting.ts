@@ -15,6 +15,8 @@ export interface WaitingRequest {
   encode(seq: number): string
   /** Characters it will take in the outbox, at most (its seq is not known yet). */
   chars: number
+  /** UTF-8 bytes its frame has beyond its length, when known (see ReplayBuffer.append). */
+  extraBytes?: number
   /** Null once it timed out while waiting. */
   pending: Pending | null
 }

@@ -18,6 +18,13 @@ export const MAX_MESSAGE_BYTES = 64 * 1024
 export const MAX_BATCH_BYTES = 1024 * 1024
 /** Most frames in one batch. */
 export const MAX_BATCH_FRAMES = 512
+/**
+ * Data JSON of this many UTF-16 units or more is measured when it is encoded, and its frame goes
+ * into the replay buffer with its UTF-8 size (ReplayBuffer.append): measuring the frame there
+ * would copy it. Shorter data is not: sizing every small frame costs more than the rare batch
+ * that measures some.
+ */
+export const SIZED_DATA_CHARS = 1024
 
 /** Server replay buffer bound (frames not yet acked by the client). */
 export const REPLAY_BUFFER_FRAMES = 50_000

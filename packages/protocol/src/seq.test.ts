@@ -221,6 +221,39 @@ describe('ReplayBuffer', () => {
       expect(lengths.length).toBeGreaterThan(0)
     })
 
+    it('takes the sizes an owner gives with its frames, and measures only the frames given none', () => {
+      const measured: number[] = []
+      const buffer = new ReplayBuffer(10, 1000, (s) => (measured.push(seqOf(s)), Buffer.byteLength(s)))
+      fill(buffer, 2)
+      // Seqs 3 to 5 come with a size of 100 bytes each: more than they take, so the cut shows it is used.
+      for (let i = 0; i < 3; i++) buffer.append(frameFor(buffer.nextSeq), 100)
+      const unsized = frameFor(1).length + 1
+      expect(seqsOf(buffer.framesAfter(0, 99, 1 + 2 * unsized + 2 * 101))).toEqual([1, 2, 3, 4])
+      expect(buffer.countAfter(0, 99, 2 * unsized + 2 * 101)).toBe(3)
+      expect(seqsOf(buffer.framesAfter(2, 99, 1 + 101))).toEqual([3])
+      expect(new Set(measured)).toEqual(new Set([1, 2]))
+    })
+
+    it('keeps given sizes beside their frames through compaction', () => {
+      const buffer = new ReplayBuffer(5_000, 10_000_000, () => {
+        throw new Error('a frame with a given size was measured')
+      })
+      // Sizes that differ from seq to seq, so a size read beside the wrong frame changes the cut.
+      const sizeOf = (seq: number) => 30 + (seq % 7) * 10
+      for (let seq = 1; seq <= 3_000; seq++) {
+        buffer.append(frameFor(seq), sizeOf(seq))
+        if (seq > 5) buffer.ack(seq - 5)
+      }
+      // Five held (2,996..3,000), of 30, 40, 50, 60 and 70 bytes.
+      expect(seqsOf(buffer.framesAfter(0, 99, 1 + 31 + 41 + 51))).toEqual([2_996, 2_997, 2_998])
+      expect(seqsOf(buffer.framesAfter(0, 99, 31 + 41 + 51))).toEqual([2_996, 2_997])
+      expect(seqsOf(buffer.framesAfter(2_997, 99, 1 + 51 + 61 + 71))).toEqual([2_998, 2_999, 3_000])
+      // Cleared, it forgets the old sizes: two frames said to take 7 bytes fit in 1 + 2 * 8.
+      buffer.clear()
+      for (let i = 0; i < 2; i++) buffer.append(frameFor(buffer.nextSeq), 7)
+      expect(seqsOf(buffer.framesAfter(0, 99, 1 + 2 * 8))).toEqual([3_001, 3_002])
+    })
+
     it('starts at the oldest held frame when asked for frames already acked', () => {
       const buffer = five()
       buffer.ack(3)

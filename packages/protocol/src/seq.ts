@@ -34,6 +34,11 @@ export class ReplayBuffer {
   #headSeq = 1
   #bytes = 0
   #byteLength: (s: string) => number
+  /**
+   * UTF-8 sizes the owner gave with its frames (see append), beside #frames index for index; 0
+   * where none was given. Made by the first size given: sessions of small frames never have it.
+   */
+  #sizes: number[] | undefined
 
   /**
    * `byteLength` measures a frame's UTF-8 size when a batch must be cut by bytes (framesAfter);
@@ -74,8 +79,18 @@ export class ReplayBuffer {
     return this.size < this.maxFrames && this.#bytes + frameLength <= this.maxBytes
   }
 
-  /** Adds a frame already encoded with `nextSeq`; returns its seq. */
-  append(frame: string): number {
+  /**
+   * Adds a frame already encoded with `nextSeq`; returns its seq. `bytes`, its UTF-8 size when the
+   * owner knows it from the frame's parts, spares a measure when a batch is cut by bytes. Measuring
+   * reads the frame, and V8 first copies a frame built by concatenation into one flat string: that
+   * copy of a large frame would live as long as the frame is unacked, and every scavenge meanwhile
+   * would copy it again.
+   */
+  append(frame: string, bytes?: number): number {
+    if (bytes !== undefined || this.#sizes !== undefined) {
+      const sizes = (this.#sizes ??= new Array<number>(this.#frames.length).fill(0))
+      sizes.push(bytes ?? 0)
+    }
     this.#frames.push(frame)
     this.#bytes += frame.length
     return this.lastSeq
@@ -96,6 +111,7 @@ export class ReplayBuffer {
     this.#headSeq = ack + 1
     if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
       this.#frames = this.#frames.slice(this.#head)
+      this.#sizes = this.#sizes?.slice(this.#head)
       this.#head = 0
     }
     return true
@@ -108,7 +124,7 @@ export class ReplayBuffer {
   framesAfter(after: number, limit = Number.MAX_SAFE_INTEGER, maxBytes?: number): string[] {
     const from = this.#head + Math.max(0, after - this.ackedSeq)
     let end = Math.min(this.#frames.length, from + limit)
-    if (maxBytes !== undefined) end = fitBatch(this.#frames, from, end, maxBytes, this.#byteLength)
+    if (maxBytes !== undefined) end = this.#fit(from, end, maxBytes)
     return this.#frames.slice(from, end)
   }
 
@@ -119,8 +135,16 @@ export class ReplayBuffer {
   countAfter(after: number, limit = Number.MAX_SAFE_INTEGER, maxBytes?: number): number {
     const from = this.#head + Math.max(0, after - this.ackedSeq)
     let end = Math.min(this.#frames.length, from + limit)
-    if (maxBytes !== undefined && end > from) end = fitBatch(this.#frames, from, end, maxBytes, this.#byteLength)
+    if (maxBytes !== undefined && end > from) end = this.#fit(from, end, maxBytes)
     return Math.max(0, end - from)
+  }
+
+  /** fitBatch over the held frames, with the sizes the owner gave where it gave them. */
+  #fit(from: number, end: number, maxBytes: number): number {
+    const sizes = this.#sizes
+    if (sizes === undefined) return fitBatch(this.#frames, from, end, maxBytes, this.#byteLength)
+    const byteLength = this.#byteLength
+    return fitBatch(this.#frames, from, end, maxBytes, (frame, i) => sizes[i] || byteLength(frame))
   }
 
   /**
@@ -141,6 +165,7 @@ export class ReplayBuffer {
   restore(ackedSeq: number, frames: readonly string[]): void {
     this.#headSeq = ackedSeq + 1
     this.#frames = [...frames]
+    this.#sizes = undefined
     this.#head = 0
     this.#bytes = 0
     for (const frame of frames) this.#bytes += frame.length
@@ -150,6 +175,7 @@ export class ReplayBuffer {
   clear(): void {
     this.#headSeq = this.nextSeq
     this.#frames = []
+    this.#sizes = undefined
     this.#head = 0
     this.#bytes = 0
   }

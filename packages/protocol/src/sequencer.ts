@@ -93,9 +93,12 @@ export class Sequencer<Early = unknown> {
     return this.#sent < this.out.lastSeq
   }
 
-  /** Queues an own data frame already encoded with `nextSeq`; the owner checks `out.hasRoom` first. */
-  append(frame: string): number {
-    return this.out.append(frame)
+  /**
+   * Queues an own data frame already encoded with `nextSeq`; the owner checks `out.hasRoom` first.
+   * `bytes`: its UTF-8 size, when the owner knows it from the frame's parts (see ReplayBuffer.append).
+   */
+  append(frame: string, bytes?: number): number {
+    return this.out.append(frame, bytes)
   }
 
   /** The peer holds every own frame up to `ack`; false (nothing changes) for a seq never sent. */

@@ -7,16 +7,20 @@ export class Unencodable {
 }
 
 /**
- * A REPLY carrying `result`, built as text: the result is encoded once and no wrapper array is
- * allocated per reply. Unencodable when JSON cannot encode the result (a BigInt, a cycle, nesting
- * deeper than the stack, a throwing toJSON).
+ * `result` as a REPLY's JSON, or Unencodable when JSON cannot encode it (a BigInt, a cycle,
+ * nesting deeper than the stack, a throwing toJSON).
  */
-export function encodeResultReply(seq: number, ref: number, result: unknown): string | Unencodable {
+export function encodeResult(result: unknown): string | Unencodable {
   try {
-    return `[${FrameType.REPLY},${seq},${ref},null,${encodeData(result)}]`
+    return encodeData(result)
   } catch (e) {
     return new Unencodable(e)
   }
+}
+
+/** A REPLY carrying `resultJson` (from encodeResult), built as text: no wrapper array per reply. */
+export function encodeResultReply(seq: number, ref: number, resultJson: string): string {
+  return `[${FrameType.REPLY},${seq},${ref},null,${resultJson}]`
 }
 
 /** A REPLY carrying `error`, and why its data was left out when JSON could not encode it. */
@@ -33,11 +37,9 @@ export function encodeErrorReply(seq: number, ref: number, error: SwitchboardErr
 
 const UNENCODABLE_RESULT = 'The result could not be encoded as JSON'
 
-/** The REPLY to `ref` carrying `result`, or RPC_ERROR when JSON cannot encode it (logged). */
-export function replyFrame(seq: number, ref: number, result: unknown, logger: Logger | undefined, sessionId: string): string {
-  const frame = encodeResultReply(seq, ref, result)
-  if (!(frame instanceof Unencodable)) return frame
-  logger?.({ kind: 'session', message: `reply to ${ref} could not be encoded`, sessionId, data: frame.cause })
+/** The REPLY to `ref` when JSON could not encode its result: RPC_ERROR, and the cause logged. */
+export function unencodableReplyFrame(seq: number, ref: number, why: Unencodable, logger: Logger | undefined, sessionId: string): string {
+  logger?.({ kind: 'session', message: `reply to ${ref} could not be encoded`, sessionId, data: why.cause })
   return errorReplyFrame(seq, ref, new SwitchboardError('RPC_ERROR', UNENCODABLE_RESULT), logger, sessionId)
 }
 

@@ -3,7 +3,9 @@ import {
   encodeFrame,
   FrameType,
   Sequencer,
+  SIZED_DATA_CHARS,
   SwitchboardError,
+  utf8Length,
   type ChannelFrameType,
   type ClientFrame,
   type CloseFrame,
@@ -16,7 +18,7 @@ import { heartbeat, notHeartbeat } from './heartbeat.js'
 import type { SessionConfig } from './session-config.js'
 import { SessionMove } from './session-move.js'
 import { queueFlush } from './flush-queue.js'
-import { errorReplyFrame, replyFrame } from './replies.js'
+import { encodeResult, encodeResultReply, errorReplyFrame, Unencodable, unencodableReplyFrame } from './replies.js'
 import { Inbound, receiveFrames } from './inbound.js'
 import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
 import { traitsOf } from './transports/index.js'
@@ -190,10 +192,15 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /**
    * Answers the client's data frame `ref` with a result. Never throws: a result JSON cannot encode
-   * is answered RPC_ERROR (see replyFrame).
+   * is answered RPC_ERROR (see unencodableReplyFrame).
    */
   reply(ref: number, result: unknown): void {
-    this.#append(replyFrame(this.#seq.nextSeq, ref, result, this.#config.logger, this.id), ref)
+    const json = encodeResult(result)
+    if (json instanceof Unencodable) return void this.#append(unencodableReplyFrame(this.#seq.nextSeq, ref, json, this.#config.logger, this.id), ref)
+    const frame = encodeResultReply(this.#seq.nextSeq, ref, json)
+    // A large one's size from its parts (its numbers and brackets are ASCII): see SIZED_DATA_CHARS.
+    const bytes = json.length < SIZED_DATA_CHARS ? undefined : frame.length - json.length + (this.#config.byteLength ?? utf8Length)(json)
+    this.#append(frame, ref, bytes)
   }
 
   /** Answers the client's data frame `ref` with an error; error data JSON cannot encode is left out. */
@@ -277,7 +284,7 @@ export class Session<Identity = unknown> implements TransportHost {
    * paced by Inbound instead), and acks the client's frames up to `replyTo` (the next attach's
    * WELCOME carries that ack should the reply be lost with the line).
    */
-  #append(frame: string, replyTo: number): boolean {
+  #append(frame: string, replyTo: number, bytes?: number): boolean {
     const away = this.#move?.away
     if (away && replyTo > 0) {
       away(frame)
@@ -286,7 +293,7 @@ export class Session<Identity = unknown> implements TransportHost {
     if (this.#ended) return true
     const out = this.#seq.out
     if (replyTo === 0 && !out.hasRoom(frame.length) && out.size > 0) return false
-    this.#seq.append(frame)
+    this.#seq.append(frame, bytes)
     if (replyTo > 0) this.#seq.acked(replyTo)
     this.flushSoon()
     return true
