@@ -41,11 +41,21 @@ describe.each(TRANSPORT_CASES)('over %s%s, split into 1-7 byte chunks', (transpo
 /**
  * Frames of multi-byte text large enough that a batch of them is cut by its UTF-8 size, not by
  * the bound of 3 bytes per UTF-16 unit. Each side sizes such frames from their parts (see
- * ReplayBuffer.append): a size counted short would put a batch over maxBatchBytes.
+ * ReplayBuffer.append): a size counted short would put a batch over maxBatchBytes. The answers
+ * to a long-polling client's requests are its batches from the server, measured here.
  */
 describe('frames of 32 KB of multi-byte text, many to a batch', () => {
   const BIG = TEXT.repeat(16) // 21,122 UTF-16 units as JSON, 32,642 UTF-8 bytes
   const MAX_BATCH_BYTES = 1_048_576
+
+  /** A fetch that records the size of every answer. */
+  const measuring =
+    (answers: number[]): typeof globalThis.fetch =>
+    async (input, init) => {
+      const response = await globalThis.fetch(input, init)
+      answers.push((await response.clone().arrayBuffer()).byteLength)
+      return response
+    }
 
   // The server refuses a batch over the bound from the client, and the session with it. 250 calls
   // are more than the outbox holds (4 MiB of UTF-16 units): the later ones wait for room as parts.
@@ -61,18 +71,30 @@ describe('frames of 32 KB of multi-byte text, many to a batch', () => {
   })
 
   it('replies larger than their calls leave the server in answers cut close to the bound, never past it', async () => {
-    // Long polling: what each request is answered with is a batch, measured here.
     const answers: number[] = []
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      const response = await globalThis.fetch(input, init)
-      answers.push((await response.clone().arrayBuffer()).byteLength)
-      return response
-    }
-    const client = connectClient(server.url, 'long-polling', { reconnect: false, fetch })
+    const client = connectClient(server.url, 'long-polling', { reconnect: false, fetch: measuring(answers) })
     try {
       await client.ready()
       const calls = Array.from({ length: 80 }, () => client.call('repeat', { text: TEXT, times: 16 }))
       expect((await Promise.all(calls)).every((r) => r === BIG)).toBe(true)
+      expect(Math.max(...answers)).toBeLessThanOrEqual(MAX_BATCH_BYTES)
+      expect(Math.max(...answers)).toBeGreaterThan(MAX_BATCH_BYTES / 2)
+    } finally {
+      client.close()
+    }
+  })
+
+  it('messages published in a loop reach a subscriber in answers cut close to the bound, never past it', async () => {
+    const answers: number[] = []
+    const client = connectClient(server.url, 'long-polling', { reconnect: false, fetch: measuring(answers) })
+    const room = 'room:utf8-fan-out'
+    try {
+      await client.ready()
+      const got = collect<string>(client, room)
+      await client.channel(room).subscribe()
+      for (let i = 0; i < 80; i++) void server.sb.publish(room, BIG)
+      await vi.waitFor(() => expect(got).toHaveLength(80), { timeout: 10_000 })
+      expect(got.every((m) => m === BIG)).toBe(true)
       expect(Math.max(...answers)).toBeLessThanOrEqual(MAX_BATCH_BYTES)
       expect(Math.max(...answers)).toBeGreaterThan(MAX_BATCH_BYTES / 2)
     } finally {

@@ -31,9 +31,10 @@ export class ChannelService<Identity> {
     log: Logger | undefined,
     maxSubscriptions = Number.POSITIVE_INFINITY,
     onForward?: AdapterEvents['onForward'],
+    byteLength?: (s: string) => number,
   ) {
     this.#maxSubscriptions = maxSubscriptions
-    this.registry = new ChannelRegistry(adapter, log)
+    this.registry = new ChannelRegistry(adapter, log, byteLength)
     this.#adapter = adapter
     this.#log = log
     this.#maxMessageBytes = maxMessageBytes

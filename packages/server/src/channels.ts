@@ -1,3 +1,4 @@
+import { SIZED_DATA_CHARS, utf8Length } from '@switchboard/protocol'
 import type { Adapter } from './adapters/adapter.js'
 import type { Logger } from './log.js'
 import type { Session } from './session.js'
@@ -73,10 +74,13 @@ export class ChannelRegistry {
   #pending = new Map<string, Promise<void>>()
   #interest: ChannelInterest
   #logger: Logger | undefined
+  #byteLength: (s: string) => number
 
-  constructor(interest: ChannelInterest, logger?: Logger) {
+  /** `byteLength`: UTF-8 size of a large message's body, once per message (Node passes Buffer.byteLength). */
+  constructor(interest: ChannelInterest, logger?: Logger, byteLength: (s: string) => number = utf8Length) {
     this.#interest = interest
     this.#logger = logger
+    this.#byteLength = byteLength
   }
 
   define(pattern: string, options: ChannelOptions<unknown, unknown>): void {
@@ -157,11 +161,15 @@ export class ChannelRegistry {
     return this.#subscriptions.get(channel)?.size ?? 0
   }
 
-  /** Fans a message out to this node's subscribers: the body was encoded once, each session adds its seq. */
+  /**
+   * Fans a message out to this node's subscribers: the body was encoded once, each session adds
+   * its seq. A large body is measured here, once, for every subscriber's frame (see SIZED_DATA_CHARS).
+   */
   deliver(channel: string, offset: number, epoch: string, body: string): void {
     const subscriptions = this.#subscriptions.get(channel)
     if (subscriptions === undefined) return
-    for (const subscription of subscriptions.values()) subscription.deliver(offset, epoch, body)
+    const bytes = body.length < SIZED_DATA_CHARS ? undefined : this.#byteLength(body)
+    for (const subscription of subscriptions.values()) subscription.deliver(offset, epoch, body, bytes)
   }
 
   #register(channel: string): void {

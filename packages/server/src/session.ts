@@ -182,12 +182,13 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   /**
-   * Queues a MESSAGE whose body was encoded once for every subscriber (or, with `type`, a GAP).
-   * False when the replay buffer has no room for it: nothing was queued, and the channel's
-   * policy decides what happens (see waitForRoom).
+   * Queues a MESSAGE whose body was encoded once for every subscriber (or, with `type`, a GAP);
+   * `bodyBytes`, the body's UTF-8 size when it was measured. False when the replay buffer has no
+   * room for it: nothing was queued, and the channel's policy decides what happens (see waitForRoom).
    */
-  sendMessage(body: string, type: ChannelFrameType = FrameType.MESSAGE): boolean {
-    return this.#append(encodeChannelFrame(type, this.#seq.nextSeq, body), 0)
+  sendMessage(body: string, type: ChannelFrameType = FrameType.MESSAGE, bodyBytes?: number): boolean {
+    const frame = encodeChannelFrame(type, this.#seq.nextSeq, body)
+    return this.#append(frame, 0, bodyBytes === undefined ? undefined : frame.length - body.length + bodyBytes)
   }
 
   /**

@@ -90,12 +90,12 @@ export class Subscription implements RoomWaiter {
     return this.#state === 'subscribing' || this.#state === 'closed' ? null : [this.#after, this.#epoch]
   }
 
-  /** A live message. On the data path of every message: no allocation while live. */
-  deliver(offset: number, epoch: string, body: string): void {
+  /** A live message (`bytes`: its body's UTF-8 size, when measured). On the data path of every message: no allocation while live. */
+  deliver(offset: number, epoch: string, body: string, bytes?: number): void {
     switch (this.#state) {
       case 'live':
         if (offset === this.#after + 1 && epoch === this.#epoch) {
-          if (this.session.sendMessage(body)) this.#after = offset
+          if (this.session.sendMessage(body, FrameType.MESSAGE, bytes)) this.#after = offset
           else this.#fellBehind(offset, epoch, body)
         } else if (offset > this.#after || epoch !== this.#epoch) this.#broken()
         return

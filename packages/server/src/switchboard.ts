@@ -73,10 +73,17 @@ export function createSwitchboard<Identity = null>(options: SwitchboardOptions<I
 export function createSwitchboardOn<Identity>(runtime: Runtime, options: SwitchboardOptions<Identity>): Switchboard<Identity> {
   const o = resolveOptions(options)
   let router: SessionRouter | undefined
-  const channels = new ChannelService<Identity>(o.adapter, o.maxMessageBytes, o.logger, o.maxSubscriptionsPerSession, (request) => {
-    if (router === undefined) throw new SwitchboardError('NODE_UNREACHABLE', 'This node takes no forwarded requests')
-    return router.onForward(request)
-  })
+  const channels = new ChannelService<Identity>(
+    o.adapter,
+    o.maxMessageBytes,
+    o.logger,
+    o.maxSubscriptionsPerSession,
+    (request) => {
+      if (router === undefined) throw new SwitchboardError('NODE_UNREACHABLE', 'This node takes no forwarded requests')
+      return router.onForward(request)
+    },
+    runtime.byteLength,
+  )
   const calls = new Calls<Identity>(o.maxMessageBytes, o.logger)
   /** Publishes and calls per session: a bucket made on a session's first one (idle sessions pay nothing). */
   const rates = new WeakMap<Session, TokenBucket>()
