@@ -25,10 +25,25 @@ function storage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> {
   }
 }
 
-/** Remembers the last transport that worked, per key (the server URL), for `ttlMs`. */
+/** One memory per ttl, shared by every client of the page or process (they share the storage too). */
+const memories = new Map<number, TransportMemory>()
+
+/**
+ * Remembers the last transport that worked, per key (the server URL), for `ttlMs`. A transport
+ * written for a key less than a hundredth of `ttlMs` ago is not written again: 10,000 clients of
+ * one server that connect at once write once, and a browser's synchronous storage is spared the rest.
+ */
 export function createTransportMemory(ttlMs: number): TransportMemory {
+  let memory = memories.get(ttlMs)
+  if (memory === undefined) memories.set(ttlMs, (memory = makeTransportMemory(ttlMs)))
+  return memory
+}
+
+function makeTransportMemory(ttlMs: number): TransportMemory {
   const store = storage()
   const keyOf = (key: string) => `switchboard:transport:${key}`
+  /** What this memory last wrote for each key, and when. */
+  const written = new Map<string, { transport: TransportName; at: number }>()
   return {
     get(key) {
       try {
@@ -45,8 +60,12 @@ export function createTransportMemory(ttlMs: number): TransportMemory {
       }
     },
     set(key, transport) {
+      const now = Date.now()
+      const last = written.get(key)
+      if (last?.transport === transport && now - last.at < ttlMs / 100) return
       try {
-        store.setItem(keyOf(key), JSON.stringify({ transport, until: Date.now() + ttlMs }))
+        store.setItem(keyOf(key), JSON.stringify({ transport, until: now + ttlMs }))
+        written.set(key, { transport, at: now })
       } catch {
         // storage full or blocked: remembering is an optimisation only
       }
