@@ -12,7 +12,15 @@ import {
   WEBSOCKET_PATH,
 } from '@switchboard/protocol'
 import { endpointUrl } from '../endpoints.js'
-import { endpoint, type ClientTransport, type TransportFactory, type TransportTraits, type WebSocketLike } from './transport.js'
+import {
+  endpoint,
+  type ClientTransport,
+  type TransportContext,
+  type TransportEvents,
+  type TransportFactory,
+  type TransportTraits,
+  type WebSocketLike,
+} from './transport.js'
 
 const OPEN = 1
 /** Over HIGH_WATER_BYTES buffered, `send` asks the session to wait; drain is polled this often (browsers have no event). */
@@ -30,89 +38,111 @@ export const WEBSOCKET_TRAITS: TransportTraits = {
  * WebSocket: one socket both ways; the token goes in the first frame (HELLO), never the URL. A
  * socket that negotiates says so in its URL and sends nothing: the server's WELCOME comes first.
  */
-export const createWebSocketTransport: TransportFactory = (ctx, events) => {
-  let ws: { readyState: number; bufferedAmount: number; send(d: string): void; close(c?: number, r?: string): void } | null = null
-  let done = false
-  let probing = ctx.probe
-  let drainTimer: ReturnType<typeof setTimeout> | undefined
-  const hello = (probe: boolean) =>
-    encodeBatch([
+export const createWebSocketTransport: TransportFactory = (ctx, events) => new WebSocketTransport(ctx, events)
+
+/** A class, not closures: a process may hold 10,000 of these, and its methods are shared. */
+class WebSocketTransport implements ClientTransport {
+  readonly name = 'websocket'
+  readonly traits = WEBSOCKET_TRAITS
+  readonly #ctx: TransportContext
+  readonly #events: TransportEvents
+  #ws: WebSocketLike | null = null
+  #done = false
+  #probing: boolean
+  #drainTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(ctx: TransportContext, events: TransportEvents) {
+    this.#ctx = ctx
+    this.#events = events
+    this.#probing = ctx.probe
+  }
+
+  open(): void {
+    const ctx = this.#ctx
+    const Ctor = ctx.WebSocket
+    if (!Ctor) {
+      queueMicrotask(() => this.#finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
+      return
+    }
+    const negotiate = ctx.negotiate
+    const url = negotiate
+      ? endpointUrl(ctx.baseUrl, WEBSOCKET_PATH, { [NEGOTIATE_PARAM]: String(PROTOCOL_VERSION), [TRANSPORTS_PARAM]: negotiate.join(',') })
+      : endpoint(ctx, WEBSOCKET_PATH)
+    let socket: WebSocketLike
+    try {
+      socket = new Ctor(url)
+    } catch (e) {
+      queueMicrotask(() => this.#finish(`WebSocket failed: ${(e as Error).message}`))
+      return
+    }
+    this.#ws = socket
+    if (!negotiate) socket.onopen = () => socket.send(this.#hello(this.#probing))
+    socket.onmessage = (event) => this.#receive(event.data)
+    socket.onclose = (event) => this.#finish(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, event.code)
+    // A close event always follows an error; it carries the code.
+    socket.onerror = ignore
+  }
+
+  send(batch: string): boolean {
+    const ws = this.#ws
+    if (this.#done || !ws || ws.readyState !== OPEN) return false
+    ws.send(batch)
+    if (ws.bufferedAmount <= HIGH_WATER_BYTES) return true
+    this.#waitDrain()
+    return false
+  }
+
+  pause(): void {
+    // A socket attaches once, with its HELLO: nothing to hold back.
+  }
+
+  attach(): void {
+    const ws = this.#ws
+    if (this.#done || !this.#probing || !ws || ws.readyState !== OPEN) return
+    this.#probing = false
+    ws.send(this.#hello(false))
+  }
+
+  close(): void {
+    if (this.#done) return
+    this.#done = true
+    clearTimeout(this.#drainTimer)
+    this.#ws?.close(1000)
+  }
+
+  #receive(data: unknown): void {
+    if (this.#done || typeof data !== 'string') return
+    if (this.#probing) {
+      // Only the probe's PONG is expected; a proxy that mangles frames fails the probe by timeout.
+      if (data === PROBE_ANSWER) this.#events.onProbe()
+      return
+    }
+    this.#events.onBatch(data)
+  }
+
+  #hello(probe: boolean): string {
+    const ctx = this.#ctx
+    return encodeBatch([
       encodeFrame(probe ? [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION, 1] : [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION]),
     ])
-
-  const finish = (reason: string, closeCode?: number) => {
-    if (done) return
-    done = true
-    clearTimeout(drainTimer)
-    const code = closeCode === undefined ? undefined : codeFromClose(closeCode)
-    events.onClose(code ? { reason, code } : { reason })
   }
 
-  const waitDrain = () => {
-    drainTimer = setTimeout(() => {
-      if (done || !ws) return
-      if (ws.bufferedAmount > HIGH_WATER_BYTES / 2) waitDrain()
-      else events.onDrain()
+  #finish(reason: string, closeCode?: number): void {
+    if (this.#done) return
+    this.#done = true
+    clearTimeout(this.#drainTimer)
+    const code = closeCode === undefined ? undefined : codeFromClose(closeCode)
+    this.#events.onClose(code ? { reason, code } : { reason })
+  }
+
+  #waitDrain(): void {
+    this.#drainTimer = setTimeout(() => {
+      const ws = this.#ws
+      if (this.#done || !ws) return
+      if (ws.bufferedAmount > HIGH_WATER_BYTES / 2) this.#waitDrain()
+      else this.#events.onDrain()
     }, DRAIN_POLL_MS)
   }
-
-  const transport: ClientTransport = {
-    name: 'websocket',
-    traits: WEBSOCKET_TRAITS,
-    open() {
-      const Ctor = ctx.WebSocket
-      if (!Ctor) {
-        queueMicrotask(() => finish('WebSocket is not available here (pass the WebSocket option in Node 20)'))
-        return
-      }
-      const negotiate = ctx.negotiate
-      const url = negotiate
-        ? endpointUrl(ctx.baseUrl, WEBSOCKET_PATH, { [NEGOTIATE_PARAM]: String(PROTOCOL_VERSION), [TRANSPORTS_PARAM]: negotiate.join(',') })
-        : endpoint(ctx, WEBSOCKET_PATH)
-      let socket: WebSocketLike
-      try {
-        socket = new Ctor(url)
-      } catch (e) {
-        queueMicrotask(() => finish(`WebSocket failed: ${(e as Error).message}`))
-        return
-      }
-      ws = socket
-      if (!negotiate) socket.onopen = () => socket.send(hello(probing))
-      socket.onmessage = (event) => {
-        if (done || typeof event.data !== 'string') return
-        if (probing) {
-          // Only the probe's PONG is expected; a proxy that mangles frames fails the probe by timeout.
-          if (event.data === PROBE_ANSWER) events.onProbe()
-          return
-        }
-        events.onBatch(event.data)
-      }
-      socket.onclose = (event) => finish(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, event.code)
-      socket.onerror = () => {
-        // A close event always follows; it carries the code.
-      }
-    },
-    send(batch) {
-      if (done || !ws || ws.readyState !== OPEN) return false
-      ws.send(batch)
-      if (ws.bufferedAmount <= HIGH_WATER_BYTES) return true
-      waitDrain()
-      return false
-    },
-    pause() {
-      // A socket attaches once, with its HELLO: nothing to hold back.
-    },
-    attach() {
-      if (done || !probing || !ws || ws.readyState !== OPEN) return
-      probing = false
-      ws.send(hello(false))
-    },
-    close() {
-      if (done) return
-      done = true
-      clearTimeout(drainTimer)
-      ws?.close(1000)
-    },
-  }
-  return transport
 }
+
+function ignore(): void {}
