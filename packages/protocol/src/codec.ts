@@ -161,15 +161,16 @@ export function batchRoom(maxBytes: number, control: string): number {
  * How many of `frames[from..end)` go in one batch of at most `maxBytes` UTF-8 bytes (brackets and
  * commas included): the end index of that run, and always at least one frame, so a frame is never
  * held back. Counts 3 bytes per UTF-16 unit (an upper bound, no scan) until that bound passes
- * `maxBytes`, and only then measures exactly: small batches cost nothing. `byteLength` gets each
- * frame's index too, so an owner that knows a frame's size answers without reading it.
+ * `maxBytes`, and only then measures exactly: small batches cost nothing. `sizes[i]`, where set
+ * (not 0), is frame i's size as its owner gave it, and is taken without reading the frame.
  */
 export function fitBatch(
   frames: readonly string[],
   from: number,
   end: number,
   maxBytes: number,
-  byteLength: (s: string, index: number) => number = utf8Length,
+  byteLength: (s: string) => number = utf8Length,
+  sizes?: readonly number[],
 ): number {
   let bytes = 1
   let i = from
@@ -180,9 +181,9 @@ export function fitBatch(
   }
   if (i >= end) return end
   bytes = 1
-  for (let j = from; j < i; j++) bytes += byteLength(frames[j]!, j) + 1
+  for (let j = from; j < i; j++) bytes += (sizes?.[j] || byteLength(frames[j]!)) + 1
   for (; i < end; i++) {
-    const next = bytes + byteLength(frames[i]!, i) + 1
+    const next = bytes + (sizes?.[i] || byteLength(frames[i]!)) + 1
     if (next > maxBytes) break
     bytes = next
   }

@@ -124,7 +124,7 @@ export class ReplayBuffer {
   framesAfter(after: number, limit = Number.MAX_SAFE_INTEGER, maxBytes?: number): string[] {
     const from = this.#head + Math.max(0, after - this.ackedSeq)
     let end = Math.min(this.#frames.length, from + limit)
-    if (maxBytes !== undefined) end = this.#fit(from, end, maxBytes)
+    if (maxBytes !== undefined) end = fitBatch(this.#frames, from, end, maxBytes, this.#byteLength, this.#sizes)
     return this.#frames.slice(from, end)
   }
 
@@ -135,16 +135,8 @@ export class ReplayBuffer {
   countAfter(after: number, limit = Number.MAX_SAFE_INTEGER, maxBytes?: number): number {
     const from = this.#head + Math.max(0, after - this.ackedSeq)
     let end = Math.min(this.#frames.length, from + limit)
-    if (maxBytes !== undefined && end > from) end = this.#fit(from, end, maxBytes)
+    if (maxBytes !== undefined && end > from) end = fitBatch(this.#frames, from, end, maxBytes, this.#byteLength, this.#sizes)
     return Math.max(0, end - from)
-  }
-
-  /** fitBatch over the held frames, with the sizes the owner gave where it gave them. */
-  #fit(from: number, end: number, maxBytes: number): number {
-    const sizes = this.#sizes
-    if (sizes === undefined) return fitBatch(this.#frames, from, end, maxBytes, this.#byteLength)
-    const byteLength = this.#byteLength
-    return fitBatch(this.#frames, from, end, maxBytes, (frame, i) => sizes[i] || byteLength(frame))
   }
 
   /**
