@@ -75,6 +75,42 @@ describe('POST answers', () => {
     ])
   })
 
+  it('on long polling, are not repeated by a poll that left before they came back: it goes on where the last poll ended', async () => {
+    const { s, waiting } = await polling()
+    expect(await post(s, '[[13,1,"echo",1]]')).toEqual([
+      [2, 1],
+      [21, 1, 1, null, 1],
+    ])
+    expect(await post(s, '[[13,2,"slow",{"ms":20}]]')).toEqual([[2, 2]])
+    expect(await (await waiting).json()).toEqual([[21, 2, 2, null, 'done']])
+    // The client's next poll leaves while the first POST's answer is still on its way: its ack is 0.
+    const next = poll(s, 0)
+    expect(await post(s, '[[13,3,"slow",{"ms":20}]]')).toEqual([[2, 3]])
+    expect(await (await next).json()).toEqual([[21, 3, 3, null, 'done']])
+    // A new attach stating that ack gets everything after it again: a client that lost an answer
+    // attaches anew.
+    expect(await (await poll(s, 0, true)).json()).toEqual([
+      [1, 3],
+      [21, 1, 1, null, 1],
+      [21, 2, 2, null, 'done'],
+      [21, 3, 3, null, 'done'],
+    ])
+  })
+
+  it('on long polling, are sent again after a poll the client abandoned, even without a new attach', async () => {
+    const { s } = await polling()
+    const abort = new AbortController()
+    const held = fetch(`${server.url}/poll?sid=${s.sessionId}`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, signal: abort.signal })
+    expect(await post(s, '[[13,1,"echo",1]]')).toEqual([
+      [2, 1],
+      [21, 1, 1, null, 1],
+    ])
+    abort.abort()
+    await held.catch(() => {})
+    // Whether or not the server has seen that poll go yet, the next one starts again from its ack.
+    expect(await (await poll(s, 0)).json()).toEqual([[21, 1, 1, null, 1]])
+  })
+
   it('on SSE too, carry the replies ready when they answer; the stream carries what comes later', async () => {
     const s = await negotiate()
     const abort = new AbortController()
