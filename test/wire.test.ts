@@ -27,6 +27,12 @@ const post = async (s: NegotiateResponse, body: string) =>
 const poll = (s: NegotiateResponse, ack: number, attach = false) =>
   fetch(`${server.url}/poll?sid=${s.sessionId}${attach ? '&attach=1' : ''}`, { headers: { [TOKEN]: s.resumeToken, [ACK]: String(ack) } })
 
+/** True when `answer` has not come 200 ms on (an answer that is due comes within a few). */
+async function stillPending(answer: Promise<unknown>): Promise<boolean> {
+  const later = Symbol('later')
+  return (await Promise.race([answer, new Promise((resolve) => setTimeout(resolve, 200, later))])) === later
+}
+
 /** A new session on long polling: attached (its WELCOME taken), with a poll held by the server. */
 async function polling(): Promise<{ s: NegotiateResponse; waiting: Promise<Response> }> {
   const s = await negotiate()
@@ -109,6 +115,45 @@ describe('POST answers', () => {
     await held.catch(() => {})
     // Whether or not the server has seen that poll go yet, the next one starts again from its ack.
     expect(await (await poll(s, 0)).json()).toEqual([[21, 1, 1, null, 1]])
+  })
+
+  it('from a POST that overtook the one before it, wait for it: its frames are held, and it is answered once they are taken', async () => {
+    const { s } = await polling()
+    const early = post(s, '[[13,2,"echo",2],[13,3,"echo",3]]')
+    expect(await stillPending(early)).toBe(true)
+    expect(await post(s, '[[13,1,"echo",1]]')).toEqual([
+      [2, 3],
+      [21, 1, 1, null, 1],
+      [21, 2, 2, null, 2],
+      [21, 3, 3, null, 3],
+    ])
+    expect(await early).toEqual([[2, 3]])
+  })
+
+  it('hold one batch of frames ahead of a gap at most: frames past it are dropped, unacked, for the client to send again', async () => {
+    const { s } = await polling()
+    // maxBatchFrames (512) ahead of the gap at seq 1 are held; the next is not, and its POST is answered at once.
+    const frames = Array.from({ length: 512 }, (_, k) => `[13,${k + 2},"echo",${k + 2}]`)
+    const early = post(s, `[${frames.join(',')}]`)
+    expect(await post(s, '[[13,514,"echo",514]]')).toEqual([[2, 0]])
+    const answer = (await post(s, '[[13,1,"echo",1]]')) as unknown[][]
+    expect(answer[0]).toEqual([2, 513])
+    expect(((await early) as unknown[][])[0]).toEqual([2, 513])
+    const again = (await post(s, '[[13,514,"echo",514]]')) as unknown[][]
+    expect(again[0]).toEqual([2, 514])
+    expect(again).toContainEqual([21, 514, 514, null, 514])
+  })
+
+  it('answer a second POST ahead of the gap at once (a client has one in flight), and the waiting one when the session ends', async () => {
+    const { s } = await polling()
+    const early = post(s, '[[13,3,"echo",3]]')
+    expect(await stillPending(early)).toBe(true)
+    expect(await post(s, '[[13,4,"echo",4]]')).toEqual([[2, 0]])
+    expect(await stillPending(early)).toBe(true)
+    // A frame of no known type breaks the protocol: the session ends, and nothing waits for it.
+    const broken = await fetch(`${server.url}/send?sid=${s.sessionId}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken }, body: '[[99]]' })
+    expect(broken.status).toBeGreaterThanOrEqual(400)
+    expect(((await early) as unknown[][])[0]).toEqual([2, 0])
   })
 
   it('on SSE too, carry the replies ready when they answer; the stream carries what comes later', async () => {

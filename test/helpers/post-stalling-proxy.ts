@@ -4,15 +4,19 @@ import { closeServer, listenOnLoopback } from './sockets.js'
 
 /**
  * What the proxy does with an upstream `POST .../send`: pass it on, read it and never answer
- * (as some corporate proxies and antivirus do), or read it and answer 504 after `gatewayMs`.
+ * (as some corporate proxies and antivirus do), read it and answer 504 after `gatewayMs`, or
+ * (`overtake`) hold one in `overtakeEvery` for `overtakeMs` before passing it on, so the next
+ * ones overtake it.
  */
-export type PostMode = 'pass' | 'stall' | 'gateway-timeout'
+export type PostMode = 'pass' | 'stall' | 'gateway-timeout' | 'overtake'
 
 export interface PostStallingProxy {
   /** `http://127.0.0.1:PORT` */
   readonly url: string
   /** POSTs swallowed (stalled or answered 504) so far. */
   readonly swallowed: number
+  /** POSTs passed on while an earlier one was held (overtake mode) so far. */
+  readonly overtaken: number
   setMode(mode: PostMode): void
   close(): Promise<void>
 }
@@ -22,14 +26,35 @@ export interface PostStallingProxy {
  * is streamed through unbuffered (SSE and long polls work), except upstream POSTs in a
  * swallowing mode. No WebSocket: clients behind it use SSE or long polling.
  */
-export async function startPostStallingProxy(options: { targetPort: number; gatewayMs?: number }): Promise<PostStallingProxy> {
+export async function startPostStallingProxy(options: {
+  targetPort: number
+  gatewayMs?: number
+  overtakeMs?: number
+  overtakeEvery?: number
+}): Promise<PostStallingProxy> {
   let mode: PostMode = 'pass'
   let swallowed = 0
+  let overtaken = 0
+  let posts = 0
+  let held = 0
   const sockets = new Set<net.Socket>()
   const timers = new Set<ReturnType<typeof setTimeout>>()
 
   const server = http.createServer((req, res) => {
-    if (mode !== 'pass' && req.method === 'POST' && /\/send(\?|$)/.test(req.url ?? '')) {
+    const upstreamPost = req.method === 'POST' && /\/send(\?|$)/.test(req.url ?? '')
+    if (mode === 'overtake' && upstreamPost) {
+      if (posts++ % (options.overtakeEvery ?? 2) === 0) {
+        held++
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          held--
+          forward(req, res)
+        }, options.overtakeMs ?? 50)
+        timers.add(timer)
+        return
+      }
+      if (held > 0) overtaken++
+    } else if (mode !== 'pass' && upstreamPost) {
       swallowed++
       req.resume() // read the whole body: the client sees its upload complete
       if (mode === 'gateway-timeout') {
@@ -41,6 +66,9 @@ export async function startPostStallingProxy(options: { targetPort: number; gate
       }
       return
     }
+    forward(req, res)
+  })
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const upstream = http.request(
       { host: '127.0.0.1', port: options.targetPort, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -51,7 +79,7 @@ export async function startPostStallingProxy(options: { targetPort: number; gate
     upstream.on('error', () => res.destroy())
     res.on('close', () => upstream.destroy())
     req.pipe(upstream)
-  })
+  }
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -61,6 +89,9 @@ export async function startPostStallingProxy(options: { targetPort: number; gate
     url: `http://127.0.0.1:${port}`,
     get swallowed() {
       return swallowed
+    },
+    get overtaken() {
+      return overtaken
     },
     setMode(next) {
       mode = next

@@ -23,6 +23,11 @@ const PROFILED = [
   ['flood-4k', 'sb-ws'],
   ['flood-4k', 'raw-ws'],
   ['fanout', 'sb-ws'],
+  // The HTTP lines' floods: one POST in flight each way, beside Socket.IO polling's.
+  ['flood-64', 'sb-sse'],
+  ['flood-4k', 'sb-sse'],
+  ['flood-4k', 'sb-lp'],
+  ['flood-4k', 'sio-polling'],
   ['burst-64', 'sb-sse'],
   ['burst-64', 'sb-lp'],
   ['fanout', 'sb-sse'],

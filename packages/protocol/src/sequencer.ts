@@ -182,6 +182,11 @@ export class Sequencer<Early = unknown> {
     return true
   }
 
+  /** Some peer frame waits ahead of a gap. */
+  get holding(): boolean {
+    return (this.#early?.size ?? 0) > 0
+  }
+
   /** The held frame that is next in line, now delivered; undefined when there is none. */
   takeHeld(): Early | undefined {
     const next = this.#early?.get(this.received + 1)

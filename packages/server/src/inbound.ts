@@ -13,20 +13,33 @@ import type { Logger } from './log.js'
 import type { Session } from './session.js'
 import type { SessionConfig } from './session-config.js'
 
+/** A client data frame that came ahead of a gap, and its share of its batch's bytes. */
+export interface EarlyFrame {
+  frame: ClientDataFrame
+  bytes: number
+}
+
 /**
  * Takes a batch of client frames for `session` (whose seqs are `seq`): acks and pings at once,
  * data frames in seq order to its Inbound, made on the first one (an idle session has none).
- * `inlineAck`: the caller answers with the ack itself (a POST).
+ * Data frames ahead of a gap (a POST that overtook the one before it) wait in `seq` until the gap
+ * fills, within one batch's worth; past that they are dropped and the client sends them again
+ * on its next line. `inlineAck`: the caller answers with the ack itself (a POST). Returns, when
+ * this batch's frames wait for a gap, a promise of its filling: the POST is answered then, so its
+ * client, which has two POSTs in flight at most, sends no more until the one before arrives (or
+ * times out and attaches again), and never runs past what the server holds.
  */
 export function receiveFrames(
   session: Session,
-  seq: Sequencer,
+  seq: Sequencer<EarlyFrame>,
   logger: Logger | undefined,
   frames: readonly ClientFrame[],
   inlineAck: boolean,
   bytes: number,
-): void {
+): Promise<void> | undefined {
   let due = false
+  let held = false
+  const share = bytes / frames.length
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!
     switch (f[0]) {
@@ -43,14 +56,21 @@ export function receiveFrames(
       default: {
         const verdict = seq.accept(f[1])
         due = true
-        if (verdict === 'deliver') session.inbound(true)!.deliver(f, bytes / frames.length)
-        else if (verdict === 'gap')
-          logger?.({ kind: 'session', message: `dropped frame ${f[1]} after a gap (expected ${seq.received + 1})`, sessionId: session.id })
+        if (verdict === 'deliver') {
+          const inbound = session.inbound(true)!
+          inbound.deliver(f, share)
+          for (let next = seq.takeHeld(); next; next = seq.takeHeld()) inbound.deliver(next.frame, next.bytes)
+          if (!seq.holding) inbound.gapFilled()
+        } else if (verdict === 'gap') {
+          if (seq.hold(f[1], { frame: f, bytes: share }, share)) held = true
+          else logger?.({ kind: 'session', message: `dropped frame ${f[1]} after a gap (expected ${seq.received + 1})`, sessionId: session.id })
+        }
       }
     }
   }
   if (inlineAck) seq.acked()
   else if (due) session.inbound(false)?.scheduleAck()
+  return held && seq.holding ? session.inbound(true)!.untilGapFills() : undefined
 }
 
 /**
@@ -77,6 +97,8 @@ export class Inbound {
   #paused: (() => void) | null = null
   /** Publishes in flight that later frames did not wait for (made on the first). */
   #overlaps: Overlaps | null = null
+  /** Answers the POST whose frames wait ahead of a gap (see receiveFrames). */
+  #gapWaiter: (() => void) | undefined
 
   constructor(session: Session, seq: Sequencer, config: SessionConfig) {
     this.#session = session
@@ -147,8 +169,27 @@ export class Inbound {
     else this.#ackTimer ??= setTimeout(Inbound.#ackNow, ACK_DELAY_MS, this)
   }
 
+  /**
+   * Resolves once the frames held ahead of a gap are taken, or the session ends here. Undefined
+   * when a POST already waits: only a client that ignores POSTS_IN_FLIGHT has two, and its
+   * second is answered at once.
+   */
+  untilGapFills(): Promise<void> | undefined {
+    if (this.#gapWaiter) return undefined
+    return new Promise((resolve) => {
+      this.#gapWaiter = resolve
+    })
+  }
+
+  gapFilled(): void {
+    const answer = this.#gapWaiter
+    this.#gapWaiter = undefined
+    answer?.()
+  }
+
   /** The session ended: held frames are dropped (its final ack excludes them), the timer stops. */
   end(): void {
+    this.gapFilled()
     clearTimeout(this.#ackTimer)
     this.#frames = []
     this.#sizes = []

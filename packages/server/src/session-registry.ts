@@ -247,14 +247,15 @@ export class SessionRegistry implements SessionLayer {
    * Decodes a client batch within the limits and hands it to the session. `bytes`: the batch's
    * UTF-8 size, which the transport knows without counting (the WebSocket message's length).
    * A batch that breaks the protocol ends the session with the error's code and rethrows.
+   * Returns what the answer of a POST waits for (see Session.receive).
    */
-  receive(session: Session, text: string, bytes: number, inlineAck: boolean): void {
+  receive(session: Session, text: string, bytes: number, inlineAck: boolean): Promise<void> | undefined {
     try {
       if (bytes > this.options.maxBatchBytes) throw new SwitchboardError('BATCH_TOO_LARGE', `A batch exceeds ${this.options.maxBatchBytes} bytes`)
       const frames = decodeClientBatch(text, this.options.maxBatchFrames)
       // A batch within maxMessageBytes cannot hold an oversized frame: only bigger ones are measured.
       if (bytes > this.options.maxMessageBytes) markOversized(frames, bytes, this.options.maxMessageBytes, this.byteLength)
-      session.receive(frames, inlineAck, bytes)
+      return session.receive(frames, inlineAck, bytes)
     } catch (e) {
       const error = e instanceof SwitchboardError ? e : new SwitchboardError('INTERNAL', undefined, { cause: e })
       // A protocol violation is final (the client would send it again); our own fault is not.

@@ -279,14 +279,17 @@ describe('Session acks and replay', () => {
 })
 
 describe('Session incoming frames', () => {
-  it('dispatches data frames once each, in order, dropping duplicates and frames after a gap', () => {
+  it('dispatches data frames once each, in order: duplicates dropped, frames after a gap held until it fills', () => {
     const { session, dispatched } = createSession()
     session.receive([1, 2, 2, 1, 4, 3, 3, 5].map(publishFrame))
-    expect(seqsOf(dispatched)).toEqual([1, 2, 3])
-    expect(session.received).toBe(3)
-    session.receive([3, 4, 5, 4].map(publishFrame))
     expect(seqsOf(dispatched)).toEqual([1, 2, 3, 4, 5])
     expect(session.received).toBe(5)
+    session.receive([8, 7, 8].map(publishFrame))
+    expect(seqsOf(dispatched)).toEqual([1, 2, 3, 4, 5])
+    expect(session.received).toBe(5)
+    session.receive([6, 7].map(publishFrame))
+    expect(seqsOf(dispatched)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(session.received).toBe(8)
   })
 
   it('passes every kind of data frame through unchanged', () => {

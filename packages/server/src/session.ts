@@ -19,7 +19,7 @@ import type { SessionConfig } from './session-config.js'
 import { SessionMove } from './session-move.js'
 import { queueFlush } from './flush-queue.js'
 import { encodeResult, encodeResultReply, errorReplyFrame, Unencodable, unencodableReplyFrame } from './replies.js'
-import { Inbound, receiveFrames } from './inbound.js'
+import { type EarlyFrame, Inbound, receiveFrames } from './inbound.js'
 import { hasRoomAgain, type RoomWaiter } from './slow-consumer.js'
 import { traitsOf } from './transports/index.js'
 import type { ServerTransport, TransportHost } from './transports/transport.js'
@@ -42,7 +42,7 @@ export class Session<Identity = unknown> implements TransportHost {
 
   #config: SessionConfig
   /** Seqs and acks both ways, the replay buffer, and control frames for the next batch. */
-  #seq: Sequencer
+  #seq: Sequencer<EarlyFrame>
   #transport: ServerTransport | null = null
   /** A long poll was answered and the client's next one is on its way. */
   #betweenPolls = false
@@ -68,6 +68,10 @@ export class Session<Identity = unknown> implements TransportHost {
       byteLength: config.byteLength,
       // Acks say what was processed: frames held under backpressure are not acked until then.
       ackProcessed: true,
+      // A client's POSTs overtake each other (two in flight, on two connections): one batch's
+      // frames wait for the one before (see receiveFrames).
+      maxEarlyFrames: config.batch.maxFrames,
+      maxEarlyChars: config.batch.maxBytes,
     })
   }
 
@@ -167,11 +171,11 @@ export class Session<Identity = unknown> implements TransportHost {
     for (const waiter of waiting) waiter.onRoom()
   }
 
-  /** Frames from the client, on any line. `inlineAck`: the caller answers with the ack itself (POST). */
-  receive(frames: readonly ClientFrame[], inlineAck = false, bytes = 0): void {
+  /** Frames from the client, on any line. `inlineAck`: a POST, answered once what this returns resolves. */
+  receive(frames: readonly ClientFrame[], inlineAck = false, bytes = 0): Promise<void> | undefined {
     if (this.#ended) return
     this.lastSeen = Date.now()
-    receiveFrames(this, this.#seq, this.#config.logger, frames, inlineAck, bytes)
+    return receiveFrames(this, this.#seq, this.#config.logger, frames, inlineAck, bytes)
   }
 
   /**

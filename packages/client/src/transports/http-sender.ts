@@ -12,22 +12,28 @@ export async function errorCodeOf(answer: HttpAnswer): Promise<ErrorCode | undef
   }
 }
 
+/** POSTs of one transport in flight at most: the next batch leaves while the server works on one. */
+export const POSTS_IN_FLIGHT = 2
+
 /**
- * Upstream for the HTTP transports: one POST at a time, in order; the answer carries the
- * server's ack and goes to the session like any batch. A failed POST ends the transport, and so
- * does one unanswered for requestTimeoutMs (a proxy that reads it and never answers would
- * otherwise hold every later send forever): the session resends everything unacked on the next
- * attach, and the server drops what it already processed.
+ * Upstream for the HTTP transports: POSTs of batches in seq order, at most POSTS_IN_FLIGHT at
+ * once, so the client's work on one answer overlaps the server's on the next batch (on two
+ * connections, one may overtake the other: the server holds frames that come ahead of a gap
+ * until it fills). Each answer carries the server's ack and goes to the session like any batch.
+ * A failed POST ends the transport, and so does one unanswered for requestTimeoutMs (a proxy
+ * that reads it and never answers would otherwise hold every later send forever): the session
+ * resends everything unacked on the next attach, and the server drops what it already processed.
  */
 export class HttpSender {
   #ctx: TransportContext
   #events: TransportEvents
   /** Where every POST goes: built once. */
   #url: string
-  #inFlight = false
+  #inFlight = 0
   #abort = new AbortController()
   #closed = false
-  #timer: ReturnType<typeof setTimeout> | undefined
+  /** Each POST's answer deadline, cleared with it or on close. */
+  #timers = new Set<ReturnType<typeof setTimeout>>()
 
   constructor(ctx: TransportContext, events: TransportEvents) {
     this.#ctx = ctx
@@ -35,29 +41,33 @@ export class HttpSender {
     this.#url = endpoint(ctx, SEND_PATH)
   }
 
+  /** Sends `batch`; false once POSTS_IN_FLIGHT are in flight (onDrain says when one is back). */
   send(batch: string, onFail: (reason: string, code?: ErrorCode) => void): boolean {
-    if (this.#inFlight || this.#closed) return false
-    this.#inFlight = true
+    if (this.#inFlight >= POSTS_IN_FLIGHT || this.#closed) return false
+    this.#inFlight++
     // One timer per POST (a batch, not a message); the POST's own abort ends it either way.
     const timeoutMs = this.#ctx.requestTimeoutMs
-    this.#timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (this.#closed) return
       this.close()
       onFail(`POST unanswered for ${timeoutMs} ms`, 'TIMEOUT')
     }, timeoutMs)
+    this.#timers.add(timer)
     this.#post(batch).then(
       () => {
-        this.#inFlight = false
-        clearTimeout(this.#timer)
+        this.#inFlight--
+        this.#timers.delete(timer)
+        clearTimeout(timer)
         if (!this.#closed) this.#events.onDrain()
       },
       (e: { code?: ErrorCode; message?: string }) => {
-        this.#inFlight = false
-        clearTimeout(this.#timer)
+        this.#inFlight--
+        this.#timers.delete(timer)
+        clearTimeout(timer)
         if (!this.#closed) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
       },
     )
-    return false
+    return this.#inFlight < POSTS_IN_FLIGHT
   }
 
   async #post(batch: string): Promise<void> {
@@ -79,7 +89,8 @@ export class HttpSender {
 
   close(): void {
     this.#closed = true
-    clearTimeout(this.#timer)
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
     this.#abort.abort()
   }
 }

@@ -44,7 +44,9 @@ export function registerHttpUpstream(app: Hono, layer: SessionLayer): void {
     }
     const ack = c.req.header(ACK_HEADER)
     if (ack !== undefined) session.acked(parseAck(ack))
-    layer.receive(session, text, layer.byteLength(text), true)
+    // Frames that overtook the POST before them: answered when it comes (see receiveFrames).
+    const gap = layer.receive(session, text, layer.byteLength(text), true)
+    if (gap) await gap
     // A Response with plain-object headers: @hono/node-server writes it without building a web
     // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
     return new Response(session.postAnswer(), { headers: POLL_HEADERS })

@@ -60,8 +60,11 @@ export interface SessionLayer {
   bringHere(sid: string, token: string | undefined, probe: boolean): Promise<void>
   /** Decodes the first message of a bidirectional line: HELLO, of our protocol version. */
   decodeHello(text: string): HelloFrame
-  /** Decodes a client batch of `bytes` (UTF-8) within the limits and hands it to the session. */
-  receive(session: Session, text: string, bytes: number, inlineAck: boolean): void
+  /**
+   * Decodes a client batch of `bytes` (UTF-8) within the limits and hands it to the session;
+   * a POST is answered once the promise returned, if any, resolves (its frames wait for a gap).
+   */
+  receive(session: Session, text: string, bytes: number, inlineAck: boolean): Promise<void> | undefined
   /** Ends the live session `sid`, if any, with `error` (a request broke a limit before it was proven). */
   endWith(sid: string | undefined, error: SwitchboardError): void
   /** A poll of the ended session `sid` is answered with `batch` (a drain waits for it to be written). */
