@@ -6,9 +6,11 @@ import { closeServer, listenOnLoopback } from './sockets.js'
  * What the proxy does with an upstream `POST .../send`: pass it on, read it and never answer
  * (as some corporate proxies and antivirus do), read it and answer 504 after `gatewayMs`, or
  * (`overtake`) hold one in `overtakeEvery` for `overtakeMs` before passing it on, so the next
- * ones overtake it.
+ * ones overtake it. `retry-poll` leaves POSTs alone and loses the answer of every other long poll
+ * that carries frames: it sends the same GET again and passes on the second answer, as nginx
+ * does when its upstream fails mid-answer (`proxy_next_upstream`, on by default for GETs).
  */
-export type PostMode = 'pass' | 'stall' | 'gateway-timeout' | 'overtake'
+export type PostMode = 'pass' | 'stall' | 'gateway-timeout' | 'overtake' | 'retry-poll'
 
 export interface PostStallingProxy {
   /** `http://127.0.0.1:PORT` */
@@ -17,6 +19,8 @@ export interface PostStallingProxy {
   readonly swallowed: number
   /** POSTs passed on while an earlier one was held (overtake mode) so far. */
   readonly overtaken: number
+  /** Poll answers with frames lost and asked for again (retry-poll mode) so far. */
+  readonly retried: number
   setMode(mode: PostMode): void
   close(): Promise<void>
 }
@@ -35,6 +39,8 @@ export async function startPostStallingProxy(options: {
   let mode: PostMode = 'pass'
   let swallowed = 0
   let overtaken = 0
+  let retried = 0
+  let polls = 0
   let posts = 0
   let held = 0
   const sockets = new Set<net.Socket>()
@@ -42,7 +48,11 @@ export async function startPostStallingProxy(options: {
 
   const server = http.createServer((req, res) => {
     const upstreamPost = req.method === 'POST' && /\/send(\?|$)/.test(req.url ?? '')
-    if (mode === 'overtake' && upstreamPost) {
+    if (mode === 'retry-poll' && req.method === 'GET' && /\/poll\?/.test(req.url ?? '') && !/[?&]attach=1/.test(req.url ?? '')) {
+      if (polls++ % 2 === 1) return void retryPoll(req, res)
+    } else if (mode === 'retry-poll') {
+      // POSTs and the rest pass.
+    } else if (mode === 'overtake' && upstreamPost) {
       if (posts++ % (options.overtakeEvery ?? 2) === 0) {
         held++
         const timer = setTimeout(() => {
@@ -68,6 +78,27 @@ export async function startPostStallingProxy(options: {
     }
     forward(req, res)
   })
+  /** Asks for the poll, and if its answer carries frames, drops it and asks for the same again. */
+  const retryPoll = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const ask = (again: boolean) => {
+      const upstream = http.request({ host: '127.0.0.1', port: options.targetPort, method: 'GET', path: req.url, headers: req.headers }, (answer) => {
+        const chunks: Buffer[] = []
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+        answer.on('end', () => {
+          const body = Buffer.concat(chunks)
+          if (!again && answer.statusCode === 200 && body.toString() !== '[]') {
+            retried++
+            return ask(true)
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers).end(body)
+        })
+      })
+      upstream.on('error', () => res.destroy())
+      res.on('close', () => upstream.destroy())
+      upstream.end()
+    }
+    ask(false)
+  }
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const upstream = http.request(
       { host: '127.0.0.1', port: options.targetPort, method: req.method, path: req.url, headers: req.headers },
@@ -92,6 +123,9 @@ export async function startPostStallingProxy(options: {
     },
     get overtaken() {
       return overtaken
+    },
+    get retried() {
+      return retried
     },
     setMode(next) {
       mode = next

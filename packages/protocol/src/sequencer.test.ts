@@ -49,25 +49,11 @@ describe('Sequencer outbound', () => {
     expect(seqsIn(s.nextBatch(LIMITS, false))).toEqual([5, 6])
   })
 
-  it('resumes the same line: drops what the peer acks, and never gives it again what it already had', () => {
-    const s = engine()
-    fill(s, 6)
-    expect(seqsIn(s.nextBatch({ maxFrames: 4, maxBytes: 1_000_000 }, false))).toEqual([1, 2, 3, 4])
-    expect(s.resume(1)).toBe(true) // the peer asked before frames 2-4 reached it
-    expect(s.out.size).toBe(5)
-    expect(seqsIn(s.nextBatch(LIMITS, false))).toEqual([5, 6])
-    expect(s.resume(6)).toBe(true)
-    expect(s.out.size).toBe(0)
-    fill(s, 1)
-    expect(seqsIn(s.nextBatch(LIMITS, false))).toEqual([7])
-  })
-
-  it('refuses an ack, a rewind or a resume beyond the last seq, changing nothing', () => {
+  it('refuses an ack or a rewind beyond the last seq, changing nothing', () => {
     const s = engine()
     fill(s, 2)
     expect(s.ack(3)).toBe(false)
     expect(s.rewind(3)).toBe(false)
-    expect(s.resume(3)).toBe(false)
     expect(s.out.size).toBe(2)
     expect(seqsIn(s.nextBatch(LIMITS, false))).toEqual([1, 2])
   })

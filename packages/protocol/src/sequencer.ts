@@ -117,17 +117,6 @@ export class Sequencer<Early = unknown> {
     return true
   }
 
-  /**
-   * The same line goes on (the next poll of a long-polling line): drop what the peer acks, and go
-   * on after what this line was already given, even when `peerAck` is older (an answer on its way
-   * to the peer when it asked). False, changing nothing, for an ack beyond the last seq sent.
-   */
-  resume(peerAck: number): boolean {
-    if (!this.out.ack(peerAck)) return false
-    if (this.#sent < this.out.ackedSeq) this.#sent = this.out.ackedSeq
-    return true
-  }
-
   /** Own frames the peer has not acked, oldest first (what a session owes its peer at its end). */
   unackedFrames(): string[] {
     return this.out.framesAfter(this.out.ackedSeq)

@@ -6,8 +6,8 @@ import { endpoint, type TransportFactory, type TransportTraits } from './transpo
 
 /**
  * Long polling: one GET held by the server until it has frames (or its poll timeout), then
- * the next; POST up. Every poll carries the client's ack, so the client needs no separate ack
- * frames. A poll that fails ends the line: the next attach replays from the ack what was lost.
+ * the next; POST up. Every poll carries the client's ack, so an answer lost on the way is
+ * simply sent again by the next poll, and the client needs no separate ack frames.
  */
 /** Every poll and POST carries the ack, and the next poll leaves as soon as one is answered: no ACK frames. */
 export const LONG_POLLING_TRAITS: TransportTraits = {

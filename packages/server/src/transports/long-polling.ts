@@ -12,8 +12,7 @@ export const POLL_HEADERS = {
 /**
  * One long poll: writable until it carries one batch, then done. Held at most `timeoutMs`
  * (answered `[]`), closed early if the client goes away or a newer attach supersedes it.
- * Each poll carries the client's ack. The next poll goes on where this one left off; a client that
- * loses an answer attaches again (`attach=1`), which replays from its ack.
+ * Each poll carries the client's ack, so a lost answer is simply sent again by the next poll.
  */
 export class LongPollTransport implements ServerTransport {
   readonly name = 'long-polling'
