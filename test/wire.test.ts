@@ -103,6 +103,29 @@ describe('POST answers', () => {
     expect(await (await poll(s, 0)).json()).toEqual([[21, 1, 1, null, 1]])
   })
 
+  it('answer a POST that comes again (its first answer lost on the way) from its ack: what the first carried comes again', async () => {
+    const { s } = await polling()
+    const numbered = async (n: number, body: string) =>
+      (await fetch(`${server.url}/send?sid=${s.sessionId}&n=${n}`, { method: 'POST', headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, body })).json()
+    expect(await numbered(1, '[[13,1,"echo",1]]')).toEqual([
+      [2, 1],
+      [21, 1, 1, null, 1],
+    ])
+    // A proxy or the browser sent POST 1 again, with its ack: the client never got the reply.
+    expect(await numbered(1, '[[13,1,"echo",1]]')).toEqual([
+      [2, 1],
+      [21, 1, 1, null, 1],
+    ])
+    // POST 3 overtook POST 2: it waits for it, and neither is taken for a resend.
+    const third = numbered(3, '[[13,3,"echo",3]]')
+    expect(await numbered(2, '[[13,2,"echo",2]]')).toEqual([
+      [2, 3],
+      [21, 2, 2, null, 2],
+      [21, 3, 3, null, 3],
+    ])
+    expect(await third).toEqual([[2, 3]])
+  })
+
   it('from a POST that overtook the one before it, wait for it: its frames are held, and it is answered once they are taken', async () => {
     const { s } = await polling()
     const early = post(s, '[[13,2,"echo",2],[13,3,"echo",3]]')

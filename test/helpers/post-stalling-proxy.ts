@@ -6,11 +6,12 @@ import { closeServer, listenOnLoopback } from './sockets.js'
  * What the proxy does with an upstream `POST .../send`: pass it on, read it and never answer
  * (as some corporate proxies and antivirus do), read it and answer 504 after `gatewayMs`, or
  * (`overtake`) hold one in `overtakeEvery` for `overtakeMs` before passing it on, so the next
- * ones overtake it. `retry-poll` leaves POSTs alone and loses the answer of every other long poll
- * that carries frames: it sends the same GET again and passes on the second answer, as nginx
- * does when its upstream fails mid-answer (`proxy_next_upstream`, on by default for GETs).
+ * ones overtake it. `retry-poll` loses the answer of every other long poll that carries frames:
+ * it sends the same GET again and passes on the second answer, as nginx does when its upstream
+ * fails mid-answer (`proxy_next_upstream`, on by default for GETs). `retry-post` does the same to
+ * every other POST whose answer carries replies, as a browser may on a reused connection.
  */
-export type PostMode = 'pass' | 'stall' | 'gateway-timeout' | 'overtake' | 'retry-poll'
+export type PostMode = 'pass' | 'stall' | 'gateway-timeout' | 'overtake' | 'retry-poll' | 'retry-post'
 
 export interface PostStallingProxy {
   /** `http://127.0.0.1:PORT` */
@@ -19,7 +20,7 @@ export interface PostStallingProxy {
   readonly swallowed: number
   /** POSTs passed on while an earlier one was held (overtake mode) so far. */
   readonly overtaken: number
-  /** Poll answers with frames lost and asked for again (retry-poll mode) so far. */
+  /** Answers with frames lost and asked for again (retry-poll and retry-post modes) so far. */
   readonly retried: number
   setMode(mode: PostMode): void
   close(): Promise<void>
@@ -40,7 +41,7 @@ export async function startPostStallingProxy(options: {
   let swallowed = 0
   let overtaken = 0
   let retried = 0
-  let polls = 0
+  let asked = 0
   let posts = 0
   let held = 0
   const sockets = new Set<net.Socket>()
@@ -48,11 +49,14 @@ export async function startPostStallingProxy(options: {
 
   const server = http.createServer((req, res) => {
     const upstreamPost = req.method === 'POST' && /\/send(\?|$)/.test(req.url ?? '')
-    if (mode === 'retry-poll' && req.method === 'GET' && /\/poll\?/.test(req.url ?? '') && !/[?&]attach=1/.test(req.url ?? '')) {
-      if (polls++ % 2 === 1) return void retryPoll(req, res)
-    } else if (mode === 'retry-poll') {
-      // POSTs and the rest pass.
-    } else if (mode === 'overtake' && upstreamPost) {
+    const poll = req.method === 'GET' && /\/poll\?/.test(req.url ?? '') && !/[?&]attach=1/.test(req.url ?? '')
+    if ((mode === 'retry-poll' && poll) || (mode === 'retry-post' && upstreamPost)) {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => retry(req, Buffer.concat(chunks), res, (asked++ & 1) === 1))
+      return
+    }
+    if (mode === 'overtake' && upstreamPost) {
       if (posts++ % (options.overtakeEvery ?? 2) === 0) {
         held++
         const timer = setTimeout(() => {
@@ -64,7 +68,7 @@ export async function startPostStallingProxy(options: {
         return
       }
       if (held > 0) overtaken++
-    } else if (mode !== 'pass' && upstreamPost) {
+    } else if ((mode === 'stall' || mode === 'gateway-timeout') && upstreamPost) {
       swallowed++
       req.resume() // read the whole body: the client sees its upload complete
       if (mode === 'gateway-timeout') {
@@ -78,26 +82,26 @@ export async function startPostStallingProxy(options: {
     }
     forward(req, res)
   })
-  /** Asks for the poll, and if its answer carries frames, drops it and asks for the same again. */
-  const retryPoll = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const ask = (again: boolean) => {
-      const upstream = http.request({ host: '127.0.0.1', port: options.targetPort, method: 'GET', path: req.url, headers: req.headers }, (answer) => {
+  /** Sends the request on; with `lose`, an answer that carries frames is dropped and the same request sent again. */
+  const retry = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, lose: boolean) => {
+    const upstream = http.request(
+      { host: '127.0.0.1', port: options.targetPort, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
         const chunks: Buffer[] = []
         answer.on('data', (chunk: Buffer) => chunks.push(chunk))
         answer.on('end', () => {
-          const body = Buffer.concat(chunks)
-          if (!again && answer.statusCode === 200 && body.toString() !== '[]') {
+          const text = Buffer.concat(chunks)
+          if (lose && answer.statusCode === 200 && carriesFrames(text.toString())) {
             retried++
-            return ask(true)
+            return retry(req, body, res, false)
           }
-          res.writeHead(answer.statusCode ?? 502, answer.headers).end(body)
+          res.writeHead(answer.statusCode ?? 502, answer.headers).end(text)
         })
-      })
-      upstream.on('error', () => res.destroy())
-      res.on('close', () => upstream.destroy())
-      upstream.end()
-    }
-    ask(false)
+      },
+    )
+    upstream.on('error', () => res.destroy())
+    res.on('close', () => upstream.destroy())
+    upstream.end(body)
   }
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const upstream = http.request(
@@ -135,5 +139,14 @@ export async function startPostStallingProxy(options: {
       for (const socket of sockets) socket.destroy()
       await closeServer(server, [...sockets])
     },
+  }
+}
+
+/** A batch of server frames with any but ACK, PING and PONG: what an answer lost on the way takes with it. */
+function carriesFrames(text: string): boolean {
+  try {
+    return (JSON.parse(text) as unknown[][]).some((f) => Array.isArray(f) && ![2, 3, 4].includes(f[0] as number))
+  } catch {
+    return false
   }
 }

@@ -67,6 +67,11 @@ export const ATTACH_PARAM = 'attach'
 /** On an SSE request: a probe stream (one PONG, no attach) to test the line before switching to it. */
 export const PROBE_PARAM = 'probe'
 /**
+ * On `POST /send`: the POST's number on its line, 1 and up. One that comes again was sent again
+ * by a proxy or the browser after its answer was lost on the way: it is answered from its ack.
+ */
+export const POST_NUMBER_PARAM = 'n'
+/**
  * On `GET {base}/ws` with no session id: negotiate in the upgrade. Its value is the client's
  * PROTOCOL_VERSION; TRANSPORTS_PARAM lists the transports it may use (comma-separated, best
  * first). The server creates the session as negotiate would and its first frame, the WELCOME,

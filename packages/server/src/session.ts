@@ -17,6 +17,7 @@ import { EndedSession } from './ended-session.js'
 import { heartbeat, notHeartbeat } from './heartbeat.js'
 import type { SessionConfig } from './session-config.js'
 import { SessionMove } from './session-move.js'
+import { AnsweredPosts } from './answered-posts.js'
 import { queueFlush } from './flush-queue.js'
 import { encodeResult, encodeResultReply, errorReplyFrame, Unencodable, unencodableReplyFrame } from './replies.js'
 import { type EarlyFrame, Inbound, receiveFrames } from './inbound.js'
@@ -46,6 +47,8 @@ export class Session<Identity = unknown> implements TransportHost {
   #transport: ServerTransport | null = null
   /** A long poll was answered and the client's next one is on its way. */
   #betweenPolls = false
+  /** The line's POSTs answered so far (made on the first numbered one). */
+  #posts: AnsweredPosts | null = null
   #queued = false
   #ended = false
   /** Client frames on their way to the app, paced (made on the first data frame). */
@@ -112,8 +115,7 @@ export class Session<Identity = unknown> implements TransportHost {
     // The client tries again in a moment, and finds the session where it went.
     if (this.#move?.moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
     const seq = this.#seq
-    // Every poll too replays from its ack: a proxy that loses a poll's answer asks for it again
-    // with the same GET, and the client never learns that it lost anything (test/retried-poll).
+    // Every poll too: a proxy that loses a poll's answer asks again with the same GET (lost-answers test).
     if (!seq.rewind(clientAck)) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
@@ -123,6 +125,7 @@ export class Session<Identity = unknown> implements TransportHost {
     this.detachedAt = 0
     this.lastSeen = Date.now()
     if (welcome) {
+      this.#posts = null
       seq.filterControl(notHeartbeat)
       seq.control(encodeFrame(answer ? [FrameType.WELCOME, seq.processedSeq, answer] : [FrameType.WELCOME, seq.processedSeq]), true)
       seq.acked()
@@ -181,9 +184,11 @@ export class Session<Identity = unknown> implements TransportHost {
    * is answered in one HTTP exchange instead of a POST and an event (or the next poll). A poll or
    * event sent meanwhile may carry some of them again or overtake them: the client drops
    * duplicates and holds early frames. Should the line change first, the next attach replays
-   * from the client's ack, so frames the client drops from an old line are not lost.
+   * from the client's ack, so frames the client drops from an old line are not lost. POST `n` of
+   * the line that comes again (see AnsweredPosts) replays from `clientAck`, its ack header.
    */
-  postAnswer(): string {
+  postAnswer(n = 0, clientAck = 0): string {
+    if (n > 0 && (this.#posts ??= new AnsweredPosts()).again(n) && this.#seq.rewind(clientAck)) this.flushSoon()
     return this.#seq.answerBatch(this.#config.batch, this.#overHttp && !this.#ended)
   }
 

@@ -1,4 +1,4 @@
-import { ACK_HEADER, isErrorCode, SEND_PATH, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import { ACK_HEADER, POST_NUMBER_PARAM, isErrorCode, SEND_PATH, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
 import { isOk, type HttpAnswer } from '../http/http.js'
 import { endpoint, type TransportContext, type TransportEvents } from './transport.js'
 
@@ -27,8 +27,10 @@ export const POSTS_IN_FLIGHT = 2
 export class HttpSender {
   #ctx: TransportContext
   #events: TransportEvents
-  /** Where every POST goes: built once. */
+  /** Where every POST goes, but for its number: built once. */
   #url: string
+  /** POSTs sent on this line: each carries its number, so a resend of it is told apart. */
+  #posts = 0
   #inFlight = 0
   #abort = new AbortController()
   #closed = false
@@ -38,7 +40,7 @@ export class HttpSender {
   constructor(ctx: TransportContext, events: TransportEvents) {
     this.#ctx = ctx
     this.#events = events
-    this.#url = endpoint(ctx, SEND_PATH)
+    this.#url = `${endpoint(ctx, SEND_PATH)}&${POST_NUMBER_PARAM}=`
   }
 
   /** Sends `batch`; false once POSTS_IN_FLIGHT are in flight (onDrain says when one is back). */
@@ -71,7 +73,7 @@ export class HttpSender {
   }
 
   async #post(batch: string): Promise<void> {
-    const answer = await this.#ctx.http(this.#url, {
+    const answer = await this.#ctx.http(this.#url + ++this.#posts, {
       method: 'POST',
       // The ack rides along: on long polling, replies come back in POST answers and the server
       // would otherwise hear of their delivery only at the next poll.

@@ -1,4 +1,4 @@
-import { ACK_HEADER, SEND_PATH, SESSION_ID_PARAM, SwitchboardError, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, POST_NUMBER_PARAM, SEND_PATH, SESSION_ID_PARAM, SwitchboardError, TOKEN_HEADER } from '@switchboard/protocol'
 import type { Hono, MiddlewareHandler } from 'hono'
 import { EndedSession } from '../ended-session.js'
 import { limitBody, parseAck } from '../http.js'
@@ -43,12 +43,15 @@ export function registerHttpUpstream(app: Hono, layer: SessionLayer): void {
       layer.leaveRequest(session)
     }
     const ack = c.req.header(ACK_HEADER)
-    if (ack !== undefined) session.acked(parseAck(ack))
+    const clientAck = ack === undefined ? undefined : parseAck(ack)
+    if (clientAck !== undefined) session.acked(clientAck)
     // Frames that overtook the POST before them: answered when it comes (see receiveFrames).
     const gap = layer.receive(session, text, layer.byteLength(text), true)
     if (gap) await gap
     // A Response with plain-object headers: @hono/node-server writes it without building a web
     // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
-    return new Response(session.postAnswer(), { headers: POLL_HEADERS })
+    // Numbered by the client (old ones send no number): a number answered before is a resend.
+    const n = clientAck === undefined ? 0 : Number(c.req.query(POST_NUMBER_PARAM))
+    return new Response(session.postAnswer(Number.isSafeInteger(n) ? n : 0, clientAck), { headers: POLL_HEADERS })
   })
 }
