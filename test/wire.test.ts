@@ -126,6 +126,24 @@ describe('POST answers', () => {
     expect(await third).toEqual([[2, 3]])
   })
 
+  it('answer a POST of an older line than the one attached with its ack alone: its client has left that line', async () => {
+    const s = await negotiate()
+    const attach = await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1&l=5`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' } })
+    expect(await attach.json()).toEqual([[1, 0]])
+    const waiting = poll(s, 0)
+    const onLine = async (line: number, body: string) =>
+      (
+        await fetch(`${server.url}/send?sid=${s.sessionId}&l=${line}&n=1`, { method: 'POST', headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, body })
+      ).json()
+    // A POST of line 4 reached the server after line 5 attached: its call is taken, its reply goes on line 5.
+    expect(await onLine(4, '[[13,1,"echo",1]]')).toEqual([[2, 1]])
+    expect(await (await waiting).json()).toEqual([[21, 1, 1, null, 1]])
+    expect(await onLine(5, '[[13,2,"echo",2]]')).toEqual([
+      [2, 2],
+      [21, 2, 2, null, 2],
+    ])
+  })
+
   it('from a POST that overtook the one before it, wait for it: its frames are held, and it is answered once they are taken', async () => {
     const { s } = await polling()
     const early = post(s, '[[13,2,"echo",2],[13,3,"echo",3]]')

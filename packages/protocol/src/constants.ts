@@ -72,6 +72,13 @@ export const PROBE_PARAM = 'probe'
  */
 export const POST_NUMBER_PARAM = 'n'
 /**
+ * On the attach of an HTTP line (its SSE stream, its first poll) and on each of its POSTs: the
+ * line's number, greater for every newer line of a client. A POST of a line older than the one
+ * attached (it reached the server late) is answered with its ack alone: its client has left
+ * that line, and frames in the answer would be lost.
+ */
+export const LINE_PARAM = 'l'
+/**
  * On `GET {base}/ws` with no session id: negotiate in the upgrade. Its value is the client's
  * PROTOCOL_VERSION; TRANSPORTS_PARAM lists the transports it may use (comma-separated, best
  * first). The server creates the session as negotiate would and its first frame, the WELCOME,

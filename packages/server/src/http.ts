@@ -128,6 +128,12 @@ export function limitBody(maxSize: number, onTooLarge: (c: Context) => never): M
 }
 
 /** The client's ack, from the `ACK_HEADER` of a poll, stream or POST; absent means 0. */
+/** A number the client puts in a query (LINE_PARAM, POST_NUMBER_PARAM): 0 when absent or not one. */
+export function queryNumber(value: string | undefined): number {
+  const n = Number(value)
+  return Number.isSafeInteger(n) && n > 0 ? n : 0
+}
+
 export function parseAck(value: string | undefined): number {
   const ack = Number(value ?? '0')
   if (!Number.isSafeInteger(ack) || ack < 0) throw new SwitchboardError('BAD_REQUEST', `Bad ${ACK_HEADER} header`)

@@ -47,8 +47,9 @@ export class Session<Identity = unknown> implements TransportHost {
   #transport: ServerTransport | null = null
   /** A long poll was answered and the client's next one is on its way. */
   #betweenPolls = false
-  /** The line's POSTs answered so far (made on the first numbered one). */
+  /** The line's POSTs answered so far (made on the first numbered one), and its number (LINE_PARAM). */
   #posts: AnsweredPosts | null = null
+  #line = 0
   #queued = false
   #ended = false
   /** Client frames on their way to the app, paced (made on the first data frame). */
@@ -108,9 +109,9 @@ export class Session<Identity = unknown> implements TransportHost {
    * Makes `transport` the session's line; any older line is closed as SUPERSEDED.
    * `clientAck` is the last server seq the client holds: everything after it is replayed.
    * `welcome` puts a WELCOME frame (the server's ack) first in the next batch; with `answer`, the
-   * negotiate answer of a line that negotiated as it opened.
+   * negotiate answer of a line that negotiated as it opened; `line`, an HTTP line's number.
    */
-  attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse): void {
+  attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse, line = 0): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
     // The client tries again in a moment, and finds the session where it went.
     if (this.#move?.moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
@@ -126,6 +127,8 @@ export class Session<Identity = unknown> implements TransportHost {
     this.lastSeen = Date.now()
     if (welcome) {
       this.#posts = null
+      // A WebSocket has no POSTs: any that comes is an old line's.
+      this.#line = this.#overHttp ? line : Number.MAX_SAFE_INTEGER
       seq.filterControl(notHeartbeat)
       seq.control(encodeFrame(answer ? [FrameType.WELCOME, seq.processedSeq, answer] : [FrameType.WELCOME, seq.processedSeq]), true)
       seq.acked()
@@ -185,9 +188,11 @@ export class Session<Identity = unknown> implements TransportHost {
    * event sent meanwhile may carry some of them again or overtake them: the client drops
    * duplicates and holds early frames. Should the line change first, the next attach replays
    * from the client's ack, so frames the client drops from an old line are not lost. POST `n` of
-   * the line that comes again (see AnsweredPosts) replays from `clientAck`, its ack header.
+   * the line that comes again (see AnsweredPosts) replays from `clientAck`, its ack header; a POST
+   * of an older `line` than the one attached (see LINE_PARAM) gets its ack alone.
    */
-  postAnswer(n = 0, clientAck = 0): string {
+  postAnswer(n = 0, clientAck = 0, line = 0): string {
+    if (line < this.#line) return this.#seq.answerBatch(this.#config.batch, false)
     if (n > 0 && (this.#posts ??= new AnsweredPosts()).again(n) && this.#seq.rewind(clientAck)) this.flushSoon()
     return this.#seq.answerBatch(this.#config.batch, this.#overHttp && !this.#ended)
   }

@@ -1,4 +1,4 @@
-import { ACK_HEADER, POST_NUMBER_PARAM, isErrorCode, SEND_PATH, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import { ACK_HEADER, LINE_PARAM, POST_NUMBER_PARAM, isErrorCode, SEND_PATH, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
 import { isOk, type HttpAnswer } from '../http/http.js'
 import { endpoint, type TransportContext, type TransportEvents } from './transport.js'
 
@@ -37,10 +37,10 @@ export class HttpSender {
   /** Each POST's answer deadline, cleared with it or on close. */
   #timers = new Set<ReturnType<typeof setTimeout>>()
 
-  constructor(ctx: TransportContext, events: TransportEvents) {
+  constructor(ctx: TransportContext, events: TransportEvents, line: number) {
     this.#ctx = ctx
     this.#events = events
-    this.#url = `${endpoint(ctx, SEND_PATH)}&${POST_NUMBER_PARAM}=`
+    this.#url = `${endpoint(ctx, SEND_PATH, { [LINE_PARAM]: String(line) })}&${POST_NUMBER_PARAM}=`
   }
 
   /** Sends `batch`; false once POSTS_IN_FLIGHT are in flight (onDrain says when one is back). */

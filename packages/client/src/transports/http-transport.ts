@@ -4,6 +4,8 @@ import type { ClientTransport, TransportContext, TransportEvents, TransportTrait
 
 /** What a downstream reader gets from the HTTP transport shell. */
 export interface Downstream {
+  /** The line's number (LINE_PARAM), sent on its attach and its POSTs. */
+  readonly line: number
   /** Aborted when the transport closes. */
   readonly signal: AbortSignal
   /** True once the transport is closed or finished. */
@@ -12,6 +14,13 @@ export interface Downstream {
   paused(): boolean
   /** Ends the transport and reports it (once). */
   finish(reason: string, code?: ErrorCode): void
+}
+
+let lastLine = 0
+/** Numbers the HTTP lines of this page or process, newer ones greater, across reloads too (the clock). */
+function nextLine(): number {
+  lastLine = Math.max(lastLine + 1, Date.now())
+  return lastLine
 }
 
 /**
@@ -27,7 +36,8 @@ export function createHttpTransport(
   probe?: (downstream: Downstream) => Promise<void>,
 ): ClientTransport {
   const abort = new AbortController()
-  const sender = new HttpSender(ctx, events)
+  const line = nextLine()
+  const sender = new HttpSender(ctx, events, line)
   let done = false
   let paused = false
 
@@ -37,6 +47,7 @@ export function createHttpTransport(
     sender.close()
   }
   const downstream: Downstream = {
+    line,
     signal: abort.signal,
     done: () => done,
     paused: () => paused,

@@ -1,4 +1,4 @@
-import { ACK_HEADER, ATTACH_PARAM, POLL_PATH, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, ATTACH_PARAM, LINE_PARAM, POLL_PATH, TOKEN_HEADER } from '@switchboard/protocol'
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
 import { createHttpTransport } from './http-transport.js'
@@ -20,7 +20,7 @@ export const LONG_POLLING_TRAITS: TransportTraits = {
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>
   createHttpTransport('long-polling', LONG_POLLING_TRAITS, ctx, events, async (down) => {
     // Built once, as the POST's: every poll after the first goes to the same URL.
-    const attach = endpoint(ctx, POLL_PATH, { [ATTACH_PARAM]: '1' })
+    const attach = endpoint(ctx, POLL_PATH, { [ATTACH_PARAM]: '1', [LINE_PARAM]: String(down.line) })
     const poll = endpoint(ctx, POLL_PATH)
     for (let first = true; !down.done() && !down.paused(); first = false) {
       const answer = await ctx.http(first ? attach : poll, {

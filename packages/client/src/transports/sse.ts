@@ -1,4 +1,4 @@
-import { ACK_HEADER, HTTP_ACK_DELAY_MS, PROBE_ANSWER, PROBE_PARAM, SSE_PATH, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, HTTP_ACK_DELAY_MS, LINE_PARAM, PROBE_ANSWER, PROBE_PARAM, SSE_PATH, TOKEN_HEADER } from '@switchboard/protocol'
 import { createParser } from 'eventsource-parser'
 import { isOk } from '../http/http.js'
 import { errorCodeOf } from './http-sender.js'
@@ -28,7 +28,7 @@ export const createSseTransport: TransportFactory = (ctx, events) =>
     ctx,
     events,
     async (down) => {
-      await readEvents(ctx, down, undefined, down.signal, (data) => events.onBatch(data))
+      await readEvents(ctx, down, { [LINE_PARAM]: String(down.line) }, down.signal, (data) => events.onBatch(data))
       down.finish('SSE stream ended')
     },
     async (down) => {

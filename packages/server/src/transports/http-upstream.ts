@@ -1,7 +1,7 @@
-import { ACK_HEADER, POST_NUMBER_PARAM, SEND_PATH, SESSION_ID_PARAM, SwitchboardError, TOKEN_HEADER } from '@switchboard/protocol'
+import { ACK_HEADER, LINE_PARAM, POST_NUMBER_PARAM, SEND_PATH, SESSION_ID_PARAM, SwitchboardError, TOKEN_HEADER } from '@switchboard/protocol'
 import type { Hono, MiddlewareHandler } from 'hono'
 import { EndedSession } from '../ended-session.js'
-import { limitBody, parseAck } from '../http.js'
+import { limitBody, parseAck, queryNumber } from '../http.js'
 import { POLL_HEADERS } from './long-polling.js'
 import type { SessionLayer } from './transport.js'
 
@@ -50,8 +50,9 @@ export function registerHttpUpstream(app: Hono, layer: SessionLayer): void {
     if (gap) await gap
     // A Response with plain-object headers: @hono/node-server writes it without building a web
     // Headers object (c.body() builds one per answer: a tenth of the CPU of an SSE round trip).
-    // Numbered by the client (old ones send no number): a number answered before is a resend.
-    const n = clientAck === undefined ? 0 : Number(c.req.query(POST_NUMBER_PARAM))
-    return new Response(session.postAnswer(Number.isSafeInteger(n) ? n : 0, clientAck), { headers: POLL_HEADERS })
+    // Numbered by the client (old ones send no numbers): a POST answered before is a resend, and
+    // one of an older line than the one attached is late.
+    const n = clientAck === undefined ? 0 : queryNumber(c.req.query(POST_NUMBER_PARAM))
+    return new Response(session.postAnswer(n, clientAck, queryNumber(c.req.query(LINE_PARAM))), { headers: POLL_HEADERS })
   })
 }

@@ -1,7 +1,16 @@
-import { ACK_HEADER, ATTACH_PARAM, POLL_PATH, SESSION_ID_PARAM, SwitchboardError, TOKEN_HEADER, type ErrorCode } from '@switchboard/protocol'
+import {
+  ACK_HEADER,
+  ATTACH_PARAM,
+  LINE_PARAM,
+  POLL_PATH,
+  SESSION_ID_PARAM,
+  SwitchboardError,
+  TOKEN_HEADER,
+  type ErrorCode,
+} from '@switchboard/protocol'
 import type { Context } from 'hono'
 import { EndedSession } from '../ended-session.js'
-import { parseAck, whenAnswered, whenGone, type WhenGone } from '../http.js'
+import { parseAck, queryNumber, whenAnswered, whenGone, type WhenGone } from '../http.js'
 import type { ServerTransport, SessionLayer, TransportHost, TransportRoutes } from './transport.js'
 
 export const POLL_HEADERS = {
@@ -79,7 +88,7 @@ export const LONG_POLLING_ROUTES: TransportRoutes = {
       // The first poll of an attach answers at once (WELCOME), later ones wait for data.
       const transport = new LongPollTransport(first ? 0 : layer.options.pollTimeoutMs, whenGone(c))
       transport.bind(session)
-      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first)
+      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first, undefined, first ? queryNumber(c.req.query(LINE_PARAM)) : 0)
       const batch = await transport.response
       // The session may have ended while this poll was held, and written its CLOSE to it.
       return session.ended ? answerEndedPoll(c, layer, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })

@@ -1,4 +1,5 @@
 import {
+  LINE_PARAM,
   ACK_HEADER,
   HIGH_WATER_BYTES,
   PROBE_ANSWER,
@@ -10,7 +11,7 @@ import {
   type ErrorCode,
 } from '@switchboard/protocol'
 import { EndedSession } from '../ended-session.js'
-import { parseAck, whenGone, type WhenGone } from '../http.js'
+import { parseAck, queryNumber, whenGone, type WhenGone } from '../http.js'
 import type { ServerTransport, TransportHost, TransportRoutes } from './transport.js'
 
 const encoder = new TextEncoder()
@@ -148,7 +149,7 @@ export const SSE_ROUTES: TransportRoutes = {
       }
       const transport = new SseTransport(whenGone(c))
       transport.bind(session)
-      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true)
+      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true, undefined, queryNumber(c.req.query(LINE_PARAM)))
       return new Response(transport.body, { headers: SSE_HEADERS })
     })
   },
