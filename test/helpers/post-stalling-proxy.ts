@@ -6,10 +6,10 @@ import { closeServer, listenOnLoopback } from './sockets.js'
  * What the proxy does with an upstream `POST .../send`: pass it on, read it and never answer
  * (as some corporate proxies and antivirus do), read it and answer 504 after `gatewayMs`, or
  * (`overtake`) hold one in `overtakeEvery` for `overtakeMs` before passing it on, so the next
- * ones overtake it. `retry-poll` loses the answer of every other long poll that carries frames:
- * it sends the same GET again and passes on the second answer, as nginx does when its upstream
- * fails mid-answer (`proxy_next_upstream`, on by default for GETs). `retry-post` does the same to
- * every other POST whose answer carries replies, as a browser may on a reused connection.
+ * ones overtake it. `retry-poll` takes every other long poll and, when its answer carries frames,
+ * drops that answer, sends the same GET again and passes on the second answer, as nginx does when
+ * its upstream fails mid-answer (`proxy_next_upstream`, on by default for GETs). `retry-post` does
+ * the same to every other POST, as a browser may on a reused connection that breaks.
  */
 export type PostMode = 'pass' | 'stall' | 'gateway-timeout' | 'overtake' | 'retry-poll' | 'retry-post'
 

@@ -23,7 +23,7 @@ const PROFILED = [
   ['flood-4k', 'sb-ws'],
   ['flood-4k', 'raw-ws'],
   ['fanout', 'sb-ws'],
-  // The HTTP lines' floods: one POST in flight each way, beside Socket.IO polling's.
+  // The HTTP lines' floods (two POSTs in flight, answers carrying replies), beside Socket.IO polling's.
   ['flood-64', 'sb-sse'],
   ['flood-4k', 'sb-sse'],
   ['flood-4k', 'sb-lp'],

@@ -17,7 +17,7 @@ import { EndedSession } from './ended-session.js'
 import { heartbeat, notHeartbeat } from './heartbeat.js'
 import type { SessionConfig } from './session-config.js'
 import { SessionMove } from './session-move.js'
-import { AnsweredPosts } from './answered-posts.js'
+import { LinePosts } from './line-posts.js'
 import { queueFlush } from './flush-queue.js'
 import { encodeResult, encodeResultReply, errorReplyFrame, Unencodable, unencodableReplyFrame } from './replies.js'
 import { type EarlyFrame, Inbound, receiveFrames } from './inbound.js'
@@ -47,15 +47,12 @@ export class Session<Identity = unknown> implements TransportHost {
   #transport: ServerTransport | null = null
   /** A long poll was answered and the client's next one is on its way. */
   #betweenPolls = false
-  /** The line's POSTs answered so far (made on the first numbered one), and its number (LINE_PARAM). */
-  #posts: AnsweredPosts | null = null
-  #line = 0
   #queued = false
   #ended = false
   /** Client frames on their way to the app, paced (made on the first data frame). */
   #inbound: Inbound | null = null
-  /** The client's line is SSE or long polling (between polls too): POST answers carry frames. */
-  #overHttp = false
+  /** The POSTs of the client's line when it is SSE or long polling (made as it attaches, kept by its polls). */
+  #posts: LinePosts | null = null
   /** Its move to or from another node (see `move`), or null. */
   #move: SessionMove | null = null
   /** Channel subscriptions whose frame found the replay buffer full (see waitForRoom). */
@@ -72,8 +69,7 @@ export class Session<Identity = unknown> implements TransportHost {
       byteLength: config.byteLength,
       // Acks say what was processed: frames held under backpressure are not acked until then.
       ackProcessed: true,
-      // A client's POSTs overtake each other (two in flight, on two connections): one batch's
-      // frames wait for the one before (see receiveFrames).
+      // Two POSTs in flight may overtake each other: a batch waits for the one before (receiveFrames).
       maxEarlyFrames: config.batch.maxFrames,
       maxEarlyChars: config.batch.maxBytes,
     })
@@ -107,7 +103,8 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /**
    * Makes `transport` the session's line; any older line is closed as SUPERSEDED.
-   * `clientAck` is the last server seq the client holds: everything after it is replayed.
+   * `clientAck` is the last server seq the client holds: everything after it is replayed, at every
+   * poll too (a proxy that loses a poll's answer asks again with the same GET: lost-answers test).
    * `welcome` puts a WELCOME frame (the server's ack) first in the next batch; with `answer`, the
    * negotiate answer of a line that negotiated as it opened; `line`, an HTTP line's number.
    */
@@ -116,19 +113,15 @@ export class Session<Identity = unknown> implements TransportHost {
     // The client tries again in a moment, and finds the session where it went.
     if (this.#move?.moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
     const seq = this.#seq
-    // Every poll too: a proxy that loses a poll's answer asks again with the same GET (lost-answers test).
     if (!seq.rewind(clientAck)) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
     this.#betweenPolls = false
-    this.#overHttp = traitsOf(transport).postsUpstream
+    if (welcome || !this.#posts) this.#posts = traitsOf(transport).postsUpstream ? new LinePosts(line) : null
     if (old && old !== transport) old.close('SUPERSEDED')
     this.detachedAt = 0
     this.lastSeen = Date.now()
     if (welcome) {
-      this.#posts = null
-      // A WebSocket has no POSTs: any that comes is an old line's.
-      this.#line = this.#overHttp ? line : Number.MAX_SAFE_INTEGER
       seq.filterControl(notHeartbeat)
       seq.control(encodeFrame(answer ? [FrameType.WELCOME, seq.processedSeq, answer] : [FrameType.WELCOME, seq.processedSeq]), true)
       seq.acked()
@@ -184,17 +177,14 @@ export class Session<Identity = unknown> implements TransportHost {
   /**
    * The answer to a POST of client frames (SSE and long polling): the ack of what it carried,
    * then the frames waiting to go out, typically the replies to the POST's own calls, so a call
-   * is answered in one HTTP exchange instead of a POST and an event (or the next poll). A poll or
-   * event sent meanwhile may carry some of them again or overtake them: the client drops
-   * duplicates and holds early frames. Should the line change first, the next attach replays
-   * from the client's ack, so frames the client drops from an old line are not lost. POST `n` of
-   * the line that comes again (see AnsweredPosts) replays from `clientAck`, its ack header; a POST
-   * of an older `line` than the one attached (see LINE_PARAM) gets its ack alone.
+   * is answered in one HTTP exchange instead of a POST and an event (or the next poll); the client
+   * drops duplicates and holds early frames. POST `n` of `line`, `clientAck` in its header, is
+   * judged by LinePosts: one sent again replays from that ack, an old line's gets its ack alone.
    */
   postAnswer(n = 0, clientAck = 0, line = 0): string {
-    if (line < this.#line) return this.#seq.answerBatch(this.#config.batch, false)
-    if (n > 0 && (this.#posts ??= new AnsweredPosts()).again(n) && this.#seq.rewind(clientAck)) this.flushSoon()
-    return this.#seq.answerBatch(this.#config.batch, this.#overHttp && !this.#ended)
+    const verdict = this.#posts?.judge(line, n) ?? 'late'
+    if (verdict === 'again' && this.#seq.rewind(clientAck)) this.flushSoon()
+    return this.#seq.answerBatch(this.#config.batch, verdict !== 'late' && !this.#ended)
   }
 
   /**

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { LinePosts } from './line-posts.js'
+
+describe('LinePosts', () => {
+  const again = (posts: LinePosts, n: number) => posts.judge(posts.line, n) === 'again'
+
+  it('tells a POST that comes again from a new one, and from one that was overtaken', () => {
+    const posts = new LinePosts(7)
+    expect([1, 2, 3].map((n) => again(posts, n))).toEqual([false, false, false])
+    expect(again(posts, 2)).toBe(true)
+    // 5 overtook 4: 4 is new when it comes, and a resend after that.
+    expect([5, 4, 4, 5].map((n) => again(posts, n))).toEqual([false, false, true, true])
+  })
+
+  it('remembers the last 32 numbers, across jumps, and calls anything older a resend', () => {
+    const posts = new LinePosts(7)
+    expect(again(posts, 1)).toBe(false)
+    expect(again(posts, 32)).toBe(false)
+    expect(again(posts, 1)).toBe(true) // 31 behind: still known
+    expect(again(posts, 2)).toBe(false)
+    expect(again(posts, 100)).toBe(false) // a jump past the window forgets everything before
+    expect(again(posts, 69)).toBe(false)
+    expect(again(posts, 68)).toBe(true) // 32 behind: too old to tell
+    expect(again(posts, 69)).toBe(true)
+  })
+
+  it('calls a POST of an older line late, and records nothing of it; unnumbered POSTs are new', () => {
+    const posts = new LinePosts(7)
+    expect(posts.judge(6, 1)).toBe('late')
+    expect(posts.judge(7, 1)).toBe('new')
+    expect(posts.judge(8, 1)).toBe('again')
+    expect([posts.judge(7, 0), posts.judge(7, 0)]).toEqual(['new', 'new'])
+    expect(new LinePosts(0).judge(0, 1)).toBe('new') // a client that sends no line numbers
+  })
+})

@@ -1,0 +1,45 @@
+/** How to answer a POST (see LinePosts.judge). */
+export type PostVerdict = 'new' | 'again' | 'late'
+
+/**
+ * The POSTs of a session's HTTP line (SSE or long polling), so that no frame a POST answer
+ * carries is lost on the way without its client knowing:
+ * - a POST of an older line than this one (LINE_PARAM; its body reached the server after its
+ *   client moved to this line) is `late`: answered with its ack alone, its frames left for this line;
+ * - a POST whose number (POST_NUMBER_PARAM) was answered before comes `again`: a proxy or the
+ *   browser sent it again after its answer was lost (nginx does not, browsers may on a reused
+ *   connection that breaks, other proxies do), so its answer replays from its ack.
+ * The last 32 numbers answered are kept as a bit mask: two POSTs in flight may overtake each
+ * other, and an older number is not a resend. A session whose line is a WebSocket has none.
+ */
+export class LinePosts {
+  /** The line's number (0 from a client that sends none). */
+  readonly line: number
+  #max = 0
+  /** Bit d: POST `#max - d` was answered. */
+  #mask = 0
+
+  constructor(line: number) {
+    this.line = line
+  }
+
+  /** How to answer POST `n` (0: unnumbered) of line `line`; records it as answered. */
+  judge(line: number, n: number): PostVerdict {
+    if (line < this.line) return 'late'
+    return n > 0 && this.#again(n) ? 'again' : 'new'
+  }
+
+  /** Records POST `n`; true when it was answered before (or is too old to tell). */
+  #again(n: number): boolean {
+    if (n > this.#max) {
+      const shift = n - this.#max
+      this.#mask = shift >= 32 ? 1 : (this.#mask << shift) | 1
+      this.#max = n
+      return false
+    }
+    const d = this.#max - n
+    if (d >= 32 || (this.#mask & (1 << d)) !== 0) return true
+    this.#mask |= 1 << d
+    return false
+  }
+}
