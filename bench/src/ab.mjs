@@ -20,7 +20,8 @@ import { ask, launch, stop } from './children.mjs'
 import { open as openRawWs } from './clients/raw-ws.mjs'
 import { openWith as openSwitchboard } from './clients/switchboard.mjs'
 import { waitFor } from './run-one.mjs'
-import { nodeEntry, snapshotSwitchboard } from './snapshot.mjs'
+import { AB_DIR, option as optionIn, savedBuild } from './saved-builds.mjs'
+import { snapshotSwitchboard } from './snapshot.mjs'
 import { median, quantile } from './stats.mjs'
 
 /** Echoes in flight at once in burst mode: the full bench's windowed burst of 64 B messages. */
@@ -30,13 +31,9 @@ const BURST_WINDOW = 500
 let broadcastBase = 0
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
-const AB_DIR = here('../results/tmp/ab')
 const [command, ...rest] = process.argv.slice(2)
 const args = rest.filter((a) => !a.startsWith('--'))
-const option = (name, fallback) => {
-  const hit = rest.find((a) => a.startsWith(`--${name}=`))
-  return hit ? hit.slice(name.length + 3) : fallback
-}
+const option = (name, fallback) => optionIn(rest, name, fallback)
 
 if (command === 'save' && args.length === 1) {
   snapshotSwitchboard(path.join(AB_DIR, args[0]))
@@ -68,7 +65,7 @@ if (command === 'save' && args.length === 1) {
 
 async function start(name, transport, mode, clients) {
   const raw = name === 'raw'
-  const snapshot = raw ? null : snapshotUrls(name)
+  const snapshot = raw ? null : savedBuild(name)
   const server = launch(here(`./servers/${raw ? 'raw-ws' : 'switchboard'}.mjs`), {
     execArgv: process.env.AB_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AB_SERVER_PROF}/${name}`] : [],
     env: snapshot
@@ -158,12 +155,6 @@ function fanoutRound(receivers, payload, n) {
     }
     for (let k = 0; k < n; k++) receivers[0].broadcast({ i: base + k, d: payload.d })
   })
-}
-
-/** The entry points of a build saved by `save`. */
-function snapshotUrls(name) {
-  const base = path.join(AB_DIR, name, 'node_modules/@switchboard')
-  return { server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }
 }
 
 async function run(names, { rounds, n, warmup, transport, mode, clients }) {

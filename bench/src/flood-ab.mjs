@@ -7,22 +7,18 @@
 //   node src/flood-ab.mjs NAME [NAME..] --pairs=6 --size=64 --count=50000 --transport=websocket
 //     --client-flags='--max-semi-space-size=64'   node flags for the client processes (GC studies)
 //     --server-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   and for the servers
+//     --client-options='{"maxOutboxFrames":4000}'   options for connect(), beside the bench's own
 import { spawn } from 'node:child_process'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { launch, stop } from './children.mjs'
 import { makeData, shapeOf } from './driver/payload.mjs'
 import { waitFor } from './run-one.mjs'
-import { nodeEntry } from './snapshot.mjs'
+import { option as optionIn, savedBuild } from './saved-builds.mjs'
 import { median } from './stats.mjs'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
-const AB_DIR = here('../results/tmp/ab')
 const argv = process.argv.slice(2)
-const option = (name, fallback) => {
-  const hit = argv.find((a) => a.startsWith(`--${name}=`))
-  return hit ? hit.slice(name.length + 3) : fallback
-}
+const option = (name, fallback) => optionIn(argv, name, fallback)
 
 if (argv[0] === 'client') await client(JSON.parse(argv[1]))
 else await main(argv.filter((a) => !a.startsWith('--')))
@@ -54,17 +50,18 @@ async function main(names) {
 
 /** One cold run of `name`: fresh server and client processes; resolves with the client's msgs/s. */
 async function once(name, { size, count, transport }) {
-  const base = path.join(AB_DIR, name, 'node_modules/@switchboard')
+  const build = savedBuild(name)
   const server = launch(here('./servers/switchboard.mjs'), {
     execArgv: option('server-flags', '').split(' ').filter(Boolean),
     // The server's defaults, as an app has them: a flood of up to 200,000 fits the default
     // per-session request burst, so the rate limit paces none of it.
-    env: { BENCH_SWITCHBOARD: JSON.stringify({ server: nodeEntry(path.join(base, 'server')), client: nodeEntry(path.join(base, 'client')) }) },
+    env: { BENCH_SWITCHBOARD: JSON.stringify(build) },
     cpu: 0,
   })
   try {
     const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
-    const spec = { client: nodeEntry(path.join(base, 'client')), origin: `http://127.0.0.1:${port}`, size, count, transport }
+    const options = JSON.parse(option('client-options', '{}'))
+    const spec = { client: build.client, origin: `http://127.0.0.1:${port}`, size, count, transport, options }
     const out = await new Promise((resolve, reject) => {
       const flags = option('client-flags', '').split(' ').filter(Boolean)
       const child = spawn('taskset', ['-c', '1', process.execPath, ...flags, here('./flood-ab.mjs'), 'client', JSON.stringify(spec)], {
@@ -84,10 +81,10 @@ async function once(name, { size, count, transport }) {
 }
 
 /** The client process: connect, fire every call in a loop, wait for every echo, check each (once, and its shape, as the bench's driver does). */
-async function client({ client: entry, origin, size, count, transport }) {
+async function client({ client: entry, origin, size, count, transport, options }) {
   const { WebSocket } = await import('ws')
   const { connect } = await import(entry)
-  const c = connect(`${origin}/rt`, { WebSocket, transports: [transport], reconnect: false })
+  const c = connect(`${origin}/rt`, { ...options, WebSocket, transports: [transport], reconnect: false })
   await c.ready()
   const d = makeData(size)
   const shape = shapeOf(d)
@@ -101,6 +98,7 @@ async function client({ client: entry, origin, size, count, transport }) {
       if (++got === count) resolve()
     }
     for (let i = 0; i < count; i++) c.call('echo', { i, d }).then(onEcho, reject)
+    if (process.env.FLOOD_LOOP) process.stderr.write(`loop ${Math.round(performance.now() - t0)} ms\n`)
   })
   const ms = performance.now() - t0
   c.close()

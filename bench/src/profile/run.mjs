@@ -33,6 +33,7 @@ const PROFILED = [
   ['fanout', 'sb-sse'],
   ['fanout', 'sb-lp'],
   ['scale', 'sb-ws'],
+  ['scale', 'raw-ws'],
 ]
 
 export async function profile({ pin, bench, switchboard, scenarios: only, targets }) {
