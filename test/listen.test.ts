@@ -77,6 +77,29 @@ describe('listen()', () => {
     expect(answer.toLowerCase()).toContain('x-reason: guard')
   })
 
+  it('lets middleware read the whole upgrade request: headers, URL, its signal and a clone', async () => {
+    const seen: unknown[] = []
+    const sb = createSwitchboard()
+    sb.channel('bench').rpc('echo', (d) => d)
+    const app = new Hono()
+    app.use('/rt/ws', async (c, next) => {
+      const copy = c.req.raw.clone()
+      seen.push([c.req.header('sec-websocket-version'), new URL(c.req.url).pathname, c.req.raw.signal.aborted, copy.method, await copy.text()])
+      await next()
+    })
+    app.route('/rt', sb.app)
+    listening = await listen(app)
+    cleanups.push(
+      () => listening.close(),
+      () => sb.close(),
+    )
+    const client = connectClient(`${listening.url}/rt`, 'websocket', { reconnect: false })
+    cleanups.push(() => client.close())
+    await expect(echoOver(client)).resolves.toEqual({ hello: 'there' })
+    expect(client.transport).toBe('websocket')
+    expect(seen).toEqual([['13', '/rt/ws', false, 'GET', '']])
+  })
+
   it('answers 400 to an upgrade to another protocol, and 404 to an upgrade the app has no route for', async () => {
     await start()
     const other = await rawUpgrade(listening.port, '/rt/ws', { Upgrade: 'h2c', Connection: 'Upgrade' })

@@ -3,6 +3,7 @@ import type { Http2SecureServer, Http2Server } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Hono } from 'hono'
 import { WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from 'ws'
+import { upgradeRequest } from './upgrade-request.js'
 
 /**
  * Where the upgrade listener puts its accept function in the request's env: the `/ws` route calls
@@ -38,14 +39,6 @@ function refuse(socket: Duplex, status: number, headers?: Headers): void {
     if (!/^(connection|content-length|transfer-encoding|upgrade)$/i.test(key)) lines += `${key}: ${value}\r\n`
   })
   socket.end(`${lines}\r\n`)
-}
-
-/** The web Request Hono routes: method, URL and headers; an upgrade has no body. */
-function requestOf(req: IncomingMessage): Request {
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
-  const headers = new Headers()
-  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
-  return new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers })
 }
 
 /**
@@ -89,7 +82,7 @@ async function upgrade(app: Hono, wss: WebSocketServer, req: IncomingMessage, so
   let response: Response
   try {
     // `incoming` as @hono/node-server sets it, for middleware that reads the Node request (getConnInfo).
-    response = await app.fetch(requestOf(req), { incoming: req, outgoing: undefined, [ACCEPT_WEBSOCKET]: accept })
+    response = await app.fetch(upgradeRequest(req), { incoming: req, outgoing: undefined, [ACCEPT_WEBSOCKET]: accept })
   } catch {
     return refuse(socket, 400)
   }
@@ -106,3 +99,4 @@ async function upgrade(app: Hono, wss: WebSocketServer, req: IncomingMessage, so
     open(ws)
   })
 }
+

@@ -1,0 +1,49 @@
+import { IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { upgradeRequest } from './upgrade-request.js'
+
+/** An upgrade request as Node's HTTP parser leaves it. */
+function incoming(url: string, rawHeaders: string[]): IncomingMessage {
+  const req = new IncomingMessage(new Socket())
+  req.url = url
+  req.method = 'GET'
+  req.rawHeaders = rawHeaders
+  for (let i = 0; i < rawHeaders.length; i += 2) req.headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]
+  return req
+}
+
+const HEADERS = ['Host', 'example.test:8080', 'Upgrade', 'websocket', 'X-Twice', 'a', 'X-Twice', 'b', 'Origin', 'https://app.test']
+
+describe('upgradeRequest', () => {
+  it('answers as the web Request of the upgrade: URL, method, headers (repeated ones joined)', () => {
+    const r = upgradeRequest(incoming('/rt/ws?negotiate=1', HEADERS))
+    expect(r).toBeInstanceOf(Request)
+    expect(r.url).toBe('http://example.test:8080/rt/ws?negotiate=1')
+    expect(r.method).toBe('GET')
+    expect(r.headers.get('origin')).toBe('https://app.test')
+    expect(r.headers.get('x-twice')).toBe('a, b')
+    expect(r.headers).toBe(r.headers)
+    expect([...r.headers.keys()]).toEqual(['host', 'origin', 'upgrade', 'x-twice'])
+  })
+
+  it('answers every other member from a full Request, built once: signal, body, clone(), text()', async () => {
+    const r = upgradeRequest(incoming('/x', HEADERS))
+    expect(r.signal).toBeInstanceOf(AbortSignal)
+    expect(r.signal).toBe(r.signal)
+    expect(r.signal.aborted).toBe(false)
+    expect(r.body).toBeNull()
+    expect(r.bodyUsed).toBe(false)
+    const copy = r.clone()
+    expect(copy).not.toBe(r)
+    expect(copy.url).toBe(r.url)
+    expect(copy.headers.get('x-twice')).toBe('a, b')
+    await expect(r.text()).resolves.toBe('')
+  })
+
+  it('takes https for a TLS socket, and localhost when the request has no Host', () => {
+    const req = incoming('/a?b=c', [])
+    ;(req.socket as Socket & { encrypted?: boolean }).encrypted = true
+    expect(upgradeRequest(req).url).toBe('https://localhost/a?b=c')
+  })
+})
