@@ -41,6 +41,23 @@ describe('upgradeRequest', () => {
     await expect(r.text()).resolves.toBe('')
   })
 
+  it('answers get and has from the raw headers until a change, then from the full Headers', () => {
+    const h = upgradeRequest(incoming('/x', HEADERS)).headers
+    expect(h).toBeInstanceOf(Headers)
+    expect([h.get('X-TWICE'), h.get('origin'), h.get('nope'), h.has('Upgrade'), h.has('nope')]).toEqual([
+      'a, b',
+      'https://app.test',
+      null,
+      true,
+      false,
+    ])
+    h.set('x-twice', 'c')
+    h.delete('origin')
+    h.append('x-new', 'n')
+    expect([h.get('x-twice'), h.get('origin'), h.has('origin'), h.get('x-new')]).toEqual(['c', null, false, 'n'])
+    expect(Object.fromEntries(h)).toEqual({ host: 'example.test:8080', upgrade: 'websocket', 'x-new': 'n', 'x-twice': 'c' })
+  })
+
   it('takes https for a TLS socket, and localhost when the request has no Host', () => {
     const req = incoming('/a?b=c', [])
     ;(req.socket as Socket & { encrypted?: boolean }).encrypted = true

@@ -5,25 +5,32 @@ const URL_KEY = Symbol('url')
 const HEADERS = Symbol('headers')
 const FULL = Symbol('full')
 
-interface UpgradeRequest extends Request {
+/** A lazy web object: the Node request it reads, and the full object once one was needed. */
+interface Lazy<Full> {
   [INCOMING]: IncomingMessage
+  [FULL]: Full | undefined
+}
+
+interface UpgradeRequest extends Request, Lazy<Request> {
   [URL_KEY]: string
   [HEADERS]: Headers | undefined
-  [FULL]: Request | undefined
 }
+
+type UpgradeHeaders = Headers & Lazy<Headers>
 
 /**
  * The web Request that Hono routes for a WebSocket upgrade, made as it is read: its method and
- * URL are plain fields, its Headers are built on first read, and any other member (`signal`,
- * `clone()`, `text()`...) builds the full Request then and answers from it. Routing an upgrade
- * reads the URL and a header or two; a full Request (URL parse, AbortSignal, Headers) for every
- * upgrade cost a fifth of the server's CPU per connect (0.81x with this, in an A/B of 2,000
- * connects). It is still a Request (`instanceof` holds) and answers like one (an upgrade has no
- * body), except as the input of `new Request()`, which needs undici's own internals: the README
- * says to pass `clone()` there.
+ * URL are plain fields, its headers answer `get` and `has` from Node's parse, and any other
+ * member (`signal`, `clone()`, `text()`, a header's `set`, iteration...) makes the full Request
+ * or Headers then and answers from it. Routing an upgrade reads the URL and a header or two; a
+ * full Request (URL parse, AbortSignal, Headers) for every upgrade cost a fifth of the server's
+ * CPU per connect (0.81x with this, in an A/B of 2,000 connects). Both are what they claim to be
+ * (`instanceof` holds) and answer like one (an upgrade has no body), except as the input of
+ * `new Request()` or `new Headers()`, which read undici's own internals: the README says to pass
+ * `clone()` there.
  */
 export function upgradeRequest(req: IncomingMessage): Request {
-  const request = Object.create(prototype()) as UpgradeRequest
+  const request = Object.create((requestPrototype ??= makeRequestPrototype())) as UpgradeRequest
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
   request[INCOMING] = req
   request[URL_KEY] = `${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
@@ -32,56 +39,102 @@ export function upgradeRequest(req: IncomingMessage): Request {
   return request
 }
 
-let proto: object | undefined
+// Made on first use: the classes are the ones in place then (@hono/node-server replaces the global Request).
+let requestPrototype: object | undefined
+let headersPrototype: object | undefined
 
-/** Made on first use: the Request class is the one in place then (@hono/node-server replaces the global one). */
-function prototype(): object {
-  if (proto) return proto
-  const base = Request.prototype
-  const own: PropertyDescriptorMap = {
-    url: {
-      get(this: UpgradeRequest) {
-        return this[URL_KEY]
+function makeRequestPrototype(): object {
+  return forwarding(
+    Request.prototype,
+    {
+      url: {
+        get(this: UpgradeRequest) {
+          return this[URL_KEY]
+        },
+      },
+      method: { get: () => 'GET' },
+      headers: {
+        get(this: UpgradeRequest) {
+          return (this[HEADERS] ??= upgradeHeaders(this[INCOMING]))
+        },
       },
     },
-    method: { get: () => 'GET' },
-    headers: {
-      get(this: UpgradeRequest) {
-        return (this[HEADERS] ??= headersOf(this[INCOMING]))
+    (r: UpgradeRequest) => (r[FULL] ??= new Request(r[URL_KEY], { method: 'GET', headers: fullHeaders(r.headers as UpgradeHeaders) })),
+  )
+}
+
+function upgradeHeaders(req: IncomingMessage): Headers {
+  const headers = Object.create((headersPrototype ??= makeHeadersPrototype())) as UpgradeHeaders
+  headers[INCOMING] = req
+  headers[FULL] = undefined
+  return headers
+}
+
+function makeHeadersPrototype(): object {
+  return forwarding(
+    Headers.prototype,
+    {
+      // Until a change (set, append, delete) made the full Headers: then it answers.
+      get: {
+        value(this: UpgradeHeaders, name: string) {
+          return this[FULL] ? this[FULL].get(name) : rawValue(this[INCOMING].rawHeaders, name)
+        },
+      },
+      has: {
+        value(this: UpgradeHeaders, name: string) {
+          return this[FULL] ? this[FULL].has(name) : rawValue(this[INCOMING].rawHeaders, name) !== null
+        },
       },
     },
+    fullHeaders,
+  )
+}
+
+function fullHeaders(h: UpgradeHeaders): Headers {
+  if (h[FULL]) return h[FULL]
+  const headers = new Headers()
+  const raw = h[INCOMING].rawHeaders
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
+  return (h[FULL] = headers)
+}
+
+/** A header's value as Headers.get gives it: every line of that name, joined with ", "; null when none. */
+function rawValue(raw: readonly string[], name: string): string | null {
+  const wanted = name.toLowerCase()
+  let value: string | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!
+    if (key.length === wanted.length && key.toLowerCase() === wanted) value = value === null ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`
   }
-  // Up the chain: the global Request may be a subclass (@hono/node-server's) that adds nothing of its own.
+  return value
+}
+
+/**
+ * A prototype under `base` with `own`'s members, where every other member of `base`'s chain
+ * answers from the object `full` makes (once, kept by the caller). The whole chain: the global
+ * class may be a subclass (@hono/node-server's Request) that adds nothing of its own.
+ */
+function forwarding<T extends Lazy<object>>(base: object, own: PropertyDescriptorMap, full: (self: T) => object): object {
+  const members: PropertyDescriptorMap = { ...own }
   for (let p: object | null = base; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
     for (const key of Reflect.ownKeys(p)) {
-      if (key === 'constructor' || key === Symbol.toStringTag || key in own) continue
+      if (key === 'constructor' || key === Symbol.toStringTag || key in members) continue
       const d = Object.getOwnPropertyDescriptor(p, key)!
       if (d.get)
-        own[key] = {
-          get(this: UpgradeRequest) {
+        members[key] = {
+          get(this: T) {
             return Reflect.get(full(this), key)
           },
         }
       else if (typeof d.value === 'function') {
         const method = d.value as (...args: unknown[]) => unknown
-        own[key] = {
-          value(this: UpgradeRequest, ...args: unknown[]) {
+        members[key] = {
+          value(this: T, ...args: unknown[]) {
             return method.apply(full(this), args)
           },
         }
       }
     }
   }
-  proto = Object.create(base, own) as object
-  return proto
-}
-
-function full(request: UpgradeRequest): Request {
-  return (request[FULL] ??= new Request(request[URL_KEY], { method: 'GET', headers: request.headers }))
-}
-
-function headersOf(req: IncomingMessage): Headers {
-  const headers = new Headers()
-  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
-  return headers
+  return Object.create(base, members) as object
 }
