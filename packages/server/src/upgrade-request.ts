@@ -26,8 +26,8 @@ type UpgradeHeaders = Headers & Lazy<Headers>
  * full Request (URL parse, AbortSignal, Headers) for every upgrade cost a fifth of the server's
  * CPU per connect (0.81x with this, in an A/B of 2,000 connects). Both are what they claim to be
  * (`instanceof` holds) and answer like one (an upgrade has no body), except as the input of
- * `new Request()` or `new Headers()`, which read undici's own internals: the README says to pass
- * `clone()` there.
+ * `new Request()`, which reads undici's own internals: the README says to pass `clone()` there
+ * (`new Headers(headers)` works: it iterates them).
  */
 export function upgradeRequest(req: IncomingMessage): Request {
   const request = Object.create((requestPrototype ??= makeRequestPrototype())) as UpgradeRequest
