@@ -7,7 +7,8 @@
 //   node src/flood-ab.mjs NAME [NAME..] --pairs=6 --size=64 --count=50000 --transport=websocket
 //     --client-flags='--max-semi-space-size=64'   node flags for the client processes (GC studies)
 //     --server-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   and for the servers
-//     --client-options='{"maxOutboxFrames":4000}'   options for connect(), beside the bench's own
+//     --client-options='{"maxOutboxFrames":4000}'   options for connect(), beside the bench's own;
+//     NAME='{"maxOutboxFrames":4000}' gives them to one build alone
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { launch, stop } from './children.mjs'
@@ -49,7 +50,9 @@ async function main(names) {
 }
 
 /** One cold run of `name`: fresh server and client processes; resolves with the client's msgs/s. */
-async function once(name, { size, count, transport }) {
+async function once(target, { size, count, transport }) {
+  // NAME, or NAME=JSON: that build with those connect() options over --client-options.
+  const [name, own] = target.includes('=') ? [target.slice(0, target.indexOf('=')), JSON.parse(target.slice(target.indexOf('=') + 1))] : [target, {}]
   const build = savedBuild(name)
   const server = launch(here('./servers/switchboard.mjs'), {
     execArgv: option('server-flags', '').split(' ').filter(Boolean),
@@ -60,7 +63,7 @@ async function once(name, { size, count, transport }) {
   })
   try {
     const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
-    const options = JSON.parse(option('client-options', '{}'))
+    const options = { ...JSON.parse(option('client-options', '{}')), ...own }
     const spec = { client: build.client, origin: `http://127.0.0.1:${port}`, size, count, transport, options }
     const out = await new Promise((resolve, reject) => {
       const flags = option('client-flags', '').split(' ').filter(Boolean)
