@@ -31,11 +31,11 @@ async function echoOver(client: SwitchboardClient): Promise<unknown> {
 }
 
 /** The raw HTTP answer to an upgrade request with the given headers. */
-function rawUpgrade(port: number, path: string, headers: Record<string, string>): Promise<string> {
+function rawUpgrade(port: number, path: string, headers: Record<string, string>, host = `127.0.0.1:${port}`): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(port, '127.0.0.1', () => {
       const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${lines.join('')}\r\n`)
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines.join('')}\r\n`)
     })
     let text = ''
     socket.on('data', (d) => (text += d.toString()))
@@ -100,10 +100,13 @@ describe('listen()', () => {
     expect(seen).toEqual([['13', '/rt/ws', false, 'GET', '']])
   })
 
-  it('answers 400 to an upgrade to another protocol, and 404 to an upgrade the app has no route for', async () => {
+  it('answers 400 to an upgrade to another protocol or with a Host no URL can hold, and 404 to one the app has no route for', async () => {
     await start()
     const other = await rawUpgrade(listening.port, '/rt/ws', { Upgrade: 'h2c', Connection: 'Upgrade' })
     expect(other).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    const key = { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' }
+    const badHost = await rawUpgrade(listening.port, '/rt/ws?negotiate=1', { Upgrade: 'websocket', Connection: 'Upgrade', ...key }, 'exa mple')
+    expect(badHost).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
     const elsewhere = await rawUpgrade(listening.port, '/nowhere', {
       Upgrade: 'websocket',
       Connection: 'Upgrade',

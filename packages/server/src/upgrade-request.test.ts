@@ -58,6 +58,48 @@ describe('upgradeRequest', () => {
     expect(Object.fromEntries(h)).toEqual({ host: 'example.test:8080', upgrade: 'websocket', 'x-new': 'n', 'x-twice': 'c' })
   })
 
+  it('writes the URL as URL does, and throws where URL throws (a Host no URL can hold)', () => {
+    const outcome = (f: () => string) => {
+      try {
+        return f()
+      } catch (e) {
+        return `throws ${(e as Error).name}`
+      }
+    }
+    const hosts = [
+      'h',
+      'h:80',
+      'h:443',
+      'h:08080',
+      'h:65536',
+      'EXAMPLE.test',
+      'a_b.test',
+      '127.0.0.1:50123',
+      '127.1',
+      '0x7f.1',
+      'a.1',
+      'a.b.',
+      '[::1]:8080',
+      'exa mple',
+      'a:b',
+    ]
+    const targets = [
+      '/',
+      '/rt/ws?sid=a&x=1',
+      '/a/./b/../c?q=%41 b',
+      "/a b/'x'?y='z'",
+      '/%zz/ü?q=ü',
+      '/ws?negotiate=1&transports=websocket,sse',
+      '/a?b#c',
+    ]
+    for (const host of hosts)
+      for (const target of targets) {
+        const expected = outcome(() => new URL(`http://${host}${target}`).href)
+        expect([host, target, outcome(() => upgradeRequest(incoming(target, ['Host', host])).url)]).toEqual([host, target, expected])
+      }
+    expect(outcome(() => upgradeRequest(incoming('/rt/ws', ['Host', 'exa mple'])).url)).toBe('throws TypeError')
+  })
+
   it('takes https for a TLS socket, and localhost when the request has no Host', () => {
     const req = incoming('/a?b=c', [])
     ;(req.socket as Socket & { encrypted?: boolean }).encrypted = true

@@ -33,10 +33,37 @@ export function upgradeRequest(req: IncomingMessage): Request {
   const request = Object.create((requestPrototype ??= makeRequestPrototype())) as UpgradeRequest
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
   request[INCOMING] = req
-  request[URL_KEY] = `${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
+  request[URL_KEY] = urlOf(scheme, req.headers.host ?? 'localhost', req.url ?? '/')
   request[HEADERS] = undefined
   request[FULL] = undefined
   return request
+}
+
+/** A host URL might keep as it is (lower case, no brackets), and its port. */
+const HOST = /^([a-z0-9.-]+?)(?::([1-9]\d{0,4}))?$/
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+/** A last label that reads as a number: URL takes the whole name for an IPv4 address then. */
+const NUMERIC_LAST = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/
+/** A request target URL keeps as it is: nothing it escapes, no dot segment to resolve. */
+const PLAIN_TARGET = /^\/[\w\-.~!$&()*+,;=:@%/?]*$/
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/
+
+/**
+ * The request's URL as `new URL(...).href` writes it: joined as it is when the URL parser would
+ * change nothing, else through it, which throws for a Host no URL can hold (the upgrade is then
+ * refused with 400, as @hono/node-server refuses such a request).
+ */
+function urlOf(scheme: string, host: string, target: string): string {
+  const url = `${scheme}://${host}${target}`
+  return plainHost(scheme, host) && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target) ? url : new URL(url).href
+}
+
+function plainHost(scheme: string, host: string): boolean {
+  const m = HOST.exec(host)
+  if (!m) return false
+  const [, name, port] = m
+  if (port !== undefined && (Number(port) > 65535 || port === (scheme === 'https' ? '443' : '80'))) return false
+  return IPV4.test(name!) || !NUMERIC_LAST.test(name!)
 }
 
 // Made on first use: the classes are the ones in place then (@hono/node-server replaces the global Request).
