@@ -44,6 +44,8 @@ const HOST = /^([a-z0-9.-]+?)(?::([1-9]\d{0,4}))?$/
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
 /** A last label that reads as a number: URL takes the whole name for an IPv4 address then. */
 const NUMERIC_LAST = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/
+/** A punycode label, which URL decodes to check (and refuses when it is not punycode). */
+const PUNYCODE = /(?:^|\.)xn--/
 /** A request target URL keeps as it is: nothing it escapes, no dot segment to resolve. */
 const PLAIN_TARGET = /^\/[\w\-.~!$&()*+,;=:@%/?]*$/
 const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/
@@ -63,7 +65,7 @@ function plainHost(scheme: string, host: string): boolean {
   if (!m) return false
   const [, name, port] = m
   if (port !== undefined && (Number(port) > 65535 || port === (scheme === 'https' ? '443' : '80'))) return false
-  return IPV4.test(name!) || !NUMERIC_LAST.test(name!)
+  return IPV4.test(name!) || !(NUMERIC_LAST.test(name!) || PUNYCODE.test(name!))
 }
 
 // Made on first use: the classes are the ones in place then (@hono/node-server replaces the global Request).
