@@ -28,6 +28,8 @@ const SERVER_BATCH = 50
 /** Streaming must finish within this, else the run fails with what it has. */
 const STREAM_DEADLINE_MS = 90_000
 const SETTLE_MS = 20_000
+/** After the stream, how long a switching run may go on to reach its two upgrades and two downgrades. */
+const SWITCH_WAIT_MS = 30_000
 
 const FAULTS: Omit<FaultProxyOptions, 'targetPort' | 'seed'> = {
   cutEveryMs: [100, 1_000],
@@ -165,6 +167,7 @@ async function runUnderFaults(mode: Mode, runSeed: number) {
     stats.switches++
     if (to === 'websocket') stats.upgrades++
     else if (last === 'websocket') stats.downgrades++
+    signal.notify()
   })
   client.on('session', ({ resumed, reason }) => {
     if (resumed) stats.resumes++
@@ -247,6 +250,10 @@ async function runUnderFaults(mode: Mode, runSeed: number) {
   })()
   await Promise.all([up, down])
   const streamedMs = performance.now() - started
+  // A stream that ended before the gate had moved the line both ways twice (a fast run, or one
+  // whose gate stayed put) goes on under the same faults, with no new messages, until it has:
+  // the run is meant to switch repeatedly, and how many times it did within the stream is timing.
+  if (switching) await signal.until(() => (stats.upgrades >= 2 && stats.downgrades >= 2) || errors.length > 0, SWITCH_WAIT_MS)
 
   // Everything was sent under faults; now let the line heal and the last messages land.
   proxy.pause()
