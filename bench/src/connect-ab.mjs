@@ -6,12 +6,11 @@
 // client and server CPU ms per 1,000 connects, each build's medians and ratios to the first.
 //
 //   node src/connect-ab.mjs NAME [NAME..] --pairs=6 --sessions=2000 --concurrency=200 [--raw]
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { ask, launch, stop } from './children.mjs'
 import { openMany } from './driver/pool.mjs'
 import { waitFor } from './run-one.mjs'
-import { option as optionIn, savedBuild } from './saved-builds.mjs'
+import { alternate, option as optionIn, pinnedClient, savedBuild } from './saved-builds.mjs'
 import { median } from './stats.mjs'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
@@ -30,16 +29,12 @@ async function main(names) {
   const sessions = Number(option('sessions', 2000))
   const concurrency = Number(option('concurrency', 200))
   const targets = [...names, ...(argv.includes('--raw') ? ['raw'] : [])]
-  const runs = new Map(targets.map((n) => [n, []]))
-  for (let p = 0; p < pairs; p++) {
-    for (const name of targets) {
-      const r = await once(name, { sessions, concurrency })
-      runs.get(name).push(r)
-      console.log(
-        `pair ${p + 1}  ${name.padEnd(10)} ${Math.round(r.ms)} ms  client ${Math.round(r.clientCpu)}  server ${Math.round(r.serverCpu)} CPU ms per 1,000`,
-      )
-    }
-  }
+  const runs = await alternate(
+    targets,
+    pairs,
+    (name) => once(name, { sessions, concurrency }),
+    (r) => `${Math.round(r.ms)} ms  client ${Math.round(r.clientCpu)}  server ${Math.round(r.serverCpu)} CPU ms per 1,000`,
+  )
   const med = (name, key) => median(runs.get(name).map((r) => r[key]))
   console.log(`\n${pairs} pairs, ${sessions} WebSocket sessions ${concurrency} at a time`)
   for (const name of targets) {
@@ -60,17 +55,9 @@ async function once(name, { sessions, concurrency }) {
     const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
     const before = await ask(server, 'stats')
     const spec = { client: builds.client, origin: `http://127.0.0.1:${port}`, sessions, concurrency }
-    const out = await new Promise((resolve, reject) => {
-      const child = spawn('taskset', ['-c', '1', process.execPath, here('./connect-ab.mjs'), 'client', JSON.stringify(spec)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      let text = ''
-      child.stdout.on('data', (d) => (text += d))
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} client exited with ${code}`))))
-    })
+    const r = await pinnedClient(here('./connect-ab.mjs'), spec)
     const after = await ask(server, 'stats')
     const cpu = (s) => (s.cpu.user + s.cpu.system) / 1000
-    const r = JSON.parse(out)
     return { ...r, serverCpu: ((cpu(after) - cpu(before)) / sessions) * 1000 }
   } finally {
     await stop(server)

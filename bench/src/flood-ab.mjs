@@ -9,12 +9,11 @@
 //     --server-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   and for the servers
 //     --client-options='{"maxOutboxFrames":4000}'   options for connect(), beside the bench's own;
 //     NAME='{"maxOutboxFrames":4000}' gives them to one build alone
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { launch, stop } from './children.mjs'
 import { makeData, shapeOf } from './driver/payload.mjs'
 import { waitFor } from './run-one.mjs'
-import { option as optionIn, savedBuild } from './saved-builds.mjs'
+import { alternate, option as optionIn, pinnedClient, savedBuild } from './saved-builds.mjs'
 import { median } from './stats.mjs'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
@@ -33,14 +32,12 @@ async function main(names) {
   const size = Number(option('size', 64))
   const count = Number(option('count', 50_000))
   const transport = option('transport', 'websocket')
-  const rates = new Map(names.map((n) => [n, []]))
-  for (let p = 0; p < pairs; p++) {
-    for (const name of names) {
-      const rate = await once(name, { size, count, transport })
-      rates.get(name).push(rate)
-      console.log(`pair ${p + 1}  ${name.padEnd(10)} ${Math.round(rate).toLocaleString('en-US')} msgs/s`)
-    }
-  }
+  const rates = await alternate(
+    names,
+    pairs,
+    (name) => once(name, { size, count, transport }),
+    (rate) => `${Math.round(rate).toLocaleString('en-US')} msgs/s`,
+  )
   const base = median(rates.get(names[0]))
   console.log(`\n${pairs} pairs of cold floods, ${count} x ${size} B calls (${transport}), no window`)
   for (const name of names) {
@@ -65,19 +62,8 @@ async function once(target, { size, count, transport }) {
     const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
     const options = { ...JSON.parse(option('client-options', '{}')), ...own }
     const spec = { client: build.client, origin: `http://127.0.0.1:${port}`, size, count, transport, options }
-    const out = await new Promise((resolve, reject) => {
-      const flags = option('client-flags', '').split(' ').filter(Boolean)
-      const child = spawn('taskset', ['-c', '1', process.execPath, ...flags, here('./flood-ab.mjs'), 'client', JSON.stringify(spec)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      let text = ''
-      child.stdout.on('data', (d) => (text += d))
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} client exited with ${code}`))))
-    })
-    // Node flags such as --trace-gc print to stdout before the result, its last line: pass them on.
-    const last = out.lastIndexOf('\n') + 1
-    if (last > 0) process.stderr.write(out.slice(0, last))
-    return JSON.parse(out.slice(last)).msgsPerSec
+    const flags = option('client-flags', '').split(' ').filter(Boolean)
+    return (await pinnedClient(here('./flood-ab.mjs'), spec, flags)).msgsPerSec
   } finally {
     await stop(server)
   }
