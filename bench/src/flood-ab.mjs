@@ -7,6 +7,7 @@
 //   node src/flood-ab.mjs NAME [NAME..] --pairs=6 --size=64 --count=50000 --transport=websocket
 //     --client-flags='--max-semi-space-size=64'   node flags for the client processes (GC studies)
 //     --server-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   and for the servers
+//     --server-options='{"replayBufferBytes":67108864}'   options for createSwitchboard()
 //     --client-options='{"maxOutboxFrames":4000}'   options for connect(), beside the bench's own;
 //     NAME='{"maxOutboxFrames":4000}' gives them to one build alone
 import { fileURLToPath } from 'node:url'
@@ -55,7 +56,7 @@ async function once(target, { size, count, transport }) {
     execArgv: option('server-flags', '').split(' ').filter(Boolean),
     // The server's defaults, as an app has them: a flood of up to 200,000 fits the default
     // per-session request burst, so the rate limit paces none of it.
-    env: { BENCH_SWITCHBOARD: JSON.stringify(build) },
+    env: { BENCH_SWITCHBOARD: JSON.stringify(build), BENCH_SERVER_OPTIONS: option('server-options', '{}') },
     cpu: 0,
   })
   try {

@@ -18,6 +18,8 @@ const sb = createSwitchboard({
   ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
   // The windowed bursts and the A/B's burst mode lift it (builds from before the limit had none).
   ...(o.requestRatePerSecond ? { requestRatePerSecond: o.requestRatePerSecond, requestBurst: o.requestRatePerSecond } : {}),
+  // flood-ab's --server-options: createSwitchboard options for A/Bs of its limits.
+  ...JSON.parse(process.env.BENCH_SERVER_OPTIONS ?? '{}'),
 })
 sb.channel('bench').rpc('echo', (data) => data)
 
