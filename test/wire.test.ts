@@ -205,6 +205,64 @@ describe('POST answers', () => {
   })
 })
 
+describe('Numbered long polls', () => {
+  /** A session whose long-polling line 5 attached (poll 0); its polls and POSTs carry the line's number and their own. */
+  async function line5() {
+    const s = await negotiate()
+    const headers = (ack: number) => ({ [TOKEN]: s.resumeToken, [ACK]: String(ack) })
+    expect(await (await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1&l=5`, { headers: headers(0) })).json()).toEqual([[1, 0]])
+    return {
+      s,
+      poll: (p: number, ack: number, line = 5) => fetch(`${server.url}/poll?sid=${s.sessionId}&l=${line}&p=${p}`, { headers: headers(ack) }),
+      send: async (n: number, body: string) =>
+        (await fetch(`${server.url}/send?sid=${s.sessionId}&l=5&n=${n}`, { method: 'POST', headers: headers(0), body })).json(),
+    }
+  }
+
+  it('go on after what the line was given: a poll whose ack missed a POST answer is not answered with its replies', async () => {
+    const { poll, send } = await line5()
+    expect(await send(1, '[[13,1,"echo",1],[13,2,"echo",2]]')).toEqual([
+      [2, 2],
+      [21, 1, 1, null, 1],
+      [21, 2, 2, null, 2],
+    ])
+    // Poll 1 left before that answer came back (its ack is 0), and waits for what is new.
+    const first = poll(1, 0)
+    expect(await stillPending(first)).toBe(true)
+    expect(await send(2, '[[13,3,"slow",{"ms":20}]]')).toEqual([[2, 3]])
+    expect(await (await first).json()).toEqual([[21, 3, 3, null, 'done']])
+  })
+
+  it('replay from the ack when one comes again (a proxy lost its answer), and the next goes on', async () => {
+    const { poll, send } = await line5()
+    const first = poll(1, 0)
+    expect(await send(1, '[[13,1,"slow",{"ms":20}]]')).toEqual([[2, 1]])
+    expect(await (await first).json()).toEqual([[21, 1, 1, null, 'done']])
+    // That answer never reached the client: the same poll comes again, and carries the reply again.
+    expect(await (await poll(1, 0)).json()).toEqual([[21, 1, 1, null, 'done']])
+    const second = poll(2, 0)
+    expect(await stillPending(second)).toBe(true)
+    expect(await send(2, '[[13,2,"slow",{"ms":20}]]')).toEqual([[2, 2]])
+    expect(await (await second).json()).toEqual([[21, 2, 2, null, 'done']])
+  })
+
+  it('replay from the ack after a poll the client abandoned, and for a poll of another line', async () => {
+    const { s, poll, send } = await line5()
+    expect(await send(1, '[[13,1,"echo",1]]')).toEqual([
+      [2, 1],
+      [21, 1, 1, null, 1],
+    ])
+    const abort = new AbortController()
+    const held = fetch(`${server.url}/poll?sid=${s.sessionId}&l=5&p=1`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, signal: abort.signal })
+    expect(await stillPending(held)).toBe(true)
+    abort.abort()
+    await held.catch(() => {})
+    // Whether or not the server has seen poll 1 go yet, poll 2 does not follow an answered one.
+    expect(await (await poll(2, 0)).json()).toEqual([[21, 1, 1, null, 1]])
+    expect(await (await poll(3, 0, 4)).json()).toEqual([[21, 1, 1, null, 1]])
+  })
+})
+
 describe('POST answer headers', () => {
   const sendRaw = (base: string, s: NegotiateResponse, headers: Record<string, string> = {}) =>
     fetch(`${base}/send?sid=${s.sessionId}`, {

@@ -79,6 +79,14 @@ export const POST_NUMBER_PARAM = 'n'
  */
 export const LINE_PARAM = 'l'
 /**
+ * On each long poll after a line's first (which is poll 0, `attach=1`): its number, 1 and up,
+ * with LINE_PARAM. A client sends poll `p` only once it has read poll `p - 1`'s answer, so the
+ * next number goes on after what the line was given (a POST answer on its way may carry frames
+ * the poll's ack does not count yet). One that comes again, sent again by a proxy that lost its
+ * answer, replays from its ack, as does a poll without a number.
+ */
+export const POLL_NUMBER_PARAM = 'p'
+/**
  * On `GET {base}/ws` with no session id: negotiate in the upgrade. Its value is the client's
  * PROTOCOL_VERSION; TRANSPORTS_PARAM lists the transports it may use (comma-separated, best
  * first). The server creates the session as negotiate would and its first frame, the WELCOME,

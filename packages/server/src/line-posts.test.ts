@@ -32,4 +32,27 @@ describe('LinePosts', () => {
     expect([posts.judge(7, 0), posts.judge(7, 0)]).toEqual(['new', 'new'])
     expect(new LinePosts(0).judge(0, 1)).toBe('new') // a client that sends no line numbers
   })
+
+  it('calls a poll the next one only when its number follows the last, which was answered', () => {
+    const polls = new LinePosts(7)
+    expect([1, 2, 3].map((p) => polls.nextPoll(7, p, true))).toEqual([true, true, true])
+    // Asked again (a proxy lost its answer), however often: never the next one.
+    expect([3, 3].map((p) => polls.nextPoll(7, p, true))).toEqual([false, false])
+    expect(polls.nextPoll(7, 4, true)).toBe(true)
+    // The one before was abandoned or is still held: 5 replays, and 6 follows it.
+    expect(polls.nextPoll(7, 5, false)).toBe(false)
+    expect(polls.nextPoll(7, 6, true)).toBe(true)
+    // A gap in the numbers, another line's poll, an unnumbered one: none goes on, and a jump is recorded.
+    expect(polls.nextPoll(7, 9, true)).toBe(false)
+    expect(polls.nextPoll(7, 10, true)).toBe(true)
+    expect([polls.nextPoll(6, 11, true), polls.nextPoll(8, 11, true), polls.nextPoll(7, 0, true)]).toEqual([false, false, false])
+    expect(polls.nextPoll(7, 11, true)).toBe(true)
+  })
+
+  it('made by a later poll (the session came from another node), knows no poll until it has seen one', () => {
+    const polls = new LinePosts(7, false)
+    expect(polls.nextPoll(7, 1, true)).toBe(false)
+    expect(polls.nextPoll(7, 1, true)).toBe(false)
+    expect(polls.nextPoll(7, 2, true)).toBe(true)
+  })
 })

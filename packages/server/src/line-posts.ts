@@ -2,7 +2,7 @@
 export type PostVerdict = 'new' | 'again' | 'late'
 
 /**
- * The POSTs of a session's HTTP line (SSE or long polling), so that no frame a POST answer
+ * The POSTs and polls of a session's HTTP line (SSE or long polling), so that no frame an answer
  * carries is lost on the way without its client knowing:
  * - a POST of an older line than this one (LINE_PARAM; its body reached the server after its
  *   client moved to this line) is `late`: answered with its ack alone, its frames left for this line;
@@ -10,7 +10,10 @@ export type PostVerdict = 'new' | 'again' | 'late'
  *   browser sent it again after its answer was lost (nginx does not, browsers may on a reused
  *   connection that breaks, other proxies do), so its answer replays from its ack.
  * The last 32 numbers answered are kept as a bit mask: two POSTs in flight may overtake each
- * other, and an older number is not a resend. A session whose line is a WebSocket has none.
+ * other, and an older number is not a resend.
+ * - a long poll (POLL_NUMBER_PARAM) is the `nextPoll` when its number follows the last one seen:
+ *   its client sent it after reading that one's answer. One that comes again is not.
+ * A session whose line is a WebSocket has none.
  */
 export class LinePosts {
   /** The line's number (0 from a client that sends none). */
@@ -18,9 +21,24 @@ export class LinePosts {
   #max = 0
   /** Bit d: POST `#max - d` was answered. */
   #mask = 0
+  /** The last poll number seen: 0 after the line's attach poll, NaN until one is seen otherwise. */
+  #poll: number
 
-  constructor(line: number) {
+  /** `attached`: made by the line's attach (its stream, its poll 0), not by a later poll. */
+  constructor(line: number, attached = true) {
     this.line = line
+    this.#poll = attached ? 0 : Number.NaN
+  }
+
+  /**
+   * True when poll `p` (0: unnumbered) of line `line` follows the last poll seen on this line, and
+   * that one was `answered` (not abandoned, nor still held); records `p`.
+   */
+  nextPoll(line: number, p: number, answered: boolean): boolean {
+    if (line !== this.line || p <= 0) return false
+    const next = p === this.#poll + 1 && answered
+    if (!(p <= this.#poll)) this.#poll = p
+    return next
   }
 
   /** How to answer POST `n` (0: unnumbered) of line `line`; records it as answered. */

@@ -79,10 +79,7 @@ export class Session<Identity = unknown> implements TransportHost {
     return this.#transport?.name ?? null
   }
 
-  /**
-   * A long-polling client is there: its poll is held, or was answered and the next one is on its
-   * way. False once the client abandoned a poll (it closed, or lost its network).
-   */
+  /** A long-polling client is there: a poll is held, or answered and the next on its way (not abandoned). */
   get polling(): boolean {
     return this.#betweenPolls || (this.#transport !== null && traitsOf(this.#transport).polled)
   }
@@ -103,21 +100,24 @@ export class Session<Identity = unknown> implements TransportHost {
 
   /**
    * Makes `transport` the session's line; any older line is closed as SUPERSEDED.
-   * `clientAck` is the last server seq the client holds: everything after it is replayed, at every
-   * poll too (a proxy that loses a poll's answer asks again with the same GET: lost-answers test).
+   * `clientAck` is the last server seq the client holds: what follows is replayed, but a line's next
+   * poll (`poll` follows the last, whose answer was read) goes on after what the line was given (a
+   * POST answer on its way may hold frames the ack misses); a poll asked again replays (lost-answers test).
    * `welcome` puts a WELCOME frame (the server's ack) first in the next batch; with `answer`, the
    * negotiate answer of a line that negotiated as it opened; `line`, an HTTP line's number.
    */
-  attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse, line = 0): void {
+  attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse, line = 0, poll = 0): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
     // The client tries again in a moment, and finds the session where it went.
     if (this.#move?.moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
     const seq = this.#seq
-    if (!seq.rewind(clientAck)) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
+    const next = !welcome && this.#posts?.nextPoll(line, poll, this.#transport === null && this.#betweenPolls) === true
+    const placed = next ? seq.ack(clientAck) : seq.rewind(clientAck)
+    if (!placed) throw new SwitchboardError('BAD_REQUEST', `ack ${clientAck} is beyond the last seq sent (${seq.out.lastSeq})`)
     const old = this.#transport
     this.#transport = transport
     this.#betweenPolls = false
-    if (welcome || !this.#posts) this.#posts = traitsOf(transport).postsUpstream ? new LinePosts(line) : null
+    if (welcome || !this.#posts) this.#posts = traitsOf(transport).postsUpstream ? new LinePosts(line, welcome) : null
     if (old && old !== transport) old.close('SUPERSEDED')
     this.detachedAt = 0
     this.lastSeen = Date.now()

@@ -2,6 +2,7 @@ import {
   ACK_HEADER,
   ATTACH_PARAM,
   LINE_PARAM,
+  POLL_NUMBER_PARAM,
   POLL_PATH,
   SESSION_ID_PARAM,
   SwitchboardError,
@@ -21,7 +22,8 @@ export const POLL_HEADERS = {
 /**
  * One long poll: writable until it carries one batch, then done. Held at most `timeoutMs`
  * (answered `[]`), closed early if the client goes away or a newer attach supersedes it.
- * Each poll carries the client's ack, so a lost answer is simply sent again by the next poll.
+ * Each poll carries the client's ack and its number on the line (see Session.attach): the next
+ * one goes on after what the line was given, any other replays from the ack.
  */
 export class LongPollTransport implements ServerTransport {
   readonly name = 'long-polling'
@@ -88,7 +90,8 @@ export const LONG_POLLING_ROUTES: TransportRoutes = {
       // The first poll of an attach answers at once (WELCOME), later ones wait for data.
       const transport = new LongPollTransport(first ? 0 : layer.options.pollTimeoutMs, whenGone(c))
       transport.bind(session)
-      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first, undefined, first ? queryNumber(c.req.query(LINE_PARAM)) : 0)
+      const line = queryNumber(c.req.query(LINE_PARAM))
+      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first, undefined, line, first ? 0 : queryNumber(c.req.query(POLL_NUMBER_PARAM)))
       const batch = await transport.response
       // The session may have ended while this poll was held, and written its CLOSE to it.
       return session.ended ? answerEndedPoll(c, layer, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })
