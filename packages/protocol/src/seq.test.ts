@@ -393,6 +393,20 @@ describe('ReplayBuffer', () => {
       expect(buffer.lastSeq).toBe(50_000)
     })
 
+    it('lets go of its array once emptied: buffers that are empty at once keep their own frames after', () => {
+      const a = new ReplayBuffer(100, Number.MAX_SAFE_INTEGER)
+      const b = new ReplayBuffer(100, Number.MAX_SAFE_INTEGER)
+      fill(a, 3)
+      a.ack(3)
+      b.clear()
+      expect(a.append(frameFor(4))).toBe(4)
+      expect(b.framesAfter(0)).toEqual([])
+      expect(b.append(frameFor(1))).toBe(1)
+      expect(seqsOf(a.framesAfter(0))).toEqual([4])
+      expect(seqsOf(b.framesAfter(0))).toEqual([1])
+      expect(a.joinAfter(3, 1)).toBe(frameFor(4))
+    })
+
     it('survives acks in big jumps across the compaction threshold', () => {
       const buffer = new ReplayBuffer(10_000, Number.MAX_SAFE_INTEGER)
       fill(buffer, 5_000)

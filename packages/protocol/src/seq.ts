@@ -20,6 +20,12 @@ export function classifySeq(last: number, seq: number): SeqVerdict {
 }
 
 /**
+ * What an empty buffer holds instead of an array of its own (a session's buffer is empty most
+ * of its life, and idle memory per session counts). Never written: `append` replaces it first.
+ */
+const NO_FRAMES: string[] = []
+
+/**
  * Sent-but-unacked frames, oldest first, with seqs assigned by `append`.
  * Bounded by frames and bytes: the owner checks `hasRoom` first and decides what overflow means
  * (the server drops the session, the client rejects the send).
@@ -27,7 +33,7 @@ export function classifySeq(last: number, seq: number): SeqVerdict {
 export class ReplayBuffer {
   readonly maxFrames: number
   readonly maxBytes: number
-  #frames: string[] = []
+  #frames: string[] = NO_FRAMES
   /** Index in #frames of the oldest unacked frame; the array is compacted lazily to keep ack O(1). */
   #head = 0
   /** Seq of #frames[#head]. */
@@ -91,6 +97,7 @@ export class ReplayBuffer {
       const sizes = (this.#sizes ??= new Array<number>(this.#frames.length).fill(0))
       sizes.push(bytes ?? 0)
     }
+    if (this.#frames === NO_FRAMES) this.#frames = []
     this.#frames.push(frame)
     this.#bytes += frame.length
     return this.lastSeq
@@ -109,7 +116,9 @@ export class ReplayBuffer {
       this.#frames[this.#head++] = ''
     }
     this.#headSeq = ack + 1
-    if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+    // Emptied: the array (and its acked slots, up to a thousand) goes. Else compacted now and then.
+    if (this.#head === this.#frames.length) this.clear()
+    else if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
       this.#frames = this.#frames.slice(this.#head)
       this.#sizes = this.#sizes?.slice(this.#head)
       this.#head = 0
@@ -163,10 +172,13 @@ export class ReplayBuffer {
     for (const frame of frames) this.#bytes += frame.length
   }
 
-  /** Forgets every frame (the session is over). */
+  /**
+   * Forgets every frame (the session is over, or the peer acked them all); seqs go on. No private
+   * method for it: those cost a brand field in every instance.
+   */
   clear(): void {
     this.#headSeq = this.nextSeq
-    this.#frames = []
+    this.#frames = NO_FRAMES
     this.#sizes = undefined
     this.#head = 0
     this.#bytes = 0

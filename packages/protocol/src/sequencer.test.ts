@@ -90,6 +90,18 @@ describe('Sequencer inbound and acks', () => {
     expect(s.nextBatch(LIMITS, true)).toBe(`[${encodeAck(3)}]`)
   })
 
+  it('keeps the control frames of each engine to itself, after each batch took them', () => {
+    const a = engine()
+    const b = engine()
+    a.control('[3]')
+    expect(a.nextBatch(LIMITS, false)).toBe('[[3]]')
+    a.control('[4]', true)
+    expect(b.nextBatch(LIMITS, false)).toBe('')
+    b.control('[3]')
+    expect(a.nextBatch(LIMITS, false)).toBe('[[4]]')
+    expect(b.nextBatch(LIMITS, false)).toBe('[[3]]')
+  })
+
   it('puts control frames first, then the ack, then data; the first-placed control frame leads', () => {
     const s = engine()
     fill(s, 1)

@@ -38,6 +38,9 @@ export interface SequencerLimits {
   ackProcessed?: boolean
 }
 
+/** What holds no control frames instead of an array of its own (idle memory counts). Never written. */
+const NO_CONTROL: string[] = []
+
 /**
  * One side of a session's sequencing, the same engine on the server and the client: pure, no
  * timers and no I/O (its owner schedules flushes and ack delays, and writes to its line).
@@ -62,7 +65,7 @@ export class Sequencer<Early = unknown> {
   #sent = 0
   /** Highest own seq written to any line: frames above it never left, so the peer never processed them. */
   #everSent = 0
-  #control: string[] = []
+  #control: string[] = NO_CONTROL
   /** Made on the first hold: most sessions never see a frame ahead of a gap (idle memory counts). */
   #early: Map<number, { frame: Early; chars: number }> | undefined
   #earlyChars = 0
@@ -191,7 +194,8 @@ export class Sequencer<Early = unknown> {
 
   /** Queues an unsequenced control frame for the next batch; `first` puts it ahead of the others. */
   control(frame: string, first = false): void {
-    if (first) this.#control.unshift(frame)
+    if (this.#control === NO_CONTROL) this.#control = [frame]
+    else if (first) this.#control.unshift(frame)
     else this.#control.push(frame)
   }
 
@@ -217,7 +221,7 @@ export class Sequencer<Early = unknown> {
     const room = Math.max(1, limits.maxFrames - queued.length - (due ? 1 : 0))
     const count = out.countAfter(this.#sent, room, batchRoom(limits.maxBytes, control))
     if (count === 0 && control === '') return ''
-    if (queued.length > 0) this.#control = []
+    if (queued.length > 0) this.#control = NO_CONTROL
     const data = out.joinAfter(this.#sent, count)
     this.#sent += count
     if (this.#sent > this.#everSent) this.#everSent = this.#sent
@@ -272,7 +276,7 @@ export class Sequencer<Early = unknown> {
   /** Forgets every frame and every count; own seqs go on from where they were. */
   clear(): void {
     this.out.clear()
-    this.#control = []
+    this.#control = NO_CONTROL
     this.#early = undefined
     this.#earlyChars = 0
   }
