@@ -8,9 +8,9 @@ export type PostVerdict = 'new' | 'again' | 'late'
  *   client moved to this line) is `late`: answered with its ack alone, its frames left for this line;
  * - a POST whose number (POST_NUMBER_PARAM) was answered before comes `again`: a proxy or the
  *   browser sent it again after its answer was lost (nginx does not, browsers may on a reused
- *   connection that breaks, other proxies do), so its answer replays from its ack.
- * The last 32 numbers answered are kept as a bit mask: two POSTs in flight may overtake each
- * other, and an older number is not a resend.
+ *   connection that breaks, other proxies do), so its answer replays from its ack. The last 32
+ *   numbers answered are kept as a bit mask: two POSTs in flight may overtake each other, and an
+ *   older number is not a resend;
  * - a long poll (POLL_NUMBER_PARAM) is the `nextPoll` when its number follows the last one seen:
  *   its client sent it after reading that one's answer. One that comes again is not.
  * A session whose line is a WebSocket has none.
