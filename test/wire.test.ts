@@ -1,6 +1,6 @@
 import type { NegotiateResponse } from '@switchboard/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type TestServer } from './helpers/fixture.js'
+import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
 
 /**
  * The HTTP transports on the wire, driven raw with fetch: what a POST answer carries. On SSE and
@@ -244,6 +244,34 @@ describe('Numbered long polls', () => {
     expect(await stillPending(second)).toBe(true)
     expect(await send(2, '[[13,2,"slow",{"ms":20}]]')).toEqual([[2, 2]])
     expect(await (await second).json()).toEqual([[21, 2, 2, null, 'done']])
+  })
+
+  it('are what the client sends: after its attach poll, each next number on the same line, once the one before was answered', async () => {
+    const polls: { query: URLSearchParams; ack: string | null }[] = []
+    // The real client over the real server; its HTTP goes through fetch so each poll's URL is seen.
+    const recording: typeof fetch = (input, init) => {
+      const url = new URL(String(input))
+      if (url.pathname.endsWith('/poll')) polls.push({ query: url.searchParams, ack: new Headers(init?.headers).get(ACK) })
+      return fetch(input, init)
+    }
+    const client = connectClient(server.url, 'long-polling', { upgrade: false, fetch: recording })
+    try {
+      await client.ready()
+      // Each reply comes after its POST was answered, so a poll carries it and the next poll leaves.
+      for (let k = 0; k < 3; k++) expect(await client.call('slow', { ms: 20 })).toBe('done')
+      const line = polls[0]!.query.get('l')
+      expect(Number(line)).toBeGreaterThan(0)
+      expect(polls[0]!.query.get('attach')).toBe('1')
+      const numbered = polls.slice(1)
+      expect(numbered.length).toBeGreaterThanOrEqual(4)
+      expect(numbered.map((p) => [p.query.get('l'), p.query.get('p'), p.query.get('attach')])).toEqual(
+        numbered.map((_, k) => [line, String(k + 1), null]),
+      )
+      // Each poll left once the one before had brought its reply: its ack counts it.
+      expect(numbered.slice(0, 4).map((p) => p.ack)).toEqual(['0', '1', '2', '3'])
+    } finally {
+      client.close()
+    }
   })
 
   it('replay from the ack after a poll the client abandoned, and for a poll of another line', async () => {

@@ -21,13 +21,13 @@ export class LinePosts {
   #max = 0
   /** Bit d: POST `#max - d` was answered. */
   #mask = 0
-  /** The last poll number seen: 0 after the line's attach poll, NaN until one is seen otherwise. */
+  /** The last poll number seen: 0 after the line's attach poll, -1 until one is seen otherwise. */
   #poll: number
 
   /** `attached`: made by the line's attach (its stream, its poll 0), not by a later poll. */
   constructor(line: number, attached = true) {
     this.line = line
-    this.#poll = attached ? 0 : Number.NaN
+    this.#poll = attached ? 0 : -1
   }
 
   /**
@@ -37,7 +37,7 @@ export class LinePosts {
   nextPoll(line: number, p: number, answered: boolean): boolean {
     if (line !== this.line || p <= 0) return false
     const next = p === this.#poll + 1 && answered
-    if (!(p <= this.#poll)) this.#poll = p
+    if (p > this.#poll) this.#poll = p
     return next
   }
 
