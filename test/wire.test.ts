@@ -1,5 +1,8 @@
+import { once } from 'node:events'
+import { encodeFrame, FrameType, PROTOCOL_VERSION } from '@switchboard/protocol'
 import type { NegotiateResponse } from '@switchboard/server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { WebSocket } from 'ws'
 import { connectClient, startServer, type TestServer } from './helpers/fixture.js'
 
 /**
@@ -130,7 +133,7 @@ describe('POST answers', () => {
     const s = await negotiate()
     const attach = await fetch(`${server.url}/poll?sid=${s.sessionId}&attach=1&l=5`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' } })
     expect(await attach.json()).toEqual([[1, 0]])
-    const waiting = poll(s, 0)
+    const waiting = fetch(`${server.url}/poll?sid=${s.sessionId}&l=5&p=1`, { headers: { [TOKEN]: s.resumeToken, [ACK]: '0' } })
     const onLine = async (line: number, body: string) =>
       (
         await fetch(`${server.url}/send?sid=${s.sessionId}&l=${line}&n=1`, { method: 'POST', headers: { [TOKEN]: s.resumeToken, [ACK]: '0' }, body })
@@ -287,7 +290,66 @@ describe('Numbered long polls', () => {
     await held.catch(() => {})
     // Whether or not the server has seen poll 1 go yet, poll 2 does not follow an answered one.
     expect(await (await poll(2, 0)).json()).toEqual([[21, 1, 1, null, 1]])
-    expect(await (await poll(3, 0, 4)).json()).toEqual([[21, 1, 1, null, 1]])
+    // A newer line whose attach poll this node never saw (the session came from another node).
+    expect(await (await poll(3, 0, 6)).json()).toEqual([[21, 1, 1, null, 1]])
+  })
+})
+
+describe('Lines the client left', () => {
+  const headers = (s: NegotiateResponse) => ({ [TOKEN]: s.resumeToken, [ACK]: '0' })
+  const get = (s: NegotiateResponse, path: string, query: string) =>
+    fetch(`${server.url}/${path}?sid=${s.sessionId}&${query}`, { headers: headers(s) })
+  const send = async (s: NegotiateResponse, line: number, body: string) =>
+    (await fetch(`${server.url}/send?sid=${s.sessionId}&l=${line}&n=1`, { method: 'POST', headers: headers(s), body })).json()
+  const refused = async (answer: Response) => [answer.status, ((await answer.json()) as { code: string }).code]
+
+  /** A session whose long-polling line 6 attached after line 5, with line 6's first poll held. */
+  async function movedToLine6() {
+    const s = await negotiate()
+    expect(await (await get(s, 'poll', 'attach=1&l=5')).json()).toEqual([[1, 0]])
+    expect(await (await get(s, 'poll', 'attach=1&l=6')).json()).toEqual([[1, 0]])
+    return { s, held: get(s, 'poll', 'l=6&p=1') }
+  }
+
+  it('refuse a poll of an older line with SUPERSEDED: the line attached keeps the session and its poll', async () => {
+    const { s, held } = await movedToLine6()
+    expect(await stillPending(held)).toBe(true)
+    expect(await refused(await get(s, 'poll', 'l=5&p=1'))).toEqual([409, 'SUPERSEDED'])
+    expect(await stillPending(held)).toBe(true)
+    expect(await send(s, 6, '[[13,1,"slow",{"ms":20}]]')).toEqual([[2, 1]])
+    expect(await (await held).json()).toEqual([[21, 1, 1, null, 'done']])
+  })
+
+  it('refuse an attach poll and an SSE stream of an older line as well', async () => {
+    const { s, held } = await movedToLine6()
+    expect(await refused(await get(s, 'poll', 'attach=1&l=5'))).toEqual([409, 'SUPERSEDED'])
+    expect(await refused(await get(s, 'sse', 'l=4'))).toEqual([409, 'SUPERSEDED'])
+    expect(await stillPending(held)).toBe(true)
+    // A newer line still takes over: the held poll of line 6 is answered, empty.
+    expect(await (await get(s, 'poll', 'attach=1&l=7')).json()).toEqual([[1, 0]])
+    expect(await (await held).json()).toEqual([])
+  })
+
+  it('refuse a poll once a WebSocket attached, which keeps the session; a new HTTP line takes it back', async () => {
+    const s = await negotiate()
+    expect(await (await get(s, 'poll', 'attach=1&l=5')).json()).toEqual([[1, 0]])
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/ws?sid=${s.sessionId}`)
+    const batches: unknown[] = []
+    socket.on('message', (data) => batches.push(JSON.parse(String(data))))
+    const closed = once(socket, 'close')
+    await once(socket, 'open')
+    socket.send(`[${encodeFrame([FrameType.HELLO, s.resumeToken, 0, PROTOCOL_VERSION])}]`)
+    await vi.waitFor(() => expect(batches).toEqual([[[1, 0]]]))
+    // The poll that left as the client switched: refused, and the WebSocket carries the call after it.
+    expect(await refused(await get(s, 'poll', 'l=5&p=1'))).toEqual([409, 'SUPERSEDED'])
+    socket.send('[[13,1,"echo",1]]')
+    await vi.waitFor(() => expect(batches.at(-1)).toEqual([[21, 1, 1, null, 1]]))
+    // The client's way back to HTTP: an attach poll of a new line ends the WebSocket as SUPERSEDED.
+    expect(await (await get(s, 'poll', 'attach=1&l=7')).json()).toEqual([
+      [1, 1],
+      [21, 1, 1, null, 1],
+    ])
+    expect((await closed)[0]).toBe(4021)
   })
 })
 

@@ -75,7 +75,8 @@ export const POST_NUMBER_PARAM = 'n'
  * On the attach of an HTTP line (its SSE stream, its first poll) and on each of its POSTs: the
  * line's number, greater for every newer line of a client. A POST of a line older than the one
  * attached (it reached the server late) is answered with its ack alone: its client has left
- * that line, and frames in the answer would be lost.
+ * that line, and frames in the answer would be lost. A poll or a stream of such a line is refused
+ * with SUPERSEDED, as is a poll after a WebSocket attached (see docs/transports.md).
  */
 export const LINE_PARAM = 'l'
 /**

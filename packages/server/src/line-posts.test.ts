@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LinePosts } from './line-posts.js'
+import { LinePosts, WEBSOCKET_LINE } from './line-posts.js'
 
 describe('LinePosts', () => {
   const again = (posts: LinePosts, n: number) => posts.judge(posts.line, n) === 'again'
@@ -54,5 +54,20 @@ describe('LinePosts', () => {
     expect(polls.nextPoll(7, 1, true)).toBe(false)
     expect(polls.nextPoll(7, 1, true)).toBe(false)
     expect(polls.nextPoll(7, 2, true)).toBe(true)
+  })
+
+  it('calls a GET of an older line superseded, and one of this line or a newer one not', () => {
+    const line = new LinePosts(7)
+    expect([6, 7, 8].map((l) => line.superseded(l, false))).toEqual([true, false, false])
+    expect([6, 7, 8].map((l) => line.superseded(l, true))).toEqual([true, false, false])
+    // A client that numbers no line sends 0 everywhere.
+    expect(new LinePosts(0).superseded(0, false)).toBe(false)
+  })
+
+  it('after a WebSocket, calls every poll superseded and every POST late, but lets an HTTP line attach', () => {
+    expect([0, 7, Date.now()].map((l) => WEBSOCKET_LINE.superseded(l, false))).toEqual([true, true, true])
+    expect([0, 7, Date.now()].map((l) => WEBSOCKET_LINE.superseded(l, true))).toEqual([false, false, false])
+    expect([WEBSOCKET_LINE.judge(7, 1), WEBSOCKET_LINE.judge(7, 1)]).toEqual(['late', 'late'])
+    expect(WEBSOCKET_LINE.nextPoll(7, 1, true)).toBe(false)
   })
 })

@@ -12,8 +12,11 @@ export type PostVerdict = 'new' | 'again' | 'late'
  *   numbers answered are kept as a bit mask: two POSTs in flight may overtake each other, and an
  *   older number is not a resend;
  * - a long poll (POLL_NUMBER_PARAM) is the `nextPoll` when its number follows the last one seen:
- *   its client sent it after reading that one's answer. One that comes again is not.
- * A session whose line is a WebSocket has none.
+ *   its client sent it after reading that one's answer. One that comes again is not;
+ * - a poll or a stream of an older line, or a poll (not an attach) of any HTTP line once a
+ *   WebSocket took over, is `superseded`: its client has left that line, which must not take the
+ *   session from the one it moved to.
+ * A session whose line is a WebSocket shares WEBSOCKET_LINE.
  */
 export class LinePosts {
   /** The line's number (0 from a client that sends none). */
@@ -41,6 +44,15 @@ export class LinePosts {
     return next
   }
 
+  /**
+   * True when a GET of HTTP line `line` (an `attach`: its stream or first poll) comes after a newer
+   * line took the session: a proxy held it, or it crossed the client's switch to the new line.
+   */
+  superseded(line: number, attach: boolean): boolean {
+    // A WebSocket has no number: an HTTP line that attaches after it is the client's way back.
+    return this === WEBSOCKET_LINE ? !attach : line < this.line
+  }
+
   /** How to answer POST `n` (0: unnumbered) of line `line`; records it as answered. */
   judge(line: number, n: number): PostVerdict {
     if (line < this.line) return 'late'
@@ -61,3 +73,9 @@ export class LinePosts {
     return false
   }
 }
+
+/**
+ * What a session whose line is a WebSocket holds, shared by all of them: every POST and poll of an
+ * HTTP line is late. Never written: those return before they record a number.
+ */
+export const WEBSOCKET_LINE = new LinePosts(Number.POSITIVE_INFINITY)

@@ -17,7 +17,7 @@ import { EndedSession } from './ended-session.js'
 import { heartbeat, notHeartbeat } from './heartbeat.js'
 import type { SessionConfig } from './session-config.js'
 import { SessionMove } from './session-move.js'
-import { LinePosts } from './line-posts.js'
+import { LinePosts, WEBSOCKET_LINE } from './line-posts.js'
 import { queueFlush } from './flush-queue.js'
 import { encodeResult, encodeResultReply, errorReplyFrame, Unencodable, unencodableReplyFrame } from './replies.js'
 import { type EarlyFrame, Inbound, receiveFrames } from './inbound.js'
@@ -51,7 +51,7 @@ export class Session<Identity = unknown> implements TransportHost {
   #ended = false
   /** Client frames on their way to the app, paced (made on the first data frame). */
   #inbound: Inbound | null = null
-  /** The POSTs of the client's line when it is SSE or long polling (made as it attaches, kept by its polls). */
+  /** The POSTs and polls of the client's line (made as it attaches, kept by its polls): see LinePosts. */
   #posts: LinePosts | null = null
   /** Its move to or from another node (see `move`), or null. */
   #move: SessionMove | null = null
@@ -99,17 +99,20 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   /**
-   * Makes `transport` the session's line; any older line is closed as SUPERSEDED.
+   * Makes `transport` the session's line; any older line is closed as SUPERSEDED. An HTTP line the
+   * client left (`line`, its number) takes nothing: SUPERSEDED is thrown (see LinePosts.superseded).
    * `clientAck` is the last server seq the client holds: what follows is replayed, but a line's next
    * poll (`poll` follows the last, whose answer was read) goes on after what the line was given (a
    * POST answer on its way may hold frames the ack misses); a poll asked again replays (lost-answers test).
    * `welcome` puts a WELCOME frame (the server's ack) first in the next batch; with `answer`, the
-   * negotiate answer of a line that negotiated as it opened; `line`, an HTTP line's number.
+   * negotiate answer of a line that negotiated as it opened.
    */
   attach(transport: ServerTransport, clientAck: number, welcome: boolean, answer?: NegotiateResponse, line = 0, poll = 0): void {
     if (this.#ended) throw new SwitchboardError('UNKNOWN_SESSION')
     // The client tries again in a moment, and finds the session where it went.
     if (this.#move?.moving) throw new SwitchboardError('NODE_UNREACHABLE', 'The session is moving to another node')
+    const http = traitsOf(transport).postsUpstream
+    if (http && this.#posts?.superseded(line, welcome)) throw new SwitchboardError('SUPERSEDED', `Line ${line} was left for a newer one`)
     const seq = this.#seq
     const next = !welcome && this.#posts?.nextPoll(line, poll, this.#transport === null && this.#betweenPolls) === true
     const placed = next ? seq.ack(clientAck) : seq.rewind(clientAck)
@@ -117,7 +120,7 @@ export class Session<Identity = unknown> implements TransportHost {
     const old = this.#transport
     this.#transport = transport
     this.#betweenPolls = false
-    if (welcome || !this.#posts) this.#posts = traitsOf(transport).postsUpstream ? new LinePosts(line, welcome) : null
+    if (welcome || !this.#posts) this.#posts = http ? new LinePosts(line, welcome) : WEBSOCKET_LINE
     if (old && old !== transport) old.close('SUPERSEDED')
     this.detachedAt = 0
     this.lastSeen = Date.now()
@@ -175,11 +178,10 @@ export class Session<Identity = unknown> implements TransportHost {
   }
 
   /**
-   * The answer to a POST of client frames (SSE and long polling): the ack of what it carried,
-   * then the frames waiting to go out, typically the replies to the POST's own calls, so a call
-   * is answered in one HTTP exchange instead of a POST and an event (or the next poll); the client
-   * drops duplicates and holds early frames. POST `n` of `line`, `clientAck` in its header, is
-   * judged by LinePosts: one sent again replays from that ack, an old line's gets its ack alone.
+   * The answer to a POST of client frames (SSE and long polling): the ack of what it carried, then
+   * the frames waiting to go out, typically its own calls' replies (a call in one HTTP exchange).
+   * POST `n` of `line` is judged by LinePosts: one sent again replays from `clientAck` (its header),
+   * an old line's gets its ack alone.
    */
   postAnswer(n = 0, clientAck = 0, line = 0): string {
     const verdict = this.#posts?.judge(line, n) ?? 'late'
@@ -220,7 +222,11 @@ export class Session<Identity = unknown> implements TransportHost {
     return (this.#move ??= new SessionMove({
       seq: this.#seq,
       inbound: (make) => this.inbound(make),
-      closeLine: () => this.#transport && this.#supersede(this.#transport, 'moving to another node'),
+      closeLine: () => {
+        const line = this.#transport
+        if (line) this.detach(line, 'moving to another node')
+        line?.close('SUPERSEDED')
+      },
       stop: () => this.#stop(),
       appendReply: (frame, ref) => this.#append(frame, ref),
     }))
@@ -257,12 +263,6 @@ export class Session<Identity = unknown> implements TransportHost {
     this.#ended = true
     this.#inbound?.end()
     this.#seq.clear()
-  }
-
-  /** Closes `line` as SUPERSEDED: another line, or another node, takes the client. */
-  #supersede(line: ServerTransport, reason: string): void {
-    this.detach(line, reason)
-    line.close('SUPERSEDED')
   }
 
   /** The flush threw (a fault of ours, say a line that broke mid-write): this session ends, no other. */

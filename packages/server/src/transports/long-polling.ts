@@ -91,7 +91,12 @@ export const LONG_POLLING_ROUTES: TransportRoutes = {
       const transport = new LongPollTransport(first ? 0 : layer.options.pollTimeoutMs, whenGone(c))
       transport.bind(session)
       const line = queryNumber(c.req.query(LINE_PARAM))
-      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first, undefined, line, first ? 0 : queryNumber(c.req.query(POLL_NUMBER_PARAM)))
+      try {
+        session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first, undefined, line, first ? 0 : queryNumber(c.req.query(POLL_NUMBER_PARAM)))
+      } catch (e) {
+        transport.close('SUPERSEDED') // refused (a line the client left, say): its timer goes
+        throw e
+      }
       const batch = await transport.response
       // The session may have ended while this poll was held, and written its CLOSE to it.
       return session.ended ? answerEndedPoll(c, layer, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })
