@@ -1,6 +1,8 @@
 import { once } from 'node:events'
+import type { ClientOptions } from '@switchboard/client'
+import type { TransportName } from '@switchboard/protocol'
 import type { NegotiateResponse } from '@switchboard/server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { connectClient, startServer, TRANSPORT_CASES, type TestServer } from './helpers/fixture.js'
 
@@ -12,6 +14,8 @@ import { connectClient, startServer, TRANSPORT_CASES, type TestServer } from './
  */
 let server: TestServer
 let small: TestServer
+/** Holds few requests of a session unprocessed: fewer than a default client's outbox sends. */
+let tight: TestServer
 
 beforeAll(async () => {
   server = await startServer()
@@ -22,10 +26,12 @@ beforeAll(async () => {
     maxPendingRequests: 2_000,
     logger: process.env.DBG ? (e) => console.log('S', e.message) : undefined,
   })
+  tight = await startServer({ replayBufferBytes: 256 * 1024, replayBufferFrames: 200, maxPendingRequests: 100, maxPendingBytes: 300 * 1024 })
 })
 afterAll(async () => {
   await server?.close()
   await small?.close()
+  await tight?.close()
 })
 
 const BURST = { websocket: 50_000, sse: 10_000, 'long-polling': 10_000 } as const
@@ -48,23 +54,34 @@ describe.each(TRANSPORT_CASES)('%s%s', (transport, _label, options) => {
   }, 60_000)
 
   it('completes 1,000 pipelined 4 KiB calls on a server whose replay buffer holds 64 of them', async () => {
-    const client = connectClient(small.url, transport, options)
-    const states: string[] = []
-    client.on('state', ({ to, code }) => states.push(`${to}${code ? `:${code}` : ''}`))
-    try {
-      await client.ready()
-      const pad = 'y'.repeat(4 * 1024)
-      const answers = await Promise.all(
-        Array.from({ length: 1_000 }, (_, i) => client.call<{ i: number; pad: string }, { i: number }>('echo', { i, pad })),
-      )
-      expect(answers.map((a) => a.i)).toEqual(Array.from({ length: 1_000 }, (_, i) => i))
-      expect(states.filter((s) => s.includes('SLOW_CONSUMER'))).toEqual([])
-      expect(client.state).toBe('open')
-    } finally {
-      client.close()
-    }
+    const states = await burstOf4KiB(small, transport, options)
+    expect(states.filter((s) => s.includes('SLOW_CONSUMER'))).toEqual([])
+  }, 60_000)
+
+  it('keeps its outbox within what the server holds unprocessed, so a burst past it completes', async () => {
+    // The server holds 100 requests and 300 KiB unprocessed: the client's outbox would send 1,000.
+    expect(await burstOf4KiB(tight, transport, options)).toEqual(['connecting', 'open'])
   }, 60_000)
 })
+
+/** Fires 1,000 calls of 4 KiB in a loop, checks every answer and that the client is still open; its states on the way. */
+async function burstOf4KiB(target: TestServer, transport: TransportName, options: ClientOptions): Promise<string[]> {
+  const client = connectClient(target.url, transport, options)
+  const states: string[] = []
+  client.on('state', ({ to, code }) => states.push(`${to}${code ? `:${code}` : ''}`))
+  try {
+    await client.ready()
+    const pad = 'y'.repeat(4 * 1024)
+    const answers = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => client.call<{ i: number; pad: string }, { i: number }>('echo', { i, pad })),
+    )
+    expect(answers.map((a) => a.i)).toEqual(Array.from({ length: 1_000 }, (_, i) => i))
+    expect(client.state).toBe('open')
+    return [...states] // before close() adds its own
+  } finally {
+    client.close()
+  }
+}
 
 describe('a client that never acks', () => {
   it('is ended BACKLOG_FULL once it sends more requests than the server holds, and no one else is', async () => {
@@ -92,6 +109,30 @@ describe('a client that never acks', () => {
     } finally {
       ws.terminate()
       bystander.close()
+    }
+  })
+
+  it('has one request larger than the bytes the server holds held alone, and is ended by the next', async () => {
+    const s = (await (await fetch(`${tight.url}/negotiate`, { method: 'POST' })).json()) as NegotiateResponse
+    expect([s.maxPendingRequests, s.maxPendingBytes]).toEqual([100, 300 * 1024])
+    const ws = new WebSocket(`${tight.url.replace('http', 'ws')}/ws?sid=${s.sessionId}`)
+    const batches: unknown[][][] = []
+    ws.on('message', (data) => batches.push(JSON.parse(String(data))))
+    try {
+      await once(ws, 'open')
+      ws.send(JSON.stringify([[0, s.resumeToken, 0, 1]]))
+      const closed = once(ws, 'close')
+      // 100 replies never acked put the session at half its replay buffer: it takes no more requests.
+      ws.send(JSON.stringify(Array.from({ length: 100 }, (_, i) => [13, i + 1, 'echo', i + 1])))
+      await vi.waitFor(() => expect(batches.flat().filter((f) => f[0] === 21)).toHaveLength(100))
+      // One call of 400 KiB, past the 300 KiB held at most: held, and the session still answers a PING.
+      ws.send(JSON.stringify([[13, 101, 'echo', 'z'.repeat(400 * 1024)]]))
+      ws.send('[[3]]')
+      await vi.waitFor(() => expect(batches.flat()).toContainEqual([4]))
+      ws.send(JSON.stringify([[13, 102, 'echo', 1]]))
+      expect(((await closed) as [number])[0]).toBe(4025)
+    } finally {
+      ws.terminate()
     }
   })
 })

@@ -1,5 +1,8 @@
 import { type BatchLimits, MAX_BATCH_BYTES, MAX_BATCH_FRAMES, MAX_MESSAGE_BYTES, type NegotiateResponse } from '@switchboard/protocol'
 
+/** What a frame's share of its batch may add to its own UTF-8 bytes on the server (see ServerLimits.outbox). */
+const PENDING_MARGIN_BYTES = 64
+
 /** The server's limits from its negotiate answer, as this client keeps to them in what it sends. */
 export class ServerLimits {
   maxMessageBytes = MAX_MESSAGE_BYTES
@@ -8,12 +11,36 @@ export class ServerLimits {
   /** A socket message (WebSocket) stays within maxMessageBytes too: the server never has to measure its frames one by one. */
   messageBatch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: Math.min(MAX_BATCH_BYTES, MAX_MESSAGE_BYTES) }
 
-  /** Takes what the server said; the rest stays as it was. One object per setting, not per batch. */
-  set(limits: Partial<Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes'>>): void {
+  /** Requests the server holds unprocessed for a session, and their UTF-8 bytes (Infinity: it did not say). */
+  pendingRequests = Number.POSITIVE_INFINITY
+  pendingBytes = Number.POSITIVE_INFINITY
+
+  /**
+   * Takes what the server said; the rest stays as it was, except the pending bounds, which belong
+   * to each answer (an older server gives none). One object per setting, not per batch.
+   */
+  set(
+    limits: Partial<Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes' | 'maxPendingRequests' | 'maxPendingBytes'>>,
+  ): this {
     const maxFrames = limits.maxBatchFrames ?? this.batch.maxFrames
     const maxBytes = limits.maxBatchBytes ?? this.batch.maxBytes
     this.maxMessageBytes = limits.maxMessageBytes ?? this.maxMessageBytes
     this.batch = { maxFrames, maxBytes }
     this.messageBatch = { maxFrames, maxBytes: Math.min(maxBytes, this.maxMessageBytes) }
+    this.pendingRequests = limits.maxPendingRequests ?? Number.POSITIVE_INFINITY
+    this.pendingBytes = limits.maxPendingBytes ?? Number.POSITIVE_INFINITY
+    return this
+  }
+
+  /**
+   * Outbox bounds (frames, and characters as the outbox counts them: string length) within what the
+   * server holds unprocessed: every frame in the outbox may be held there at once (sent, not
+   * acked), and one more than it holds ends the session. The server counts UTF-8 bytes, each
+   * frame with its share of its batch: at most 3 per character, plus PENDING_MARGIN_BYTES a frame
+   * for commas, brackets and the control frames beside it.
+   */
+  outbox(frames: number, chars: number): [frames: number, chars: number] {
+    const n = Math.min(frames, this.pendingRequests)
+    return [n, Math.min(chars, Math.max(0, Math.floor((this.pendingBytes - PENDING_MARGIN_BYTES * n) / 3)))]
   }
 }

@@ -71,9 +71,9 @@ export class ClientSession {
     })
   }
 
-  /** Takes the server's limits from its negotiate answer. */
+  /** Takes the server's limits from its negotiate answer: its batches, and the outbox within what it holds. */
   setLimits(limits: Parameters<ServerLimits['set']>[0]): void {
-    this.#limits.set(limits)
+    this.#seq.out.bound(...this.#limits.set(limits).outbox(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes))
   }
 
   get maxMessageBytes(): number {
@@ -127,14 +127,14 @@ export class ClientSession {
     // Built only when it may go now: a request that waits is held as its parts.
     if (this.#requests.queued === 0) {
       const frame = encodeRequest(type, this.#seq.nextSeq, nameJson, dataJson)
-      if (this.#seq.out.hasRoom(frame.length)) return this.#enqueue(frame, timeoutMs, extra === undefined ? undefined : frame.length + extra)
+      if (this.#seq.out.admits(frame.length)) return this.#enqueue(frame, timeoutMs, extra === undefined ? undefined : frame.length + extra)
     }
     return this.#requests.waitData(type, nameJson, dataJson, extra, timeoutMs)
   }
 
   /** The outbox has room for `frame` and no earlier request waits: it can go in now. */
   #fitsNow(frame: string): boolean {
-    return this.#requests.queued === 0 && this.#seq.out.hasRoom(frame.length)
+    return this.#requests.queued === 0 && this.#seq.out.admits(frame.length)
   }
 
   /** Queues `frame`, encoded with nextSeq (UTF-8 size `bytes` when known), in the outbox and returns its reply's promise. */

@@ -53,11 +53,11 @@ export class WaitingRequests {
   }
 
   /** The oldest request, if `outbox` has room for it now; it leaves the queue. Timed-out ones are skipped. */
-  shiftIf(outbox: { hasRoom(chars: number): boolean }): WaitingRequest | undefined {
+  shiftIf(outbox: { admits(chars: number): boolean }): WaitingRequest | undefined {
     for (;;) {
       const next = this.#items[this.#head]
       if (next === undefined) return undefined
-      if (next.pending !== null && !outbox.hasRoom(next.chars)) return undefined
+      if (next.pending !== null && !outbox.admits(next.chars)) return undefined
       this.#items[this.#head++] = undefined as never
       this.#chars -= next.chars
       if (this.#head > 1024 && this.#head * 2 > this.#items.length) {

@@ -26,6 +26,7 @@ import {
 import { MAX_BATCH_FRAMES, MAX_NAME_LENGTH } from './constants.js'
 import { type ErrorCode, SwitchboardError } from './errors.js'
 import { type ClientFrame, FrameType, isSequenced, type ServerFrame } from './frame.js'
+import type { NegotiateResponse } from './negotiate.js'
 
 /** Runs `fn`, which must throw a SwitchboardError, and returns that error after checking its code. */
 function expectError(fn: () => unknown, code: ErrorCode): SwitchboardError {
@@ -81,9 +82,28 @@ const CLIENT_FRAMES: [string, ClientFrame][] = [
   ['CALL with a string', [13, 10, 'echo', '']],
 ]
 
+/** A negotiate answer, as a WELCOME of a line that negotiated as it opened carries it. */
+const ANSWER: NegotiateResponse = {
+  version: 1,
+  sessionId: 's1',
+  resumeToken: 't1',
+  transports: ['websocket', 'sse'],
+  heartbeatMs: 25_000,
+  recoveryMs: 30_000,
+  pollTimeoutMs: 25_000,
+  maxMessageBytes: 1 << 20,
+  maxBatchBytes: 1 << 20,
+  maxBatchFrames: 512,
+}
+
 const SERVER_FRAMES: [string, ServerFrame][] = [
   ['WELCOME', [1, 0]],
   ['WELCOME at MAX_SAFE_INTEGER', [1, Number.MAX_SAFE_INTEGER]],
+  ['WELCOME with the negotiate answer', [1, 0, ANSWER]],
+  [
+    'WELCOME with an answer that gives what the server holds unprocessed',
+    [1, 0, { ...ANSWER, maxPendingRequests: 10_000, maxPendingBytes: 16 << 20 }],
+  ],
   ['ACK', [2, 12]],
   ['PING', [3]],
   ['PONG', [4]],
@@ -503,7 +523,7 @@ describe('isSequenced', () => {
   it('holds for real frames of both directions', () => {
     expect(CLIENT_FRAMES.filter(([, f]) => isSequenced(f)).map(([, f]) => f[0])).toEqual([10, 10, 10, 10, 10, 11, 11, 12, 12, 12, 12, 12, 12, 13, 13])
     expect(SERVER_FRAMES.filter(([, f]) => isSequenced(f)).every(([, f]) => f[0] === 20 || f[0] === 21 || f[0] === 22)).toBe(true)
-    expect(SERVER_FRAMES.filter(([, f]) => !isSequenced(f)).map(([, f]) => f[0])).toEqual([1, 1, 2, 3, 4, 5, 5, 5])
+    expect(SERVER_FRAMES.filter(([, f]) => !isSequenced(f)).map(([, f]) => f[0])).toEqual([1, 1, 1, 1, 2, 3, 4, 5, 5, 5])
   })
 })
 
@@ -716,6 +736,8 @@ describe('decodeServerBatch rejects', () => {
     ['WELCOME without ack', '[[1]]'],
     ['WELCOME with a negative ack', '[[1,-1]]'],
     ['WELCOME with a string ack', '[[1,"0"]]'],
+    ['WELCOME whose answer has a negative maxPendingRequests', `[[1,0,${JSON.stringify({ ...ANSWER, maxPendingRequests: -1 })}]]`],
+    ['WELCOME whose answer has a string maxPendingBytes', `[[1,0,${JSON.stringify({ ...ANSWER, maxPendingBytes: '1' })}]]`],
     ['ACK with a fractional ack', '[[2,0.5]]'],
     ['PING with a payload', '[[3,1]]'],
     ['PONG with a payload', '[[4,1]]'],

@@ -15,6 +15,14 @@ export interface NegotiateResponse {
   maxBatchBytes: number
   maxBatchFrames: number
   /**
+   * Requests of a session the server holds unprocessed at most (it takes none while it owes the
+   * client acks for half its replay buffer), and their UTF-8 bytes: one more ends the session
+   * BACKLOG_FULL. The client keeps its outbox within them (every frame in it may be held there at
+   * once). Absent from servers before it: the client keeps to its own outbox bounds.
+   */
+  maxPendingRequests?: number
+  maxPendingBytes?: number
+  /**
    * Present when the server publishes each client publish once per key across sessions (a
    * cluster): a publish first sent as seq N of this session counts as key `<publishKey>.<N>`, so
    * the client may resend it with that key on a new session when this one is lost before it knew
@@ -41,6 +49,8 @@ export function isNegotiateResponse(v: unknown): v is NegotiateResponse {
     isCount(a.maxMessageBytes) &&
     isCount(a.maxBatchBytes) &&
     isCount(a.maxBatchFrames) &&
+    (a.maxPendingRequests === undefined || isCount(a.maxPendingRequests)) &&
+    (a.maxPendingBytes === undefined || isCount(a.maxPendingBytes)) &&
     (a.publishKey === undefined || typeof a.publishKey === 'string')
   )
 }

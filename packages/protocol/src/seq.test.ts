@@ -333,6 +333,29 @@ describe('ReplayBuffer', () => {
     it('says no to everything when maxFrames is 0', () => {
       expect(new ReplayBuffer(0, 1000).hasRoom(0)).toBe(false)
     })
+
+    it('keeps to new bounds: frames held past lower ones stay, and no new one fits until acks free room', () => {
+      const buffer = new ReplayBuffer(10, 1000)
+      fill(buffer, 4)
+      buffer.bound(3, 1000)
+      expect([buffer.maxFrames, buffer.size, buffer.hasRoom(0)]).toEqual([3, 4, false])
+      buffer.ack(2)
+      expect(buffer.hasRoom(0)).toBe(true)
+      buffer.bound(100, buffer.bytes)
+      expect([buffer.hasRoom(0), buffer.hasRoom(1)]).toEqual([true, false])
+    })
+  })
+
+  describe('admits', () => {
+    it('is hasRoom, except that an empty buffer takes one frame of any size', () => {
+      const buffer = new ReplayBuffer(5, 10)
+      expect([buffer.hasRoom(11), buffer.admits(11)]).toEqual([false, true])
+      buffer.append('x'.repeat(11))
+      expect([buffer.admits(0), buffer.admits(1)]).toEqual([false, false])
+      buffer.ack(1)
+      expect([buffer.admits(10), buffer.admits(1_000)]).toEqual([true, true])
+      expect(new ReplayBuffer(0, 10).admits(1)).toBe(true)
+    })
   })
 
   describe('bytes', () => {

@@ -31,8 +31,8 @@ const NO_FRAMES: string[] = []
  * (the server drops the session, the client rejects the send).
  */
 export class ReplayBuffer {
-  readonly maxFrames: number
-  readonly maxBytes: number
+  #maxFrames: number
+  #maxBytes: number
   #frames: string[] = NO_FRAMES
   /** Index in #frames of the oldest unacked frame; the array is compacted lazily to keep ack O(1). */
   #head = 0
@@ -51,9 +51,26 @@ export class ReplayBuffer {
    * the default is a JS count that runs anywhere, a Node owner can pass `Buffer.byteLength`.
    */
   constructor(maxFrames: number, maxBytes: number, byteLength: (s: string) => number = utf8Length) {
-    this.maxFrames = maxFrames
-    this.maxBytes = maxBytes
+    this.#maxFrames = maxFrames
+    this.#maxBytes = maxBytes
     this.#byteLength = byteLength
+  }
+
+  get maxFrames(): number {
+    return this.#maxFrames
+  }
+
+  get maxBytes(): number {
+    return this.#maxBytes
+  }
+
+  /**
+   * New bounds for `hasRoom` (a client's outbox keeps within what its server holds, which it
+   * learns after the buffer is made). Frames held past lower bounds stay: new ones wait for acks.
+   */
+  bound(maxFrames: number, maxBytes: number): void {
+    this.#maxFrames = maxFrames
+    this.#maxBytes = maxBytes
   }
 
   /** Seq the next appended frame gets. */
@@ -82,7 +99,12 @@ export class ReplayBuffer {
   }
 
   hasRoom(frameLength: number): boolean {
-    return this.size < this.maxFrames && this.#bytes + frameLength <= this.maxBytes
+    return this.size < this.#maxFrames && this.#bytes + frameLength <= this.#maxBytes
+  }
+
+  /** hasRoom, or empty: an empty buffer takes one frame of any size (it would never fit otherwise). */
+  admits(frameLength: number): boolean {
+    return this.size === 0 || this.hasRoom(frameLength)
   }
 
   /**

@@ -110,8 +110,10 @@ export class Inbound {
   deliver(frame: ClientDataFrame, bytes: number): void {
     if (this.#busy || this.#frames.length > 0 || this.#paused !== null || this.#behind()) {
       const config = this.#config
-      if (this.#frames.length >= config.maxPendingRequests || this.#bytes + bytes > config.maxPendingBytes) {
-        // Only a client that ignores its acks sends this far ahead.
+      const held = this.#frames.length
+      // Only a client that ignores its acks (or the bounds its negotiate answer gave) sends this far
+      // ahead; one frame larger than the bytes bound is held alone, as a client's empty outbox takes it.
+      if (held >= config.maxPendingRequests || (held > 0 && this.#bytes + bytes > config.maxPendingBytes)) {
         const why = `More than ${config.maxPendingRequests} requests or ${config.maxPendingBytes} bytes wait to be processed`
         return this.#session.end('BACKLOG_FULL', null, why)
       }

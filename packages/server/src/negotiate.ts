@@ -50,6 +50,8 @@ export function createNegotiator(
       maxMessageBytes: o.maxMessageBytes,
       maxBatchBytes: o.maxBatchBytes,
       maxBatchFrames: o.maxBatchFrames,
+      maxPendingRequests: o.maxPendingRequests,
+      maxPendingBytes: o.maxPendingBytes,
     }
     const publishKey = registry.router?.publishKey(session)
     if (publishKey !== undefined) answer.publishKey = publishKey
