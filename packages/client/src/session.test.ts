@@ -280,6 +280,14 @@ describe('ClientSession requests', () => {
     expect(await big).toEqual({ value: 'big' })
   })
 
+  it('starts the next session with its outbox within what the last server held, until that one says', () => {
+    const { session } = createSession({ maxOutboxFrames: 100 })
+    session.setLimits({ maxPendingRequests: 3 })
+    session.reset(new SwitchboardError('SESSION_LOST'))
+    for (let i = 0; i < 5; i++) void outcome(session.request(call(`m${i}`)))
+    expect([session.unacked, session.queued]).toEqual([3, 2])
+  })
+
   it('takes a request larger than its outbox bytes once the outbox is empty, alone', async () => {
     const { session, t } = attached('websocket', { maxOutboxFrames: 100, maxOutboxBytes: 50 })
     void outcome(session.request(call('small')))

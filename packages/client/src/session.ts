@@ -61,14 +61,10 @@ export class ClientSession {
     this.#requests = new Requests(config.maxQueuedRequests ?? QUEUED_REQUESTS, config.maxQueuedBytes ?? QUEUED_BYTES)
   }
 
+  /** Its outbox within what the last server said it holds: a new session is most likely on a node of the same app. */
   #newSequencer(): Sequencer<ServerDataFrame> {
-    return new Sequencer({
-      maxUnackedFrames: this.#config.maxOutboxFrames,
-      maxUnackedBytes: this.#config.maxOutboxBytes,
-      maxEarlyFrames: MAX_EARLY_FRAMES,
-      maxEarlyChars: MAX_EARLY_CHARS,
-      byteLength,
-    })
+    const [maxUnackedFrames, maxUnackedBytes] = this.#limits.outbox(this.#config.maxOutboxFrames, this.#config.maxOutboxBytes)
+    return new Sequencer({ maxUnackedFrames, maxUnackedBytes, maxEarlyFrames: MAX_EARLY_FRAMES, maxEarlyChars: MAX_EARLY_CHARS, byteLength })
   }
 
   /** Takes the server's limits from its negotiate answer: its batches, and the outbox within what it holds. */
