@@ -51,14 +51,14 @@ export class Requests {
   }
 
   /**
-   * `wait` for a PUBLISH or CALL whose parts are encoded: one object holds them and the promise's
-   * ends (no closure), since a producer that fires faster than the line may queue many thousands.
+   * `wait` for a PUBLISH or CALL whose parts are encoded: one object holds them and its promise's
+   * resolve (no closure, see WaitingData.reject), since a producer that fires faster than the line
+   * may queue many thousands.
    */
   waitData(type: RequestType, nameJson: string, dataJson: string, extraBytes: number | undefined, timeoutMs: number | undefined): Promise<unknown> {
     const request = new WaitingData(type, nameJson, flat(dataJson), extraBytes, this.#deadlineOf(timeoutMs), timeoutMs ?? 0)
-    const promise = new Promise<unknown>((resolve, reject) => {
+    const promise = new Promise<unknown>((resolve) => {
       request.resolve = resolve
-      request.reject = reject
     })
     this.#waiting.push(request)
     return promise
@@ -148,7 +148,6 @@ export class Requests {
 class WaitingData implements WaitingRequest, Pending {
   pending: Pending | null = this
   resolve: (result: unknown) => void = noop
-  reject: (error: SwitchboardError) => void = noop
   readonly chars: number
 
   constructor(
@@ -166,6 +165,17 @@ class WaitingData implements WaitingRequest, Pending {
 
   encode(seq: number): string {
     return encodeRequest(this.type, seq, this.nameJson, this.dataJson)
+  }
+
+  /**
+   * Settles its promise as rejected through its resolve: a waiting request keeps one of the two
+   * functions its promise came with, not both (a burst of 50,000 requests kept 50,000 of each, and
+   * every scavenge copied them: 1.03x on a cold 64 B flood, two A/Bs of 6 pairs). The rejection
+   * reaches handlers two microtask turns later than a direct reject, and no unhandled rejection
+   * is reported for the inner promise: its handler is added in the same turn of the queue.
+   */
+  reject(error: SwitchboardError): void {
+    this.resolve(Promise.reject(error))
   }
 }
 
