@@ -486,6 +486,23 @@ describe('fitBatch + batchRoom', () => {
     expect(fitBatch(frames, 0, 2, 18)).toBe(1)
   })
 
+  it('measures a run of small ASCII frames in one call on its join, and cuts where their characters stop fitting', () => {
+    const frames = Array.from({ length: 100 }, (_, i) => `[13,${i},"echo","${'x'.repeat(20)}"]`)
+    const measured: number[] = []
+    const count = (x: string) => (measured.push(x.length), Buffer.byteLength(x))
+    const cut = fitBatch(frames, 0, 100, 1_000, count)
+    expect(measured).toHaveLength(1)
+    expect(bytesOf(frames.slice(0, cut))).toBeLessThanOrEqual(1_000)
+    expect(bytesOf(frames.slice(0, cut + 1))).toBeGreaterThan(1_000)
+    // One non-ASCII frame in that run: each frame is measured, and the cut is exact again.
+    frames[3] = '"€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€"'
+    measured.length = 0
+    const exact = fitBatch(frames, 0, 100, 1_000, count)
+    expect(measured.length).toBeGreaterThan(1)
+    expect(bytesOf(frames.slice(0, exact))).toBeLessThanOrEqual(1_000)
+    expect(bytesOf(frames.slice(0, exact + 1))).toBeGreaterThan(1_000)
+  })
+
   it('always takes one frame, even one over the limit, and nothing from an empty range', () => {
     expect(fitBatch([`"${'x'.repeat(100)}"`, '1'], 0, 2, 10)).toBe(1)
     expect(fitBatch(['1'], 1, 1, 10)).toBe(1)
@@ -503,15 +520,22 @@ describe('fitBatch + batchRoom', () => {
 
   itProp.prop([fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 2, max: 600 })])(
     'gives the longest run whose batch is within the limit (or one frame)',
-    (texts, maxBytes) => {
-      const frames = texts.map((t) => JSON.stringify(t))
-      const end = fitBatch(frames, 0, frames.length, maxBytes)
-      expect(end).toBeGreaterThanOrEqual(1)
-      expect(end).toBeLessThanOrEqual(frames.length)
-      if (end > 1) expect(bytesOf(frames.slice(0, end))).toBeLessThanOrEqual(maxBytes)
-      if (end < frames.length) expect(bytesOf(frames.slice(0, end + 1))).toBeGreaterThan(maxBytes)
-    },
+    (texts, maxBytes) => expectLongestRun(texts, maxBytes),
   )
+
+  itProp.prop([fc.array(fc.string({ unit: 'binary-ascii', maxLength: 40 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 2, max: 600 })])(
+    'gives the same longest run when every frame is ASCII (measured on its join)',
+    (texts, maxBytes) => expectLongestRun(texts, maxBytes),
+  )
+
+  function expectLongestRun(texts: string[], maxBytes: number): void {
+    const frames = texts.map((t) => JSON.stringify(t))
+    const end = fitBatch(frames, 0, frames.length, maxBytes)
+    expect(end).toBeGreaterThanOrEqual(1)
+    expect(end).toBeLessThanOrEqual(frames.length)
+    if (end > 1) expect(bytesOf(frames.slice(0, end))).toBeLessThanOrEqual(maxBytes)
+    if (end < frames.length) expect(bytesOf(frames.slice(0, end + 1))).toBeGreaterThan(maxBytes)
+  }
 })
 
 describe('isSequenced', () => {

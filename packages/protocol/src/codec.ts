@@ -163,6 +163,8 @@ export function batchRoom(maxBytes: number, control: string): number {
  * held back. Counts 3 bytes per UTF-16 unit (an upper bound, no scan) until that bound passes
  * `maxBytes`, and only then measures exactly: small batches cost nothing. `sizes[i]`, where set
  * (not 0), is frame i's size as its owner gave it, and is taken without reading the frame.
+ * Without sizes (small frames), the run that fits by characters (a lower bound: a character takes
+ * a byte at least) is measured first in one call on its join: all ASCII, it is the batch.
  */
 export function fitBatch(
   frames: readonly string[],
@@ -180,6 +182,18 @@ export function fitBatch(
     bytes = next
   }
   if (i >= end) return end
+  if (sizes === undefined) {
+    let k = from
+    for (let chars = 1; k < end; k++) {
+      chars += frames[k]!.length + 1
+      if (chars > maxBytes) break
+    }
+    if (k > from) {
+      const run = k - from === 1 ? frames[from]! : frames.slice(from, k).join(',')
+      // All ASCII: each frame takes as many bytes as characters, and frame k did not fit by those.
+      if (byteLength(run) === run.length) return k
+    }
+  }
   bytes = 1
   for (let j = from; j < i; j++) bytes += (sizes?.[j] || byteLength(frames[j]!)) + 1
   for (; i < end; i++) {
