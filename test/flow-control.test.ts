@@ -26,7 +26,14 @@ beforeAll(async () => {
     maxPendingRequests: 2_000,
     logger: process.env.DBG ? (e) => console.log('S', e.message) : undefined,
   })
-  tight = await startServer({ replayBufferBytes: 256 * 1024, replayBufferFrames: 200, maxPendingRequests: 100, maxPendingBytes: 300 * 1024 })
+  // Its messages may be larger than what it holds unprocessed: one such request is held alone.
+  tight = await startServer({
+    replayBufferBytes: 256 * 1024,
+    replayBufferFrames: 200,
+    maxPendingRequests: 100,
+    maxPendingBytes: 300 * 1024,
+    maxMessageBytes: 512 * 1024,
+  })
 })
 afterAll(async () => {
   await server?.close()
