@@ -27,8 +27,9 @@ const NO_FRAMES: string[] = []
 
 /**
  * Sent-but-unacked frames, oldest first, with seqs assigned by `append`.
- * Bounded by frames and bytes: the owner checks `hasRoom` first and decides what overflow means
- * (the server drops the session, the client rejects the send).
+ * Bounded by frames and bytes: the owner checks `hasRoom` (or `admits`) first and decides what
+ * overflow means (the server applies a channel's slow-consumer policy, the client makes the
+ * request wait).
  */
 export class ReplayBuffer {
   #maxFrames: number

@@ -299,7 +299,7 @@ export class Session<Identity = unknown> implements TransportHost {
     }
     if (this.#ended) return true
     const out = this.#seq.out
-    if (replyTo === 0 && !out.hasRoom(frame.length) && out.size > 0) return false
+    if (replyTo === 0 && !out.admits(frame.length)) return false
     this.#seq.append(frame, bytes)
     if (replyTo > 0) this.#seq.acked(replyTo)
     this.flushSoon()
