@@ -175,16 +175,20 @@ export function fitBatch(
   sizes?: readonly number[],
 ): number {
   let bytes = 1
+  // The same run counted one byte a character: a lower bound.
+  let chars = 1
   let i = from
   for (; i < end; i++) {
-    const next = bytes + frames[i]!.length * 3 + 1
+    const length = frames[i]!.length
+    const next = bytes + length * 3 + 1
     if (next > maxBytes) break
     bytes = next
+    chars += length + 1
   }
   if (i >= end) return end
   if (sizes === undefined) {
-    let k = from
-    for (let chars = 1; k < end; k++) {
+    let k = i
+    for (; k < end; k++) {
       chars += frames[k]!.length + 1
       if (chars > maxBytes) break
     }
