@@ -105,6 +105,28 @@ describe('ClientSession requests', () => {
     expect(session.pendingCount).toBe(4)
   })
 
+  it('sends requests at once past flushPastChars on a WebSocket, and at the end of the callback on HTTP lines', async () => {
+    const big = 'x'.repeat(20_000)
+    const ws = attached('websocket')
+    for (let i = 0; i < 4; i++) void ws.session.request(call('a', big))
+    // The fourth passes 64 KiB: a full WebSocket message (64 KiB, three of them) went at once.
+    expect(ws.t.batches.map((b) => b.map((f) => f[1]))).toEqual([[1, 2, 3]])
+    void ws.session.request(call('a', big))
+    expect(ws.t.batches).toHaveLength(1) // the count starts again after a flush
+    await Promise.resolve()
+    expect(ws.t.batches.map((b) => b.map((f) => f[1]))).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ])
+    for (const name of ['sse', 'long-polling'] as const) {
+      const http = attached(name)
+      for (let i = 0; i < 4; i++) void http.session.request(call('a', big))
+      expect(http.t.batches).toEqual([])
+      await Promise.resolve()
+      expect(http.t.batches.map((b) => b.filter((f) => f[0] >= 10).length)).toEqual([4])
+    }
+  })
+
   it('holds requests while detached and sends them on attach', async () => {
     const { session } = createSession()
     void session.request(call('a'))

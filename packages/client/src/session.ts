@@ -51,6 +51,8 @@ export class ClientSession {
   /** The ack is overdue: send it even alone (lines that ack `when-overdue`). */
   #ackOverdue = false
   #flushQueued = false
+  /** Characters of requests appended since the last flush (see TransportTraits.flushPastChars). */
+  #unflushed = 0
   /** Set once the client is closed: every later request fails with it. */
   #closedWith: SwitchboardError | null = null
   #limits = new ServerLimits()
@@ -136,7 +138,8 @@ export class ClientSession {
   /** Queues `frame`, encoded with nextSeq (UTF-8 size `bytes` when known), in the outbox and returns its reply's promise. */
   #enqueue(frame: string, timeoutMs: number | undefined, bytes?: number): Promise<unknown> {
     const promise = this.#requests.sent(this.#seq.append(frame, bytes), timeoutMs)
-    this.#queueFlush()
+    if ((this.#unflushed += frame.length) >= (this.#transport?.traits.flushPastChars ?? Infinity)) this.flush()
+    else this.#queueFlush()
     return promise
   }
 
@@ -266,6 +269,7 @@ export class ClientSession {
 
   flush(): void {
     this.#flushQueued = false
+    this.#unflushed = 0
     const t = this.#transport
     if (!t || !this.#writable) return
     // The ack timer is left to run out (it finds nothing due): no timer set and cleared per reply.

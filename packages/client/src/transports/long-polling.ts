@@ -17,6 +17,7 @@ export const LONG_POLLING_TRAITS: TransportTraits = {
   messageSized: false,
   http: true,
   polled: true,
+  flushPastChars: Infinity, // as SSE's
 }
 
 export const createLongPollingTransport: TransportFactory = (ctx, events) =>

@@ -19,6 +19,8 @@ export const SSE_TRAITS: TransportTraits = {
   messageSized: false,
   http: true,
   polled: false,
+  // A POST is one of two in flight: an early, small one would hold back the rest.
+  flushPastChars: Infinity,
 }
 
 export const createSseTransport: TransportFactory = (ctx, events) =>

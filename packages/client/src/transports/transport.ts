@@ -79,6 +79,12 @@ export interface TransportTraits {
    * heartbeat), not a stream the server pings every heartbeatMs (silent up to two heartbeats).
    */
   polled: boolean
+  /**
+   * Requests made in one callback go in one batch at its end, unless they pass this many
+   * characters: then they go at once, so the server starts on a burst while the caller's loop
+   * goes on (as it would on a bare `ws.send`). Infinity: always at the end.
+   */
+  flushPastChars: number
 }
 
 /**
