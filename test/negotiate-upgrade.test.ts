@@ -188,6 +188,19 @@ describe('negotiate in the WebSocket upgrade', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(9_900)
   })
 
+  it('a socket that never sends its HELLO is closed with TIMEOUT after 10 s, within the sweep second after', { timeout: 20_000 }, async () => {
+    const s = await server()
+    const started = Date.now()
+    // Two at once, a moment apart: one timer serves both (see Deadlines).
+    const [a, b] = await Promise.all([rawNegotiate(s, 'sid=nope'), new Promise((r) => setTimeout(r, 300)).then(() => rawNegotiate(s, 'sid=nope'))])
+    expect([a, b]).toEqual([
+      { first: undefined, code: 4013 },
+      { first: undefined, code: 4013 },
+    ])
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_200)
+    expect(Date.now() - started).toBeLessThan(12_500)
+  })
+
   it('a proxy that refuses upgrades: the client negotiates over HTTP and opens on SSE', async () => {
     const s = await server()
     // The upgrade is answered 403 before Switchboard sees it, as a proxy that strips Upgrade would.

@@ -15,6 +15,7 @@ import {
   type HelloFrame,
 } from '@switchboard/protocol'
 import type { Context } from 'hono'
+import { Deadlines } from '../deadlines.js'
 import { EndedSession } from '../ended-session.js'
 import { originAllowed, toSwitchboardError } from '../http.js'
 import { negotiateQuery, type Negotiated } from '../negotiate.js'
@@ -36,7 +37,7 @@ export interface RawWebSocket {
 const OPEN = 1
 const TRANSPORT = Symbol('switchboard.transport')
 type Tagged = RawWebSocket & { [TRANSPORT]: WebSocketTransport }
-/** A socket that sends no HELLO within this long is closed. */
+/** A socket that sends no HELLO within this long (and at most a second more) is closed. */
 const HELLO_TIMEOUT_MS = 10_000
 
 /** A `ws` message as bytes: a Buffer (the default), fragments, or an ArrayBuffer. */
@@ -69,7 +70,8 @@ export class WebSocketTransport implements ServerTransport {
   #session: Session | null = null
   #blocked = false
   #closed = false
-  #helloTimer: ReturnType<typeof setTimeout> | undefined
+  /** The ticket of the wait for a HELLO or a negotiation (see Deadlines), or 0. */
+  #waiting = 0
   /** Messages that came while the session was brought from another node: handled once it is here. */
   #early: unknown[] | null = null
 
@@ -88,7 +90,7 @@ export class WebSocketTransport implements ServerTransport {
       return
     }
     // Bounds the wait for the HELLO, or for a negotiation (an app's authenticate) to finish.
-    this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
+    this.#wait()
     if (negotiated) {
       this.#early = []
       void negotiated.then((outcome) => this.#negotiated(outcome))
@@ -104,7 +106,19 @@ export class WebSocketTransport implements ServerTransport {
   static #socketError = function (this: Tagged, error: Error) {
     this[TRANSPORT].#onError(error)
   }
-  static #helloTimeout(transport: WebSocketTransport): void {
+  /** Each app's waits for a HELLO or a negotiation: one timer for all its sockets. */
+  static #handshakes = new WeakMap<SessionLayer, Deadlines<WebSocketTransport>>()
+
+  #wait(): void {
+    let d = WebSocketTransport.#handshakes.get(this.#layer)
+    if (!d) WebSocketTransport.#handshakes.set(this.#layer, (d = new Deadlines(HELLO_TIMEOUT_MS, WebSocketTransport.#expire)))
+    this.#waiting = d.add(this)
+  }
+
+  /** The wait `ticket` ran out: the socket closes, unless that wait ended (or another began). */
+  static #expire(transport: WebSocketTransport, ticket: number): void {
+    if (ticket !== transport.#waiting) return
+    transport.#waiting = 0
     transport.#fail(new SwitchboardError('TIMEOUT', transport.#early === null ? 'No HELLO frame' : 'The session was not ready in time'))
   }
 
@@ -128,13 +142,8 @@ export class WebSocketTransport implements ServerTransport {
   close(code: ErrorCode): void {
     if (this.#closed) return
     this.#closed = true
-    this.#clearHelloTimer()
+    this.#waiting = 0
     this.#ws.close(ERRORS[code].close, code)
-  }
-
-  #clearHelloTimer(): void {
-    clearTimeout(this.#helloTimer)
-    this.#helloTimer = undefined
   }
 
   /** The write that crossed the high-water mark is out, and nothing was written after it. */
@@ -161,7 +170,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #hello(text: string): void {
-    this.#clearHelloTimer()
+    this.#waiting = 0
     let hello: HelloFrame
     try {
       hello = this.#layer.decodeHello(text)
@@ -194,7 +203,7 @@ export class WebSocketTransport implements ServerTransport {
    * is a CLOSE frame, as negotiate's error answer: the code, and when to retry as its last element.
    */
   #negotiated(outcome: Negotiated | SwitchboardError): void {
-    this.#clearHelloTimer()
+    this.#waiting = 0
     const early = this.#early ?? []
     this.#early = null
     if (outcome instanceof SwitchboardError) {
@@ -219,7 +228,7 @@ export class WebSocketTransport implements ServerTransport {
   /** A probe: prove the line carries frames both ways, then wait (bounded) for the real HELLO. */
   #probed(): void {
     this.#ws.send(PROBE_ANSWER)
-    this.#helloTimer = setTimeout(WebSocketTransport.#helloTimeout, HELLO_TIMEOUT_MS, this)
+    this.#wait()
   }
 
   #helloHere(hello: HelloFrame): void {
@@ -245,7 +254,7 @@ export class WebSocketTransport implements ServerTransport {
 
   #onClose(code: number): void {
     this.#closed = true
-    this.#clearHelloTimer()
+    this.#waiting = 0
     this.#session?.detach(this, `socket closed (${code})`)
   }
 
