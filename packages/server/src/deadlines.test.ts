@@ -46,6 +46,25 @@ describe('Deadlines', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('end(ticket) lets a wait go before it runs out: it is never told, and the others still are', () => {
+    vi.useFakeTimers()
+    const expired: string[] = []
+    const d = new Deadlines<string>(1_000, (item) => expired.push(item), 100)
+    d.add('a')
+    const b = d.add('b')
+    d.add('c')
+    d.end(b)
+    d.end(b + 10) // no such wait: nothing changes
+    vi.advanceTimersByTime(1_000)
+    expect(expired).toEqual(['a', 'c'])
+    // After the sweep: tickets go on, and end() of a swept one changes nothing.
+    d.end(b)
+    const e = d.add('e')
+    expect(e).toBe(4)
+    vi.advanceTimersByTime(1_000)
+    expect(expired).toEqual(['a', 'c', 'e'])
+  })
+
   it('a wait started by an expiry arms the timer once', () => {
     vi.useFakeTimers()
     const seen: number[] = []

@@ -3,8 +3,9 @@
  * first, checked by one timer for all of them instead of a timer each: a timer set and cleared per
  * connect cost 9% of the server's CPU per connect (connect-ab, 2,000 connects, 8 pairs). A wait
  * that runs out is told `expire(item, ticket)` between `timeoutMs` and `timeoutMs + slackMs` after
- * it began; the timer fires at most once per `slackMs`. A wait is never removed: its holder keeps
- * the ticket `add` gave and ignores an expiry of any other (a wait that ended, or one before it).
+ * it began; the timer fires at most once per `slackMs`. The holder keeps the ticket `add` gave:
+ * `end(ticket)` lets its item go at once (a wait that ended must not hold a closed socket for
+ * 10 s), and an expiry of any other ticket is one it ignores.
  */
 export class Deadlines<T> {
   readonly #timeoutMs: number
@@ -40,6 +41,13 @@ export class Deadlines<T> {
     return this.#ticket
   }
 
+  /** Ends wait `ticket` before it runs out: its item is let go now, and never told. */
+  end(ticket: number): void {
+    // Tickets are consecutive from the head's (but where they wrap, which the check below catches).
+    const at = this.#head + ticket - (this.#tickets[this.#head] ?? 0)
+    if (at >= this.#head && at < this.#items.length && this.#tickets[at] === ticket) this.#items[at] = undefined
+  }
+
   #arm(): void {
     const wait = Math.max(this.#due[this.#head]! - Date.now(), this.#slackMs)
     this.#timer = setTimeout(Deadlines.#sweep, wait, this)
@@ -52,10 +60,10 @@ export class Deadlines<T> {
     const now = Date.now()
     const items = d.#items
     while (d.#head < items.length && d.#due[d.#head]! <= now) {
-      const item = items[d.#head] as T
+      const item = items[d.#head]
       const ticket = d.#tickets[d.#head]!
       items[d.#head++] = undefined
-      d.#expire(item, ticket)
+      if (item !== undefined) d.#expire(item, ticket)
     }
     if (d.#head === items.length) {
       d.#items = []

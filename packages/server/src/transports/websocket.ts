@@ -115,6 +115,13 @@ export class WebSocketTransport implements ServerTransport {
     this.#waiting = d.add(this)
   }
 
+  /** The wait for a HELLO or a negotiation is over (or there was none). */
+  #waited(): void {
+    if (this.#waiting === 0) return
+    WebSocketTransport.#handshakes.get(this.#layer)?.end(this.#waiting)
+    this.#waiting = 0
+  }
+
   /** The wait `ticket` ran out: the socket closes, unless that wait ended (or another began). */
   static #expire(transport: WebSocketTransport, ticket: number): void {
     if (ticket !== transport.#waiting) return
@@ -142,7 +149,7 @@ export class WebSocketTransport implements ServerTransport {
   close(code: ErrorCode): void {
     if (this.#closed) return
     this.#closed = true
-    this.#waiting = 0
+    this.#waited()
     this.#ws.close(ERRORS[code].close, code)
   }
 
@@ -170,7 +177,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   #hello(text: string): void {
-    this.#waiting = 0
+    this.#waited()
     let hello: HelloFrame
     try {
       hello = this.#layer.decodeHello(text)
@@ -203,7 +210,7 @@ export class WebSocketTransport implements ServerTransport {
    * is a CLOSE frame, as negotiate's error answer: the code, and when to retry as its last element.
    */
   #negotiated(outcome: Negotiated | SwitchboardError): void {
-    this.#waiting = 0
+    this.#waited()
     const early = this.#early ?? []
     this.#early = null
     if (outcome instanceof SwitchboardError) {
@@ -254,7 +261,7 @@ export class WebSocketTransport implements ServerTransport {
 
   #onClose(code: number): void {
     this.#closed = true
-    this.#waiting = 0
+    this.#waited()
     this.#session?.detach(this, `socket closed (${code})`)
   }
 
