@@ -1,7 +1,7 @@
 /**
  * Waits that all last `timeoutMs` (a WebSocket's wait for its HELLO or its negotiation), oldest
- * first, checked by one timer for all of them instead of a timer each: a timer set and cleared per
- * connect cost 9% of the server's CPU per connect (connect-ab, 2,000 connects, 8 pairs). A wait
+ * first, checked by one timer for all of them instead of a timer each (a build without the timer
+ * used 0.907x the server's CPU per connect; with this queue 0.951x, connect-ab, 8 pairs). A wait
  * that runs out is told `expire(item, ticket)` between `timeoutMs` and `timeoutMs + slackMs` after
  * it began; the timer fires at most once per `slackMs`. The holder keeps the ticket `add` gave:
  * `end(ticket)` lets its item go at once (a wait that ended must not hold a closed socket for
