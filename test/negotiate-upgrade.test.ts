@@ -188,7 +188,7 @@ describe('negotiate in the WebSocket upgrade', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(9_900)
   })
 
-  it('a socket that never sends its HELLO is closed with TIMEOUT after 10 s, within the sweep second after', { timeout: 20_000 }, async () => {
+  it('a socket that never sends its HELLO is closed with TIMEOUT after 10 s, by the first sweep after', { timeout: 25_000 }, async () => {
     const s = await server()
     const started = Date.now()
     // Two at once, a moment apart: one timer serves both (see Deadlines).
@@ -198,7 +198,9 @@ describe('negotiate in the WebSocket upgrade', () => {
       { first: undefined, code: 4013 },
     ])
     expect(Date.now() - started).toBeGreaterThanOrEqual(10_200)
-    expect(Date.now() - started).toBeLessThan(12_500)
+    // The sweep runs at most a second late (11 s); the bound leaves a stalled machine 4 s more,
+    // and still fails a queue that waits for a second timeout's worth (20 s).
+    expect(Date.now() - started).toBeLessThan(15_000)
   })
 
   it('a proxy that refuses upgrades: the client negotiates over HTTP and opens on SSE', async () => {

@@ -6,6 +6,8 @@
 // client and server CPU ms per 1,000 connects, each build's medians and ratios to the first.
 //
 //   node src/connect-ab.mjs NAME [NAME..] --pairs=6 --sessions=2000 --concurrency=200 [--raw]
+//     --client-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   node flags for the client processes
+//     --server-flags='--cpu-prof --cpu-prof-dir=results/tmp/prof'   and for the servers
 import { fileURLToPath } from 'node:url'
 import { ask, launch, stop } from './children.mjs'
 import { openMany } from './driver/pool.mjs'
@@ -16,6 +18,7 @@ import { median } from './stats.mjs'
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const argv = process.argv.slice(2)
 const option = (name, fallback) => optionIn(argv, name, fallback)
+const flags = (name) => option(name, '').split(' ').filter(Boolean)
 
 if (argv[0] === 'client') await client(JSON.parse(argv[1]))
 else await main(argv.filter((a) => !a.startsWith('--')))
@@ -49,13 +52,14 @@ async function once(name, { sessions, concurrency }) {
   const builds = raw ? {} : savedBuild(name)
   const server = launch(here(raw ? './servers/raw-ws.mjs' : './servers/switchboard.mjs'), {
     env: { BENCH_SWITCHBOARD: JSON.stringify(builds) },
+    execArgv: flags('server-flags'),
     cpu: 0,
   })
   try {
     const { port } = await waitFor(server, 'ready', 20_000, `${name} server start`)
     const before = await ask(server, 'stats')
     const spec = { client: builds.client, origin: `http://127.0.0.1:${port}`, sessions, concurrency }
-    const r = await pinnedClient(here('./connect-ab.mjs'), spec)
+    const r = await pinnedClient(here('./connect-ab.mjs'), spec, flags('client-flags'))
     const after = await ask(server, 'stats')
     const cpu = (s) => (s.cpu.user + s.cpu.system) / 1000
     return { ...r, serverCpu: ((cpu(after) - cpu(before)) / sessions) * 1000 }
