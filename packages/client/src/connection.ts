@@ -310,7 +310,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     const from = this.#state
     assertTransition(from, to)
     this.#state = to
-    this.#log('state', `${from} -> ${to}: ${reason}`)
+    // Built only for a logger: a connect makes two transitions, and most clients have none.
+    if (this.#config.logger) this.#log('state', `${from} -> ${to}: ${reason}`)
     this.emit('state', code ? { from, to, reason, code } : { from, to, reason })
   }
 

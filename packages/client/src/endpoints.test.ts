@@ -6,6 +6,10 @@ describe('mountUrl', () => {
     expect(mountUrl('/rt/', 'https://app.example/chat/')).toBe('https://app.example/rt')
     expect(mountUrl('rt//?tenant=a#top', 'https://app.example/chat/')).toBe('https://app.example/chat/rt?tenant=a')
     expect(mountUrl('http://h:8080/')).toBe('http://h:8080')
+    // The same input answers the same, and one relative URL means another thing on another page.
+    expect(mountUrl('/rt/', 'https://app.example/chat/')).toBe('https://app.example/rt')
+    expect(mountUrl('rt', 'https://other.example/a/')).toBe('https://other.example/a/rt')
+    expect(mountUrl('rt', 'https://app.example/b/')).toBe('https://app.example/b/rt')
   })
 })
 
@@ -19,6 +23,13 @@ describe('endpointUrl', () => {
   it("keeps the mount's query parameters first, then the session's, which win over a same-named one", () => {
     expect(endpointUrl('http://h/rt?tenant=a', 'poll', { sid: 's 1', attach: '1' })).toBe('http://h/rt/poll?tenant=a&sid=s+1&attach=1')
     expect(endpointUrl('http://h/rt?sid=mine&tenant=a', 'send', { sid: 'real' })).toBe('http://h/rt/send?sid=real&tenant=a')
+  })
+
+  it("keeps the mount's own query as written when it adds none, and answers the same again", () => {
+    expect(endpointUrl('http://h/rt?q=a%20b', 'negotiate')).toBe('http://h/rt/negotiate?q=a%20b')
+    expect(endpointUrl('http://h/rt?q=a%20b', 'sse', { sid: 's' })).toBe('http://h/rt/sse?q=a+b&sid=s')
+    expect(endpointUrl('http://h/rt?q=a%20b', 'negotiate')).toBe('http://h/rt/negotiate?q=a%20b')
+    expect(endpointUrl('http://h/rt?q=a%20b', 'sse', { sid: 't', line: '2' })).toBe('http://h/rt/sse?q=a+b&sid=t&line=2')
   })
 
   it('reaches the WebSocket endpoint over ws: or wss:, and only that one', () => {

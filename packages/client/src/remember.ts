@@ -44,12 +44,16 @@ function makeTransportMemory(ttlMs: number): TransportMemory {
   const keyOf = (key: string) => `switchboard:transport:${key}`
   /** What this memory last wrote for each key, and when. */
   const written = new Map<string, { transport: TransportName; at: number }>()
+  /** The entry read last, and what it parsed to. */
+  let lastRead: [string, unknown] = ['', null]
   return {
     get(key) {
       try {
         const raw = store.getItem(keyOf(key))
         if (!raw) return null
-        const { transport, until } = JSON.parse(raw) as { transport?: unknown; until?: unknown }
+        // Clients of one server made together read the same entry: it is parsed once.
+        if (raw !== lastRead[0]) lastRead = [raw, JSON.parse(raw)]
+        const { transport, until } = lastRead[1] as { transport?: unknown; until?: unknown }
         if (typeof until !== 'number' || until < Date.now() || !TRANSPORTS.includes(transport as TransportName)) {
           store.removeItem(keyOf(key))
           return null
