@@ -85,6 +85,33 @@ describe("origins: '*'", () => {
       await listed.close()
     }
   })
+
+  it('an error answer carries the CORS headers too, so the page can read its code, and a fault logs once as internal', async () => {
+    const logged: LogEvent[] = []
+    const listed = await startServer({
+      origins: ['http://app.example'],
+      logger: (e) => logged.push(e),
+      // A fault of the app's own code that is no refusal (authenticate's errors are UNAUTHORIZED).
+      negotiateKey: (c) => {
+        if (c.req.header('x-fail') !== undefined) throw new Error('negotiateKey broke')
+        return undefined
+      },
+    })
+    try {
+      const refused = await negotiate({ origin: 'http://app.example' }, '[]', listed.port)
+      expect(refused).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } })
+      expect(refused.headers['access-control-allow-origin']).toBe('http://app.example')
+      expect(refused.headers['cache-control']).toBe('no-store')
+      const broken = await negotiate({ origin: 'http://app.example', 'x-fail': '1' }, '{}', listed.port)
+      expect(broken).toMatchObject({ status: 500, body: { code: 'INTERNAL' } })
+      expect(broken.headers['access-control-allow-origin']).toBe('http://app.example')
+      const internal = logged.filter((e) => e.kind === 'http' && e.message === 'internal error')
+      expect(internal).toHaveLength(1)
+      expect((internal[0]!.data as Error).message).toBe('negotiateKey broke')
+    } finally {
+      await listed.close()
+    }
+  })
 })
 
 describe('small HTTP edges', () => {

@@ -1,9 +1,9 @@
 import { ACK_HEADER, NEGOTIATE_PATH, SwitchboardError, TOKEN_HEADER, WEBSOCKET_PATH, type TransportName } from '@switchboard/protocol'
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { hopsOf } from './cluster/forwarded-http.js'
 import { createNegotiator, parseNegotiateBody } from './negotiate.js'
-import { clientGone, errorResponse, limitBody, originAllowed, toSwitchboardError } from './http.js'
+import { answeringErrors, limitBody, originAllowed } from './http.js'
 import type { Runtime } from './runtime.js'
 import type { SessionRegistry } from './session-registry.js'
 import { registerHttpUpstream } from './transports/http-upstream.js'
@@ -20,44 +20,48 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
   // A transport the runtime cannot serve (WebSocket without a WebSocket server) is not offered.
   const offered = o.transports.filter((name) => TRANSPORTS[name].available(runtime))
   const enabled = (name: TransportName) => offered.includes(name)
+  // What any handler here throws is answered as the protocol's error (see answeringErrors).
+  const guard = (handler: MiddlewareHandler) => answeringErrors(o.logger, handler)
 
   if (o.origins !== undefined) {
     // '*' means any site: never with credentials, or any site could negotiate with a user's cookies.
     const anySite = o.origins === '*'
     app.use(
       '*',
-      cors({
-        origin: anySite ? '*' : (origin, c) => (originAllowed(c, o.origins) ? origin : null),
-        allowMethods: ['GET', 'POST', 'OPTIONS'],
-        allowHeaders: ['content-type', 'authorization', TOKEN_HEADER, ACK_HEADER],
-        credentials: !anySite,
-        maxAge: 600,
-      }),
+      guard(
+        cors({
+          origin: anySite ? '*' : (origin, c) => (originAllowed(c, o.origins) ? origin : null),
+          allowMethods: ['GET', 'POST', 'OPTIONS'],
+          allowHeaders: ['content-type', 'authorization', TOKEN_HEADER, ACK_HEADER],
+          credentials: !anySite,
+          maxAge: 600,
+        }),
+      ),
     )
   }
 
-  app.onError((e, c) => {
-    const error = toSwitchboardError(e, 'INTERNAL')
-    if (error.code === 'INTERNAL')
-      o.logger?.({ kind: 'http', message: clientGone(c, e) ? 'client went away mid-request' : 'internal error', data: e })
-    return errorResponse(c, error)
-  })
-
-  app.use('*', async (c, next) => {
-    // A request another node forwarded was checked there, with the client's connection at hand.
-    if (c.req.method !== 'OPTIONS' && !c.req.path.endsWith(`/${WEBSOCKET_PATH}`) && hopsOf(c) === 0 && !originAllowed(c, o.origins))
-      throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
-    await next()
-  })
+  app.use(
+    '*',
+    guard(async (c, next) => {
+      // A request another node forwarded was checked there, with the client's connection at hand.
+      if (c.req.method !== 'OPTIONS' && !c.req.path.endsWith(`/${WEBSOCKET_PATH}`) && hopsOf(c) === 0 && !originAllowed(c, o.origins))
+        throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
+      await next()
+    }),
+  )
 
   const negotiateLimit = limitBody(4096, () => {
     throw new SwitchboardError('BAD_REQUEST', 'The negotiate body is too large')
   })
   const negotiate = createNegotiator(registry, authenticate, offered)
-  app.post(`/${NEGOTIATE_PATH}`, negotiateLimit, async (c) => {
-    const { answer } = await negotiate(c, parseNegotiateBody(await c.req.text()))
-    return c.json(answer, 200, { 'cache-control': 'no-store' })
-  })
+  app.post(
+    `/${NEGOTIATE_PATH}`,
+    guard(negotiateLimit),
+    guard(async (c) => {
+      const { answer } = await negotiate(c, parseNegotiateBody(await c.req.text()))
+      return c.json(answer, 200, { 'cache-control': 'no-store' })
+    }),
+  )
 
   for (const transport of Object.values(TRANSPORTS)) transport.register(app, registry, enabled(transport.name), runtime, negotiate)
   registerHttpUpstream(app, registry)

@@ -11,7 +11,7 @@ import {
 } from '@switchboard/protocol'
 import type { Context } from 'hono'
 import { EndedSession } from '../ended-session.js'
-import { parseAck, queryNumber, whenAnswered, whenGone, type WhenGone } from '../http.js'
+import { answeringErrors, parseAck, queryNumber, whenAnswered, whenGone, type WhenGone } from '../http.js'
 import type { ServerTransport, SessionLayer, TransportHost, TransportRoutes } from './transport.js'
 
 export const POLL_HEADERS = {
@@ -77,29 +77,39 @@ export const LONG_POLLING_ROUTES: TransportRoutes = {
   traits: { polled: true, postsUpstream: true },
   available: () => true,
   register(app, layer, enabled) {
-    app.get(`/${POLL_PATH}`, async (c) => {
-      if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-      const sid = c.req.query(SESSION_ID_PARAM)
-      if (layer.elsewhere(sid)) {
-        const answer = await layer.forward(c, sid, null)
-        if (answer) return answer
-      }
-      const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
-      if (session instanceof EndedSession) return answerEndedPoll(c, layer, sid!, session.batchFor(parseAck(c.req.header(ACK_HEADER))))
-      const first = c.req.query(ATTACH_PARAM) === '1'
-      // The first poll of an attach answers at once (WELCOME), later ones wait for data.
-      const transport = new LongPollTransport(first ? 0 : layer.options.pollTimeoutMs, whenGone(c))
-      transport.bind(session)
-      const line = queryNumber(c.req.query(LINE_PARAM))
-      try {
-        session.attach(transport, parseAck(c.req.header(ACK_HEADER)), first, undefined, line, first ? 0 : queryNumber(c.req.query(POLL_NUMBER_PARAM)))
-      } catch (e) {
-        transport.close('SUPERSEDED') // refused (a line the client left, say): its timer goes
-        throw e
-      }
-      const batch = await transport.response
-      // The session may have ended while this poll was held, and written its CLOSE to it.
-      return session.ended ? answerEndedPoll(c, layer, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })
-    })
+    app.get(
+      `/${POLL_PATH}`,
+      answeringErrors(layer.options.logger, async (c) => {
+        if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+        const sid = c.req.query(SESSION_ID_PARAM)
+        if (layer.elsewhere(sid)) {
+          const answer = await layer.forward(c, sid, null)
+          if (answer) return answer
+        }
+        const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
+        if (session instanceof EndedSession) return answerEndedPoll(c, layer, sid!, session.batchFor(parseAck(c.req.header(ACK_HEADER))))
+        const first = c.req.query(ATTACH_PARAM) === '1'
+        // The first poll of an attach answers at once (WELCOME), later ones wait for data.
+        const transport = new LongPollTransport(first ? 0 : layer.options.pollTimeoutMs, whenGone(c))
+        transport.bind(session)
+        const line = queryNumber(c.req.query(LINE_PARAM))
+        try {
+          session.attach(
+            transport,
+            parseAck(c.req.header(ACK_HEADER)),
+            first,
+            undefined,
+            line,
+            first ? 0 : queryNumber(c.req.query(POLL_NUMBER_PARAM)),
+          )
+        } catch (e) {
+          transport.close('SUPERSEDED') // refused (a line the client left, say): its timer goes
+          throw e
+        }
+        const batch = await transport.response
+        // The session may have ended while this poll was held, and written its CLOSE to it.
+        return session.ended ? answerEndedPoll(c, layer, session.id, batch) : new Response(batch, { headers: POLL_HEADERS })
+      }),
+    )
   },
 }

@@ -11,7 +11,7 @@ import {
   type ErrorCode,
 } from '@switchboard/protocol'
 import { EndedSession } from '../ended-session.js'
-import { parseAck, queryNumber, whenGone, type WhenGone } from '../http.js'
+import { answeringErrors, parseAck, queryNumber, whenGone, type WhenGone } from '../http.js'
 import type { ServerTransport, TransportHost, TransportRoutes } from './transport.js'
 
 const encoder = new TextEncoder()
@@ -128,29 +128,32 @@ export const SSE_ROUTES: TransportRoutes = {
   traits: { polled: false, postsUpstream: true },
   available: () => true,
   register(app, layer, enabled) {
-    app.get(`/${SSE_PATH}`, async (c) => {
-      if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
-      const sid = c.req.query(SESSION_ID_PARAM)
-      const probe = c.req.query(PROBE_PARAM) === '1'
-      if (layer.elsewhere(sid)) {
-        // A probe is proven where the session is; a stream brings the session here.
-        await layer.bringHere(sid, c.req.header(TOKEN_HEADER), probe)
-        if (probe) return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
-      }
-      const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
-      if (session instanceof EndedSession)
-        return new Response(`data: ${session.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
-      if (probe) {
-        layer.enterRequest(session)
-        return new Response(
-          createSseProbe(whenGone(c), () => layer.leaveRequest(session)),
-          { headers: SSE_HEADERS },
-        )
-      }
-      const transport = new SseTransport(whenGone(c))
-      transport.bind(session)
-      session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true, undefined, queryNumber(c.req.query(LINE_PARAM)))
-      return new Response(transport.body, { headers: SSE_HEADERS })
-    })
+    app.get(
+      `/${SSE_PATH}`,
+      answeringErrors(layer.options.logger, async (c) => {
+        if (!enabled) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED')
+        const sid = c.req.query(SESSION_ID_PARAM)
+        const probe = c.req.query(PROBE_PARAM) === '1'
+        if (layer.elsewhere(sid)) {
+          // A probe is proven where the session is; a stream brings the session here.
+          await layer.bringHere(sid, c.req.header(TOKEN_HEADER), probe)
+          if (probe) return new Response(createSseProbe(whenGone(c)), { headers: SSE_HEADERS })
+        }
+        const session = layer.prove(sid, c.req.header(TOKEN_HEADER))
+        if (session instanceof EndedSession)
+          return new Response(`data: ${session.batchFor(parseAck(c.req.header(ACK_HEADER)))}\n\n`, { headers: SSE_HEADERS })
+        if (probe) {
+          layer.enterRequest(session)
+          return new Response(
+            createSseProbe(whenGone(c), () => layer.leaveRequest(session)),
+            { headers: SSE_HEADERS },
+          )
+        }
+        const transport = new SseTransport(whenGone(c))
+        transport.bind(session)
+        session.attach(transport, parseAck(c.req.header(ACK_HEADER)), true, undefined, queryNumber(c.req.query(LINE_PARAM)))
+        return new Response(transport.body, { headers: SSE_HEADERS })
+      }),
+    )
   },
 }

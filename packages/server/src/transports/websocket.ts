@@ -17,7 +17,7 @@ import {
 import type { Context } from 'hono'
 import { Deadlines } from '../deadlines.js'
 import { EndedSession } from '../ended-session.js'
-import { originAllowed, toSwitchboardError } from '../http.js'
+import { answeringErrors, errorResponse, originAllowed, toSwitchboardError } from '../http.js'
 import { negotiateQuery, type Negotiated } from '../negotiate.js'
 import type { Session } from '../session.js'
 import type { ServerTransport, SessionLayer, TransportRoutes } from './transport.js'
@@ -290,27 +290,30 @@ export const WEBSOCKET_ROUTES: TransportRoutes = {
     if (route)
       app.get(
         `/${WEBSOCKET_PATH}`,
-        route({
-          admit: (c) => {
-            const sid = c.req.query(SESSION_ID_PARAM)
-            const refusal = refusalFor(c)
-            const version = sid === undefined && refusal === undefined ? c.req.query(NEGOTIATE_PARAM) : undefined
-            if (version === undefined) return { sid, refusal }
-            const request = negotiateQuery(version, c.req.query(TRANSPORTS_PARAM))
-            // Settled here: an upgrade that never completes leaves no rejection unhandled.
-            return { sid, refusal, negotiated: negotiate(c, request).catch((e: unknown) => toSwitchboardError(e, 'INTERNAL')) }
-          },
-          open: (ws, admission) => void new WebSocketTransport(ws, layer, admission),
-          abandon: ({ negotiated }) =>
-            void negotiated?.then((outcome) => {
-              if (!(outcome instanceof SwitchboardError))
-                layer.endWith(outcome.session.id, new SwitchboardError('SESSION_LOST', 'Its WebSocket upgrade did not complete'))
-            }),
-        }),
+        answeringErrors(
+          layer.options.logger,
+          route({
+            admit: (c) => {
+              const sid = c.req.query(SESSION_ID_PARAM)
+              const refusal = refusalFor(c)
+              const version = sid === undefined && refusal === undefined ? c.req.query(NEGOTIATE_PARAM) : undefined
+              if (version === undefined) return { sid, refusal }
+              const request = negotiateQuery(version, c.req.query(TRANSPORTS_PARAM))
+              // Settled here: an upgrade that never completes leaves no rejection unhandled.
+              return { sid, refusal, negotiated: negotiate(c, request).catch((e: unknown) => toSwitchboardError(e, 'INTERNAL')) }
+            },
+            open: (ws, admission) => void new WebSocketTransport(ws, layer, admission),
+            abandon: ({ negotiated }) =>
+              void negotiated?.then((outcome) => {
+                if (!(outcome instanceof SwitchboardError))
+                  layer.endWith(outcome.session.id, new SwitchboardError('SESSION_LOST', 'Its WebSocket upgrade did not complete'))
+              }),
+          }),
+        ),
       )
-    app.get(`/${WEBSOCKET_PATH}`, () => {
-      if (!route) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
-      throw new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
-    })
+    const refused = route
+      ? new SwitchboardError('BAD_REQUEST', 'Expected a WebSocket upgrade')
+      : new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'This server has no WebSocket support')
+    app.get(`/${WEBSOCKET_PATH}`, (c) => errorResponse(c, refused))
   },
 }
