@@ -310,8 +310,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     const from = this.#state
     assertTransition(from, to)
     this.#state = to
-    // Built only for a logger: a connect makes two transitions, and most clients have none.
-    if (this.#config.logger) this.#log('state', `${from} -> ${to}: ${reason}`)
+    if (this.#config.logger) this.#log('state', `${from} -> ${to}: ${reason}`) // built only for a logger
     this.emit('state', code ? { from, to, reason, code } : { from, to, reason })
   }
 
