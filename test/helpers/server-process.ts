@@ -60,12 +60,15 @@ export async function startServerProcess(options: ProcessOptions = {}, port = 0)
     daemon.child.stdout?.on('data', onData)
     daemon.child.once('exit', (code, signal) => reject(new Error(`server process exited (${signal ?? code}) before listening:\n${daemon.output()}`)))
   })
+  // On a connection of its own that closes after the answer: an idle pooled connection would be
+  // reset by a cut, and the next request written to it before the reset is read would fail.
+  const control = (path: string, method = 'GET') => fetch(`${url.replace(/\/rt$/, '')}${path}`, { method, headers: { connection: 'close' } })
   return {
     url,
     daemon,
     alive: () => daemon.child.exitCode === null && daemon.child.signalCode === null,
-    stats: async () => (await fetch(`${url.replace(/\/rt$/, '')}/debug/stats`)).json() as Promise<ProcessStats>,
-    cutAll: async () => void (await fetch(`${url.replace(/\/rt$/, '')}/debug/cut`, { method: 'POST' })),
+    stats: async () => (await control('/debug/stats')).json() as Promise<ProcessStats>,
+    cutAll: async () => void (await control('/debug/cut', 'POST')),
     stop: () => daemon.stop(),
   }
 }
