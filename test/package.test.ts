@@ -7,7 +7,7 @@ import { startServer } from './helpers/fixture.js'
 
 /**
  * The packages as their users get them (the built files, resolved through package.json's
- * "exports", not the sources the other tests import): Node picks the client's undici build and the
+ * "exports", not the sources the other tests import): Node picks the client's node:http build and the
  * server's Node build; browsers, workers and their bundlers get builds that import no Node module.
  */
 const dist = fileURLToPath(new URL('../packages/client/dist/', import.meta.url))
@@ -27,7 +27,7 @@ const specifiers = (code: string) =>
   [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!)
 
 describe('the client package', () => {
-  it('resolves in Node to its Node build, whose client makes HTTP requests over undici', async () => {
+  it('resolves in Node to its Node build, whose client makes HTTP requests over node:http', async () => {
     expect(require.resolve('@switchboard/client')).toBe(`${dist}node.cjs`)
     built('node.js')
     const node = (await import(pathToFileURL(`${dist}node.js`).href)) as typeof import('@switchboard/client')
@@ -47,7 +47,7 @@ describe('the client package', () => {
         file === 'switchboard.browser.js' ? [] : outside.filter((s) => s === '@switchboard/protocol' || s === 'eventsource-parser'),
       )
     }
-    expect(specifiers(built('node.js'))).toContain('undici')
+    expect(specifiers(built('node.js'))).toEqual(expect.arrayContaining(['node:http', 'node:https']))
   })
 
   it.each(['sse', 'long-polling'])('lets a Node process exit once its client is closed (%s): pooled connections hold nothing', async (transport) => {

@@ -29,7 +29,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
  */
 const root = fileURLToPath(new URL('..', import.meta.url))
 const source = (pkg: string, entry: string) => fileURLToPath(new URL(`../packages/${pkg}/src/${entry}.ts`, import.meta.url))
-const NODE_PACKAGES = /^(ws|@hono\/node-server|undici)(\/|$)/
+const NODE_PACKAGES = /^(ws|@hono\/node-server)(\/|$)/
 
 /** Bundles `contents` for the neutral platform; returns the code and every Node module it reached. */
 async function bundleNeutral(contents: string): Promise<{ code: string; nodeModules: string[] }> {

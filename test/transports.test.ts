@@ -24,7 +24,7 @@ const codeOf = (p: Promise<unknown>) =>
 /** Every transport case, and WebSocket once more after an HTTP negotiate (a client with headers), the way it negotiates otherwise. */
 const CASES = [...TRANSPORT_CASES, ['websocket', ' after an HTTP negotiate', { headers: {} }]] as const
 
-// The same application code, run unchanged on each forced transport (the HTTP ones over undici and fetch).
+// The same application code, run unchanged on each forced transport (the HTTP ones over node:http and fetch).
 describe.each(CASES)('over %s%s', (transport, via, options) => {
   const label = `${transport}${via.replaceAll(' ', '-')}`
   const connectClient = (url: string, t: typeof transport) => connectTo(url, t, options)

@@ -116,7 +116,7 @@ export function collect<T>(client: SwitchboardClient, channel: string): T[] {
 
 /**
  * Every transport, and the HTTP ones a second time over fetch: in Node the client's HTTP goes over
- * undici by default; fetch is what browsers use (and Node with `fetch` given).
+ * node:http by default; fetch is what browsers use (and Node with `fetch` given).
  * Each case: [transport, label suffix, client options].
  */
 export const TRANSPORT_CASES = [

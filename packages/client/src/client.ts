@@ -33,7 +33,7 @@ export interface ClientOptions {
   /** WebSocket implementation; default `globalThis.WebSocket`. Node 20 has none: pass `ws`'s. */
   WebSocket?: WebSocketConstructor
   /**
-   * fetch implementation for the HTTP requests. Default: the browser's fetch; in Node, undici's
+   * fetch implementation for the HTTP requests. Default: the browser's fetch; in Node, node:http
    * request() with a keep-alive pool (a sixth of fetch's CPU per request), unless a fetch is passed here.
    */
   fetch?: typeof fetch
@@ -43,7 +43,7 @@ export interface ClientOptions {
    * saving a round trip: `authenticate` then reads that GET request (cookies, the mount's query).
    */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
-  /** fetch credentials mode (not used by Node's default, undici); default 'same-origin'. */
+  /** fetch credentials mode (not used by Node's default, node:http); default 'same-origin'. */
   credentials?: RequestCredentials
   /** How long one transport may take to attach before the next is tried (ms). Default 5000. */
   attemptTimeoutMs?: number
@@ -98,7 +98,7 @@ export class SwitchboardClient {
   #callTimeoutMs: number
   #ready: Promise<void>
 
-  /** The HTTP client used when no `fetch` option is given: the global fetch (Node's build: undici). */
+  /** The HTTP client used when no `fetch` option is given: the global fetch (Node's build: node:http). */
   protected static defaultHttp(credentials: RequestCredentials): HttpClient {
     return fetchHttp(globalThis.fetch.bind(globalThis), credentials)
   }

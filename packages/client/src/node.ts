@@ -1,12 +1,12 @@
 // The client's entry in Node (package.json's "node" condition): the same API as index.ts, with
-// HTTP over undici's request() instead of fetch. Browsers and bundlers for them never load this file.
+// HTTP over node:http instead of fetch. Browsers and bundlers for them never load this file.
 import { SwitchboardClient as FetchClient, type ClientOptions } from './client.js'
 import type { HttpClient } from './http/http.js'
 import { nodeHttp } from './http/node-http.js'
 
 export * from './index.js'
 
-/** A client's connection to one Switchboard server; in Node, HTTP goes over undici unless `fetch` is given. */
+/** A client's connection to one Switchboard server; in Node, HTTP goes over node:http unless `fetch` is given. */
 export class SwitchboardClient extends FetchClient {
   protected static override defaultHttp(): HttpClient {
     return nodeHttp

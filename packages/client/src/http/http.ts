@@ -16,8 +16,8 @@ export interface HttpAnswer {
 }
 
 /**
- * What the client needs of HTTP. In browsers it is fetch; in Node the client uses undici
- * (see node.ts), which costs a sixth of fetch's CPU per request.
+ * What the client needs of HTTP. In browsers it is fetch; in Node the client uses node:http
+ * (see node.ts), which costs a quarter of fetch's CPU per request.
  */
 export type HttpClient = (url: string, request: HttpRequest) => Promise<HttpAnswer>
 

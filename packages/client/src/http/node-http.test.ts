@@ -91,11 +91,24 @@ describe('nodeHttp', () => {
     expect(server.connections()).toBe(2)
   })
 
-  it('rejects when the new connection is reset too: one retry, not more', async () => {
+  it('rejects, without sending again, when a new connection is reset: only a kept-alive one may have met a keep-alive timeout', async () => {
     const server = await startServer((req) => req.socket.resetAndDestroy())
     close = server.close
     await expect(nodeHttp(server.url, { headers: {} })).rejects.toMatchObject({ code: 'ECONNRESET' })
-    expect(server.connections()).toBe(2)
+    expect(server.connections()).toBe(1)
+  })
+
+  it('rejects when the retry on a new connection is reset too: one retry, not more', async () => {
+    let requests = 0
+    const server = await startServer((req, res) => {
+      if (++requests === 1) return res.end('first')
+      req.socket.resetAndDestroy()
+    })
+    close = server.close
+    expect(await (await nodeHttp(server.url, { headers: {} })).text()).toBe('first')
+    await idle()
+    await expect(nodeHttp(server.url, { headers: {} })).rejects.toMatchObject({ code: 'ECONNRESET' })
+    expect([requests, server.connections()]).toEqual([3, 2])
   })
 
   it('does not send again a request its signal aborted', async () => {

@@ -1,76 +1,91 @@
-import { Pool, type Dispatcher } from 'undici'
+import http from 'node:http'
+import https from 'node:https'
 import type { HttpAnswer, HttpClient, HttpRequest } from './http.js'
 
 /**
- * HTTP in Node over undici (Node's own HTTP client, the one under its fetch), without the fetch
- * layer: one POST at a time over loopback costs ~110 µs of CPU, against ~170 µs over node:http
- * and ~670 µs over fetch. One keep-alive pool per origin for every client in the process;
- * idle pooled connections do not keep the process alive.
+ * HTTP in Node over node:http / node:https, whose parser is native. One keep-alive pool per
+ * scheme for every client in the process; idle pooled connections do not keep the process alive.
+ * No connection limit (a held poll or stream never queues a POST behind it), no pipelining, and
+ * no timeouts: a poll is held pollTimeoutMs and a stream is quiet for heartbeatMs, both the
+ * server's to set, and the client's liveness watch decides that a line is dead, on every transport.
+ *
+ * Why not undici, whose request() costs 20-30 µs less CPU a request: its parser is WebAssembly,
+ * and V8 compiles it again with TurboFan once a process has parsed enough answers, 200-360 ms of
+ * CPU in the first second of a busy client. A cold process's burst over SSE or long polling paid
+ * that on its core: 1.25× faster over node:http (bench/README.md, "Next" item 5).
  */
-const pools = new Map<string, Pool>()
-/**
- * Parsed request targets by URL: a client asks for the same few URLs again and again (each
- * session has its own). Emptied when full, so it always holds the sessions of the moment.
- */
-const targets = new Map<string, { pool: Pool; path: string }>()
-const MAX_TARGETS = 1024
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
 
-function targetOf(url: string): { pool: Pool; path: string } {
-  let target = targets.get(url)
-  if (target) return target
-  const parsed = new URL(url)
-  let pool = pools.get(parsed.origin)
-  if (!pool) {
-    // No connection limit (a held poll or stream must never queue a POST behind it), no pipelining,
-    // and none of undici's own timeouts (300 s for headers, and between body pieces): a poll is
-    // held pollTimeoutMs and a stream is quiet for heartbeatMs, both the server's to set, and the
-    // client's liveness watch is what decides that a line is dead, on every transport.
-    pool = new Pool(parsed.origin, { headersTimeout: 0, bodyTimeout: 0 })
-    pools.set(parsed.origin, pool)
-  }
-  target = { pool, path: `${parsed.pathname}${parsed.search}` }
-  if (targets.size >= MAX_TARGETS) targets.clear()
-  targets.set(url, target)
-  return target
+interface Origin {
+  open: typeof http.request
+  agent: http.Agent
+  hostname: string
+  port: string
 }
+/** Parsed origins: each request's URL differs (POSTs and polls are numbered); its origin does not. */
+const origins = new Map<string, Origin>()
 
-/** A connection that failed before any answer: the server's side of a keep-alive timeout, say. */
-const RETRIED = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])
+function originOf(origin: string): Origin {
+  let parsed = origins.get(origin)
+  if (parsed) return parsed
+  const url = new URL(origin)
+  const secure = url.protocol === 'https:'
+  // An IPv6 host comes in brackets, which a hostname must not have.
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+  parsed = { open: secure ? https.request : http.request, agent: agents[secure ? 'https:' : 'http:'], hostname, port: url.port }
+  if (origins.size >= 64) origins.clear()
+  origins.set(origin, parsed)
+  return parsed
+}
 
 /** The HTTP client in Node: what the client uses there unless given `fetch`. */
 export const nodeHttp: HttpClient = (url, request) => send(url, request, true)
 
-async function send(url: string, init: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
-  const { pool, path } = targetOf(url)
+function send(url: string, init: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
   const { method = 'GET', headers, body, signal } = init
-  let response: Dispatcher.ResponseData
-  try {
-    response = await pool.request({ path, method, headers, body, signal })
-  } catch (e) {
-    // A pooled connection the server closed just as it was picked (its keep-alive timeout): sent
-    // once more on a new connection, as browsers do. Safe for every request here: the server drops
-    // frames by seq it already has, and polls and streams carry the ack.
-    if (mayRetry && RETRIED.has((e as { code?: string }).code ?? '')) return send(url, init, false)
-    throw e
-  }
-  return answerOf(response)
+  // The client's URLs are absolute and normalized (endpoints.ts builds them with URL).
+  const pathAt = url.indexOf('/', url.indexOf('//') + 2)
+  const { open, agent, hostname, port } = originOf(pathAt < 0 ? url : url.slice(0, pathAt))
+  const path = pathAt < 0 ? '/' : url.slice(pathAt)
+  const sent = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
+  return new Promise((resolve, reject) => {
+    let answered = false
+    const request = open({ method, hostname, port, path, headers: sent, agent, signal }, (response) => {
+      answered = true
+      resolve(answerOf(response))
+    })
+    request.on('error', (e: NodeJS.ErrnoException) => {
+      if (answered) return // the answer's own reader reports it
+      // A pooled connection the server closed just as it was picked (its keep-alive timeout): sent
+      // once more on a new connection, as browsers do. Safe for every request here: the server drops
+      // frames by seq it already has, and polls and streams carry the ack.
+      if (mayRetry && request.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(send(url, init, false))
+      else reject(e)
+    })
+    request.end(body)
+  })
 }
 
-function answerOf(response: Dispatcher.ResponseData): HttpAnswer {
-  const stream = response.body
+function answerOf(response: http.IncomingMessage): HttpAnswer {
+  // setEncoding keeps a multi-byte character cut between two reads whole.
+  response.setEncoding('utf8')
   const read = (onText: (text: string) => void) =>
     new Promise<void>((resolve, reject) => {
-      // setEncoding keeps a multi-byte character cut between two reads whole.
-      stream.setEncoding('utf8')
-      stream.on('data', onText)
-      stream.on('end', resolve)
-      // A reset or an abort mid-body errors the stream.
-      stream.on('error', reject)
+      response.on('data', onText)
+      response.on('end', resolve)
+      response.on('error', reject)
+      // A reset or an abort mid-body: 'close' without the body complete (and no 'end').
+      response.on('close', () => {
+        if (!response.complete) reject(new Error('connection closed before the answer ended'))
+      })
     })
   return {
-    status: response.statusCode,
+    status: response.statusCode ?? 0,
     read,
-    // undici decodes the whole body once (and rejects on a reset or an abort mid-body).
-    text: () => stream.text(),
+    async text() {
+      let text = ''
+      await read((piece) => (text += piece))
+      return text
+    },
   }
 }
