@@ -135,6 +135,48 @@ describe('nodeHttp', () => {
     await expect(answer.text()).rejects.toThrow()
   })
 
+  it('aborts an answer whose body nobody reads without an uncaught error, and a read after it rejects', async () => {
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write('partial')
+    })
+    close = server.close
+    const uncaught: unknown[] = []
+    const onUncaught = (e: unknown) => uncaught.push(e)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const abort = new AbortController()
+      const answer = await nodeHttp(server.url, { headers: {}, signal: abort.signal })
+      abort.abort()
+      await idle()
+      expect(uncaught).toEqual([])
+      await expect(answer.text()).rejects.toThrow()
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+  })
+
+  it('takes an abort from inside the last piece of a kept-alive answer without an uncaught error', async () => {
+    // The answer's end is already scheduled when the piece arrives: node:http then takes the
+    // socket's own error listener away before the abort's error on it is emitted.
+    const server = await startServer((_req, res) => res.end('[[7,"CLOSE"]]'))
+    close = server.close
+    const uncaught: unknown[] = []
+    const onUncaught = (e: unknown) => uncaught.push(e)
+    process.on('uncaughtException', onUncaught)
+    try {
+      for (let i = 0; i < 5; i++) {
+        const abort = new AbortController()
+        const answer = await nodeHttp(server.url, { headers: {}, signal: abort.signal })
+        await answer.read(() => abort.abort()).catch(() => {})
+        await idle()
+      }
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+  })
+
   it('rejects when its signal aborts a request the server holds', async () => {
     const server = await startServer(() => {})
     close = server.close

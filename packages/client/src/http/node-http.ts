@@ -1,5 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
+import { finished } from 'node:stream/promises'
 import type { HttpAnswer, HttpClient, HttpRequest } from './http.js'
 
 /**
@@ -12,9 +13,26 @@ import type { HttpAnswer, HttpClient, HttpRequest } from './http.js'
  * Why not undici, whose request() costs 20-30 µs less CPU a request: its parser is WebAssembly,
  * and V8 compiles it again with TurboFan once a process has parsed enough answers, 200-360 ms of
  * CPU in the first second of a busy client. A cold process's burst over SSE or long polling paid
- * that on its core: 1.25× faster over node:http (bench/README.md, "Next" item 5).
+ * that on its core: 1.13-1.20× faster over node:http (bench/README.md, "Next" item 5).
  */
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
+/**
+ * node:http leaves a kept-alive socket without an 'error' listener between its answer's end and
+ * its return to the pool (Node's own comments say so), and a request aborted then destroys it
+ * with the abort: an uncaught error, the process's end. Each socket here has a listener of its
+ * own for its whole life; a request still gets its socket's errors through its own listener.
+ */
+const ignore = () => {}
+class HttpAgent extends http.Agent {
+  override createConnection(...args: Parameters<http.Agent['createConnection']>) {
+    return super.createConnection(...args)?.on('error', ignore)
+  }
+}
+class HttpsAgent extends https.Agent {
+  override createConnection(...args: Parameters<https.Agent['createConnection']>) {
+    return super.createConnection(...args)?.on('error', ignore)
+  }
+}
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) }
 
 interface Origin {
   open: typeof http.request
@@ -69,16 +87,15 @@ function send(url: string, init: HttpRequest, mayRetry: boolean): Promise<HttpAn
 function answerOf(response: http.IncomingMessage): HttpAnswer {
   // setEncoding keeps a multi-byte character cut between two reads whole.
   response.setEncoding('utf8')
-  const read = (onText: (text: string) => void) =>
-    new Promise<void>((resolve, reject) => {
-      response.on('data', onText)
-      response.on('end', resolve)
-      response.on('error', reject)
-      // A reset or an abort mid-body: 'close' without the body complete (and no 'end').
-      response.on('close', () => {
-        if (!response.complete) reject(new Error('connection closed before the answer ended'))
-      })
-    })
+  // A body nobody reads (an error answer, a line closed meanwhile) is destroyed with the request's
+  // abort: that must not become an uncaught error. A reader gets it through finished().
+  response.on('error', () => {})
+  const read = async (onText: (text: string) => void) => {
+    response.on('data', onText)
+    // Settles on the end, on an error, and on a close before the end (a reset, an abort), even
+    // one that came before this call.
+    await finished(response)
+  }
   return {
     status: response.statusCode ?? 0,
     read,
