@@ -15,12 +15,12 @@ import type { HttpAnswer, HttpClient, HttpRequest } from './http.js'
  * CPU in the first second of a busy client. A cold process's burst over SSE or long polling paid
  * that on its core: 1.13-1.20× faster over node:http (bench/README.md, "Next" item 5).
  */
-/**
- * node:http leaves a kept-alive socket without an 'error' listener between its answer's end and
- * its return to the pool (Node's own comments say so), and a request aborted then destroys it
- * with the abort: an uncaught error, the process's end. Each socket here has a listener of its
- * own for its whole life; a request still gets its socket's errors through its own listener.
- */
+
+// node:http takes a kept-alive socket's 'error' listener away when its answer ends, and gives the
+// pool's only once the socket is back (Node's own comments name the gap). A request aborted from
+// inside its answer's last piece destroys the socket with the abort, whose error is emitted in
+// that gap: uncaught, the process's end. So each socket has a listener of its own for its whole
+// life; a request still gets its socket's errors through its own listener.
 const ignore = () => {}
 class HttpAgent extends http.Agent {
   override createConnection(...args: Parameters<http.Agent['createConnection']>) {
