@@ -69,7 +69,7 @@ describe('over HTTP/2', () => {
 
   it('logs an upload whose stream the client cancels as a client that went away, and goes on serving', async () => {
     const logged: LogEvent[] = []
-    const { sb, session } = await startHttp2(logged)
+    const { session } = await startHttp2(logged)
     const s = JSON.parse((await request(session, '/rt/negotiate', {}, '{}')).body) as { sessionId: string; resumeToken: string }
     const upload = session.request({
       ':method': 'POST',
@@ -79,8 +79,8 @@ describe('over HTTP/2', () => {
     })
     upload.on('error', () => {}) // the cancel below
     upload.write('[[13,1,"echo",')
-    await vi.waitFor(() => expect(sb.sessionCount).toBe(1))
-    await new Promise((resolve) => setTimeout(resolve, 50)) // the server is reading the body
+    // The handler runs on the request's headers and waits for the rest of the body.
+    await new Promise((resolve) => setTimeout(resolve, 50))
     upload.close(http2.constants.NGHTTP2_CANCEL)
     await vi.waitFor(() => expect(logged.filter((e) => e.kind === 'http')).toHaveLength(1))
     expect(logged.filter((e) => e.kind === 'http').map((e) => e.message)).toEqual(['client went away mid-request'])
