@@ -17,7 +17,7 @@ export interface HttpAnswer {
 
 /**
  * What the client needs of HTTP. In browsers it is fetch; in Node the client uses node:http
- * (see node.ts), which costs a quarter of fetch's CPU per request.
+ * (see node.ts), which costs a fifth of fetch's CPU per request.
  */
 export type HttpClient = (url: string, request: HttpRequest) => Promise<HttpAnswer>
 
