@@ -34,7 +34,7 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor
   /**
    * fetch implementation for the HTTP requests. Default: the browser's fetch; in Node, node:http
-   * request() with a keep-alive pool (a sixth of fetch's CPU per request), unless a fetch is passed here.
+   * with a keep-alive pool (a fifth of fetch's CPU per request), unless a fetch is passed here.
    */
   fetch?: typeof fetch
   /**

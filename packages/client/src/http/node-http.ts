@@ -89,7 +89,7 @@ function answerOf(response: http.IncomingMessage): HttpAnswer {
   response.setEncoding('utf8')
   // A body nobody reads (an error answer, a line closed meanwhile) is destroyed with the request's
   // abort: that must not become an uncaught error. A reader gets it through finished().
-  response.on('error', () => {})
+  response.on('error', ignore)
   const read = async (onText: (text: string) => void) => {
     response.on('data', onText)
     // Settles on the end, on an error, and on a close before the end (a reset, an abort), even
