@@ -2,10 +2,13 @@ import { decodeServerBatch, FrameType, type CloseFrame, type ErrorCode, type Ser
 import { TRANSPORT_MODULES } from './transports/index.js'
 import type { ConnectionConfig } from './connection-config.js'
 import type { SessionInfo } from './negotiate.js'
-import type { ClientTransport, TransportCloseInfo, TransportContext } from './transports/transport.js'
+import type { ClientTransport, TransportCloseInfo, TransportContext, TransportEvents } from './transports/transport.js'
 
 /** How one try of a transport ended: welcomed, or failed (with the server's CLOSE if it sent one). */
 export type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCode; close?: CloseFrame }
+
+/** The outcome of every welcomed attempt: one object, not one a connect. */
+const WELCOMED: Attempt = { ok: true }
 
 /** What an attempt reports to the connection that started it. */
 export interface AttemptHost {
@@ -29,64 +32,84 @@ export interface AttemptHost {
 /**
  * Tries one transport until it is welcomed, fails, or times out; after the WELCOME it keeps
  * routing the transport's events to the host. With `ctx.probe`, the line is first proven with
- * a ping/pong while the current transport keeps carrying the session.
+ * a ping/pong while the current transport keeps carrying the session. A class, not closures:
+ * it lives as long as its line, and a process may hold 10,000 lines.
  */
-export function attemptTransport(
-  name: TransportName,
-  ctx: TransportContext,
-  timeoutMs: number,
-  host: AttemptHost,
-): { result: Promise<Attempt>; cancel(): void } {
-  let welcomed = false
-  let settled = false
-  let resolveResult!: (a: Attempt) => void
-  const result = new Promise<Attempt>((r) => (resolveResult = r))
-  const resolve = (a: Attempt) => {
-    if (settled) return
-    settled = true
-    clearTimeout(timer)
-    resolveResult(a)
-  }
-  const fail = (reason: string, code?: ErrorCode, close?: CloseFrame) => {
-    transport.close()
-    resolve({ ok: false, reason, ...(code ? { code } : {}), ...(close ? { close } : {}) })
-  }
-  const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`, 'TIMEOUT'), timeoutMs)
+export class TransportAttempt implements TransportEvents {
+  /** Settles once: welcomed, failed, timed out or cancelled. */
+  readonly result: Promise<Attempt>
+  readonly #name: TransportName
+  readonly #negotiate: boolean
+  readonly #host: AttemptHost
+  readonly #transport: ClientTransport
+  readonly #timer: ReturnType<typeof setTimeout>
+  #resolve!: (a: Attempt) => void
+  #welcomed = false
+  #settled = false
 
-  const transport: ClientTransport = TRANSPORT_MODULES[name].create(ctx, {
-    onBatch(text) {
-      if (!host.isLive()) return transport.close()
-      let frames: ServerFrame[]
-      try {
-        frames = decodeServerBatch(text)
-      } catch (e) {
-        host.log(`undecodable batch on ${name}: ${(e as Error).message}`)
-        if (!welcomed) return fail('undecodable batch', 'MALFORMED_FRAME')
-        transport.close()
-        return host.lost(transport, { reason: 'undecodable batch' })
-      }
-      if (welcomed) return host.receive(transport, frames, 0)
-      const first = frames[0]
-      // The session ended while this client was away: the CLOSE says why and when to return.
-      if (first?.[0] === FrameType.CLOSE) return fail(first[2], first[1], first)
-      if (first?.[0] !== FrameType.WELCOME) return
-      if (ctx.negotiate && first[2] === undefined) return fail('WELCOME without the negotiate answer', 'PROTOCOL_MISMATCH')
-      welcomed = true
-      resolve({ ok: true })
-      host.adopt(transport, frames)
-    },
-    onDrain: () => host.drain(transport),
-    onProbe() {
-      if (!host.isLive() || settled) return transport.close()
-      host.probed(transport)
-    },
-    onClose(info) {
-      if (!welcomed) resolve({ ok: false, ...info })
-      else host.lost(transport, info)
-    },
-  })
-  transport.open()
-  return { result, cancel: () => fail('cancelled') }
+  constructor(name: TransportName, ctx: TransportContext, timeoutMs: number, host: AttemptHost) {
+    this.#name = name
+    this.#negotiate = ctx.negotiate !== undefined
+    this.#host = host
+    this.result = new Promise<Attempt>((r) => (this.#resolve = r))
+    this.#timer = setTimeout(() => this.#fail(`no answer within ${timeoutMs} ms`, 'TIMEOUT'), timeoutMs)
+    this.#transport = TRANSPORT_MODULES[name].create(ctx, this)
+    this.#transport.open()
+  }
+
+  cancel(): void {
+    this.#fail('cancelled')
+  }
+
+  onBatch(text: string): void {
+    const host = this.#host
+    const transport = this.#transport
+    if (!host.isLive()) return transport.close()
+    let frames: ServerFrame[]
+    try {
+      frames = decodeServerBatch(text)
+    } catch (e) {
+      host.log(`undecodable batch on ${this.#name}: ${(e as Error).message}`)
+      if (!this.#welcomed) return this.#fail('undecodable batch', 'MALFORMED_FRAME')
+      transport.close()
+      return host.lost(transport, { reason: 'undecodable batch' })
+    }
+    if (this.#welcomed) return host.receive(transport, frames, 0)
+    const first = frames[0]
+    // The session ended while this client was away: the CLOSE says why and when to return.
+    if (first?.[0] === FrameType.CLOSE) return this.#fail(first[2], first[1], first)
+    if (first?.[0] !== FrameType.WELCOME) return
+    if (this.#negotiate && first[2] === undefined) return this.#fail('WELCOME without the negotiate answer', 'PROTOCOL_MISMATCH')
+    this.#welcomed = true
+    this.#settle(WELCOMED)
+    host.adopt(transport, frames)
+  }
+
+  onDrain(): void {
+    this.#host.drain(this.#transport)
+  }
+
+  onProbe(): void {
+    if (!this.#host.isLive() || this.#settled) return this.#transport.close()
+    this.#host.probed(this.#transport)
+  }
+
+  onClose(info: TransportCloseInfo): void {
+    if (!this.#welcomed) this.#settle({ ok: false, ...info })
+    else this.#host.lost(this.#transport, info)
+  }
+
+  #settle(a: Attempt): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    this.#resolve(a)
+  }
+
+  #fail(reason: string, code?: ErrorCode, close?: CloseFrame): void {
+    this.#transport.close()
+    this.#settle({ ok: false, reason, ...(code ? { code } : {}), ...(close ? { close } : {}) })
+  }
 }
 
 /** A WebSocket that negotiates a new session as it opens, for `config.transports` (see TransportContext). */

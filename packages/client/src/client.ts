@@ -118,7 +118,7 @@ export class SwitchboardClient {
       transports: options.transports ?? TRANSPORTS,
       http: options.fetch ? fetchHttp(options.fetch, credentials) : new.target.defaultHttp(credentials),
       WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
-      headers: typeof headers === 'function' ? headers : () => headers ?? {},
+      headers: headersOf(headers),
       negotiateInUpgrade: headers === undefined && credentials !== 'omit',
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
@@ -247,6 +247,16 @@ export class SwitchboardClient {
     if (frame[0] === FrameType.MESSAGE) this.#channels.get(frame[2])?.deliver(frame[3], frame[4], frame[5])
     else if (frame[0] === FrameType.GAP) this.#channels.get(frame[2])?.gap(frame[3], frame[4])
   }
+}
+
+/** The headers option as a function (one shared function when there are none). */
+function headersOf(headers: ClientOptions['headers']): () => Record<string, string> | Promise<Record<string, string>> {
+  if (typeof headers === 'function') return headers
+  return headers === undefined ? noHeaders : () => headers
+}
+
+function noHeaders(): Record<string, string> {
+  return {}
 }
 
 /**

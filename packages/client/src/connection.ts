@@ -7,11 +7,11 @@ import {
   type TransportName,
   type WelcomeFrame,
 } from '@switchboard/protocol'
-import { attemptTransport, negotiatingContext, transportContext, type Attempt } from './attempt.js'
+import { negotiatingContext, TransportAttempt, transportContext, type Attempt } from './attempt.js'
 import { connectRun, SESSION_GONE } from './fallback.js'
 import { Emitter } from './emitter.js'
 import { type ConnectionEvents, SessionReport } from './events.js'
-import { watchHints } from './hints.js'
+import { hintsAvailable, ignoreHints, watchHints } from './hints.js'
 import type { LogEvent } from './log.js'
 import { Liveness, lineDeadlineMs } from './liveness.js'
 import { FATAL_CODES, type SessionInfo } from './negotiate.js'
@@ -35,31 +35,22 @@ export class Connection extends Emitter<ConnectionEvents> {
   #state: ClientState = 'idle'
   #info: SessionInfo | null = null
   #transport: ClientTransport | null = null
-  /** Cancels every attempt in flight (their promises resolve as failed). */
-  #attempts = new Set<() => void>()
+  /** Every attempt in flight (cancelled, their promises resolve as failed). */
+  #attempts = new Set<TransportAttempt>()
   #lastWorked: TransportName | null = null
   /** Bumped on every (re)start and on close: async steps of an older run stop when it changed. */
   #generation = 0
   #retry: RetrySchedule
   #liveness = new Liveness()
-  #upgrader: Upgrader
+  /** Made when a line the session could upgrade from is adopted: most sessions never need one. */
+  #upgrader: Upgrader | null = null
   #report = new SessionReport()
-  #stopHints: () => void = () => {}
+  #stopHints: () => void = ignoreHints
 
   constructor(config: ConnectionConfig) {
     super()
     this.#config = config
     this.#retry = new RetrySchedule(config.reconnect || {})
-    this.#upgrader = new Upgrader(config.upgrade, config.transports, !!config.WebSocket, {
-      current: () =>
-        this.#state === 'open' && this.#transport && this.#info
-          ? { line: this.#transport, offered: this.#info.transports, gen: this.#generation }
-          : null,
-      probe: (target, gen) => this.#attempt(target, this.#info!, gen, true),
-      unchanged: (gen, line) => gen === this.#generation && this.#transport === line,
-      probing: (target) => this.#transition('upgrading', `probing ${target}`),
-      failed: (reason) => this.#upgradeFailed(reason),
-    })
     this.#lastWorked = config.memory?.get(config.baseUrl) ?? null
     // Its fields named, not the connection's config spread: a spread copy here took a hidden class
     // of its own in every client once V8 had seen a few (10,000 clients in a process had 10,000).
@@ -90,18 +81,17 @@ export class Connection extends Emitter<ConnectionEvents> {
   start(): void {
     if (this.#state !== 'idle') return
     this.#transition('connecting', 'connect() called')
-    this.#stopHints = watchHints({ onWake: this.#onWake, onOffline: this.#onOffline })
+    // Handlers only where a browser gives hints: a Node process of 10,000 clients holds none.
+    if (hintsAvailable()) this.#stopHints = watchHints({ onWake: () => this.#onWake(), onOffline: () => this.#loseLine('the browser went offline') })
     void this.#run(++this.#generation)
   }
 
-  #onWake = (): void => {
+  #onWake(): void {
     if (this.#state !== 'backoff') return
     const gen = this.#generation
     if (this.#retry.wake(() => this.#retryNow(gen, 'the server asked to wait')) > 0) return
     this.#retryNow(gen, 'network or page is back')
   }
-
-  #onOffline = (): void => this.#loseLine('the browser went offline')
 
   /** Drops the current line for `reason`, as if it had died: the session reattaches after a backoff. */
   #loseLine(reason: string): void {
@@ -140,12 +130,12 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /**
-   * Tries one transport (see attemptTransport); `probe` proves it before pausing the current one.
+   * Tries one transport (see TransportAttempt); `probe` proves it before pausing the current one.
    * Without `info`, the line negotiates the session and its WELCOME brings the answer.
    */
   #attempt(name: TransportName, info: SessionInfo | null, gen: number, probe = false): Promise<Attempt> {
     const ctx = info ? transportContext(this.#config, info, () => this.session.received, probe) : negotiatingContext(this.#config)
-    const { result, cancel } = attemptTransport(name, ctx, this.#config.attemptTimeoutMs, {
+    const attempt = new TransportAttempt(name, ctx, this.#config.attemptTimeoutMs, {
       isLive: () => gen === this.#generation,
       adopt: (t, frames) => {
         if (!info) this.#negotiated((frames[0] as WelcomeFrame)[2]!)
@@ -154,13 +144,24 @@ export class Connection extends Emitter<ConnectionEvents> {
       receive: (t, frames, from) => this.#receive(t, frames, from),
       lost: (t, closeInfo) => this.#lost(t, closeInfo),
       probed: (t) => this.#switchTo(t),
-      drain: (t) => {
-        if (this.#transport === t) this.session.drain()
-      },
+      drain: (t) => this.#transport === t && this.session.drain(),
       log: (message) => this.#log('transport', message),
     })
-    this.#attempts.add(cancel)
-    return result.finally(() => this.#attempts.delete(cancel))
+    this.#attempts.add(attempt)
+    return attempt.result.finally(() => this.#attempts.delete(attempt))
+  }
+
+  #upgraderNow(): Upgrader {
+    return (this.#upgrader ??= new Upgrader(this.#config.upgrade, this.#config.transports, !!this.#config.WebSocket, {
+      current: () =>
+        this.#state === 'open' && this.#transport && this.#info
+          ? { line: this.#transport, offered: this.#info.transports, gen: this.#generation }
+          : null,
+      probe: (target, gen) => this.#attempt(target, this.#info!, gen, true),
+      unchanged: (gen, line) => gen === this.#generation && this.#transport === line,
+      probing: (target) => this.#transition('upgrading', `probing ${target}`),
+      failed: (reason) => this.#upgradeFailed(reason),
+    }))
   }
 
   /** A probe proved `line` carries frames both ways: pause the old one (it still receives), attach the new. */
@@ -183,7 +184,10 @@ export class Connection extends Emitter<ConnectionEvents> {
     const close = frames.findIndex((f) => f[0] === FrameType.CLOSE)
     if (close === -1) return this.session.receive(frames, from)
     this.session.receive(frames.slice(0, close), from)
-    this.#serverClosed(frames[close] as CloseFrame)
+    // The server ended the session.
+    const frame = frames[close] as CloseFrame
+    this.#dropLine(frame[2])
+    this.#sessionEnded(frame, true)
   }
 
   /**
@@ -213,7 +217,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#lastWorked = transport.name
     this.#config.memory?.set(this.#config.baseUrl, transport.name)
     this.#retry.adopted()
-    if (reason === 'upgrade') this.#upgrader.succeeded()
+    if (reason === 'upgrade') this.#upgrader?.succeeded()
     const change = this.#report.adopted(this.#info!.sessionId)
     this.#setTransport(transport, reason)
     this.session.attach(transport, serverAck)
@@ -222,7 +226,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#liveness.watch(lineDeadlineMs(transport.traits.polled, this.#info!), (silent) => {
       if (this.#transport === transport) this.#lost(transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' })
     })
-    this.#upgrader.schedule()
+    // No transport is better than the first preferred one: nothing to probe from it.
+    if (this.#config.upgrade && transport.name !== this.#config.transports[0]) this.#upgraderNow().schedule()
+    else this.#upgrader?.stop()
     this.#receive(transport, frames, 1)
     // Not when its final words ended the session: that resumed nothing.
     if (change && this.#transport === transport) this.emit('session', change)
@@ -241,17 +247,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#backoff(info.reason, info.code)
   }
 
-  /** The server ended the session (CLOSE frame) on the live transport. */
-  #serverClosed(frame: CloseFrame): void {
-    this.#dropLine(frame[2])
-    this.#sessionEnded(frame, true)
-  }
-
   /** The current line (and anything probing beside it) ends: its watch, timers and attempts too. */
   #dropLine(reason: string): void {
     this.#liveness.stop()
-    this.#upgrader.stop()
-    for (const cancel of [...this.#attempts]) cancel()
+    this.#upgrader?.stop()
+    for (const attempt of [...this.#attempts]) attempt.cancel()
     this.#transport?.close()
     this.session.detach()
     this.#setTransport(null, reason)

@@ -7,7 +7,9 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
 
   /** Adds a listener; call the returned function to remove it. */
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
-    this.#listeners[event] = [...(this.#listeners[event] ?? []), listener]
+    // Exact-size copies: a push would grow the array to 17 slots, and a client holds four lists.
+    const list = this.#listeners[event]
+    this.#listeners[event] = list === undefined ? [listener] : list.concat(listener)
     return () => {
       const list = this.#listeners[event]
       if (list) this.#listeners[event] = list.filter((l) => l !== listener)

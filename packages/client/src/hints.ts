@@ -3,6 +3,14 @@ export function browserOffline(): boolean {
   return (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false
 }
 
+/** True where there are browser hints to watch (a window with events): checked before building handlers for them. */
+export function hintsAvailable(): boolean {
+  return typeof (globalThis as { window?: Window }).window?.addEventListener === 'function'
+}
+
+/** What `watchHints` returns where there is nothing to watch. */
+export function ignoreHints(): void {}
+
 /**
  * Browser hints: back online, or the page visible again (`onWake`), ends a backoff wait at once,
  * since phones and laptops often lose the network while asleep; going offline (`onOffline`)
@@ -12,7 +20,7 @@ export function browserOffline(): boolean {
 export function watchHints(handlers: { onWake(): void; onOffline(): void }): () => void {
   const win = (globalThis as { window?: Window }).window
   const doc = (globalThis as { document?: Document }).document
-  if (!win || typeof win.addEventListener !== 'function') return () => {}
+  if (!win || typeof win.addEventListener !== 'function') return ignoreHints
   const wake = () => {
     if (doc?.visibilityState !== 'hidden') handlers.onWake()
   }
