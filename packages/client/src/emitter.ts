@@ -12,7 +12,8 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
     this.#listeners[event] = list === undefined ? [listener] : list.concat(listener)
     return () => {
       const list = this.#listeners[event]
-      if (list) this.#listeners[event] = list.filter((l) => l !== listener)
+      // filter's result is grown by push (17 slots for one listener): kept as an exact-size copy.
+      if (list) this.#listeners[event] = list.filter((l) => l !== listener).slice()
     }
   }
 

@@ -1,4 +1,14 @@
-import { type NEGOTIATE_PATH, type POLL_PATH, type SEND_PATH, type SSE_PATH, WEBSOCKET_PATH } from '@switchboard/protocol'
+import {
+  NEGOTIATE_PARAM,
+  type NEGOTIATE_PATH,
+  type POLL_PATH,
+  PROTOCOL_VERSION,
+  type SEND_PATH,
+  type SSE_PATH,
+  TRANSPORTS_PARAM,
+  type TransportName,
+  WEBSOCKET_PATH,
+} from '@switchboard/protocol'
 
 /** The endpoints a Switchboard app serves under its mount. */
 export type EndpointName = typeof NEGOTIATE_PATH | typeof WEBSOCKET_PATH | typeof SSE_PATH | typeof POLL_PATH | typeof SEND_PATH
@@ -8,14 +18,10 @@ export type EndpointName = typeof NEGOTIATE_PATH | typeof WEBSOCKET_PATH | typeo
  * trailing slashes on its path, its own query kept (an app may route on `?tenant=x`).
  */
 export function mountUrl(url: string, base?: string): string {
-  const key = base === undefined ? url : `${url} ${base}`
-  let mount = mounts.get(key)
-  if (mount !== undefined) return mount
-  const parsed = new URL(url, base)
-  mount = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}${parsed.search}`
-  if (mounts.size >= MAX_BASES) mounts.clear()
-  mounts.set(key, mount)
-  return mount
+  return cached(mounts, base === undefined ? url : `${url} ${base}`, () => {
+    const parsed = new URL(url, base)
+    return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}${parsed.search}`
+  })
 }
 
 /** Mount URLs by what they were made of: clients of one server made in a loop parse it once. */
@@ -43,20 +49,39 @@ export function endpointUrl(mount: string, name: EndpointName, query: Readonly<R
  * full, so it holds the mounts of the moment.
  */
 const bases = new Map<string, readonly [string, string]>()
-const MAX_BASES = 64
+const MAX_CACHED = 64
 
 function baseOf(mount: string, name: EndpointName): readonly [string, string] {
-  const key = `${name} ${mount}`
-  let base = bases.get(key)
-  if (base !== undefined) return base
-  const url = new URL(mount)
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${name}`
-  if (name === WEBSOCKET_PATH) url.protocol = url.protocol === 'https:' ? 'wss:' : url.protocol === 'http:' ? 'ws:' : url.protocol
-  url.hash = ''
-  const search = url.search.slice(1)
-  url.search = ''
-  base = [url.href, search]
-  if (bases.size >= MAX_BASES) bases.clear()
-  bases.set(key, base)
-  return base
+  return cached(bases, `${name} ${mount}`, () => {
+    const url = new URL(mount)
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/${name}`
+    if (name === WEBSOCKET_PATH) url.protocol = url.protocol === 'https:' ? 'wss:' : url.protocol === 'http:' ? 'ws:' : url.protocol
+    url.hash = ''
+    const search = url.search.slice(1)
+    url.search = ''
+    return [url.href, search] as const
+  })
+}
+
+/**
+ * The URL a WebSocket that negotiates a new session opens (see the server's negotiate-in-upgrade),
+ * by mount and transports: built once for clients of one server made in a loop, not once a connect.
+ */
+export function negotiatingSocketUrl(mount: string, transports: readonly TransportName[]): string {
+  const list = transports.join(',')
+  return cached(negotiating, `${list} ${mount}`, () =>
+    endpointUrl(mount, WEBSOCKET_PATH, { [NEGOTIATE_PARAM]: String(PROTOCOL_VERSION), [TRANSPORTS_PARAM]: list }),
+  )
+}
+
+const negotiating = new Map<string, string>()
+
+/** `make()` kept under `key` in `cache`, which is emptied when full: it holds the mounts of the moment. */
+function cached<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let value = cache.get(key)
+  if (value !== undefined) return value
+  value = make()
+  if (cache.size >= MAX_CACHED) cache.clear()
+  cache.set(key, value)
+  return value
 }

@@ -5,13 +5,11 @@ import {
   encodeFrame,
   FrameType,
   HIGH_WATER_BYTES,
-  NEGOTIATE_PARAM,
   PROBE_ANSWER,
   PROTOCOL_VERSION,
-  TRANSPORTS_PARAM,
   WEBSOCKET_PATH,
 } from '@switchboard/protocol'
-import { endpointUrl } from '../endpoints.js'
+import { negotiatingSocketUrl } from '../endpoints.js'
 import {
   endpoint,
   type ClientTransport,
@@ -70,9 +68,7 @@ class WebSocketTransport implements ClientTransport {
       return
     }
     const negotiate = ctx.negotiate
-    const url = negotiate
-      ? endpointUrl(ctx.baseUrl, WEBSOCKET_PATH, { [NEGOTIATE_PARAM]: String(PROTOCOL_VERSION), [TRANSPORTS_PARAM]: negotiate.join(',') })
-      : endpoint(ctx, WEBSOCKET_PATH)
+    const url = negotiate ? negotiatingSocketUrl(ctx.baseUrl, negotiate) : endpoint(ctx, WEBSOCKET_PATH)
     let socket: WebSocketLike
     try {
       socket = new Ctor(url)
