@@ -15,6 +15,23 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike
 
+/**
+ * A socket that is also a Node EventEmitter, as `ws`'s are: listened to with `on`, which skips the
+ * DOM-style wrappers `ws` adds for `onmessage` and the event object it builds for every message.
+ */
+export interface EmitterWebSocket extends WebSocketLike {
+  terminate(): void
+  on(event: 'open' | 'error', listener: () => void): unknown
+  on(event: 'message', listener: (data: { toString(): string }, isBinary: boolean) => void): unknown
+  on(event: 'close', listener: (code: number, reason: { toString(): string }) => void): unknown
+}
+
+/** `ws`'s socket, known by its `on` and its `terminate` (which the DOM's WebSocket lacks). */
+export function isEmitterWebSocket(socket: WebSocketLike): socket is EmitterWebSocket {
+  const s = socket as Partial<EmitterWebSocket>
+  return typeof s.on === 'function' && typeof s.terminate === 'function'
+}
+
 /** What every transport is given to reach its session. */
 export interface TransportContext {
   /** The mount point, e.g. `http://host/rt` or `http://host/rt?tenant=x` (see mountUrl). */
