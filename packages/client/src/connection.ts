@@ -35,8 +35,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   #state: ClientState = 'idle'
   #info: SessionInfo | null = null
   #transport: ClientTransport | null = null
-  /** Every attempt in flight (cancelled, their promises resolve as failed). */
-  #attempts = new Set<TransportAttempt>()
+  /** Every attempt in flight, at most two (an array: a Set's table is 120 bytes held for the session's life). */
+  #attempts: TransportAttempt[] = []
   #lastWorked: TransportName | null = null
   /** Bumped on every (re)start and on close: async steps of an older run stop when it changed. */
   #generation = 0
@@ -147,8 +147,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       drain: (t) => this.#transport === t && this.session.drain(),
       log: (message) => this.#log('transport', message),
     })
-    this.#attempts.add(attempt)
-    return attempt.result.finally(() => this.#attempts.delete(attempt))
+    this.#attempts.push(attempt)
+    return attempt.result.finally(() => (this.#attempts = this.#attempts.filter((a) => a !== attempt)))
   }
 
   #upgraderNow(): Upgrader {
@@ -239,7 +239,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (transport !== this.#transport) return
     // Mid-upgrade the server closes the paused old line as soon as the new one attaches:
     // the probe's outcome decides what happens next, not the old line's end.
-    if (this.#state === 'upgrading' && this.session.paused && this.#attempts.size > 0) return
+    if (this.#state === 'upgrading' && this.session.paused && this.#attempts.length > 0) return
     this.#dropLine(info.reason)
     this.#report.lineDropped()
     if (info.code && FATAL_CODES.has(info.code)) return this.close(info.reason, new SwitchboardError(info.code, info.reason))
