@@ -9,12 +9,15 @@ import type { SessionRegistry } from './session-registry.js'
 import { registerHttpUpstream } from './transports/http-upstream.js'
 import { TRANSPORTS } from './transports/index.js'
 
+/** The WebSocket route's path under the mount (its origin is checked as the upgrade is admitted). */
+const WEBSOCKET_SUFFIX = `/${WEBSOCKET_PATH}`
+
 /**
  * The endpoints, relative to where the app is mounted (names in the protocol's constants):
  * `POST /negotiate`, `GET /ws` (which may negotiate too), `GET /sse`, `GET /poll`, `POST /send`.
  * Session ids travel in the query (`?sid=`); tokens only in a header or the WebSocket HELLO frame.
  */
-export function createApp(registry: SessionRegistry, authenticate: (c: Context) => Promise<unknown>, runtime: Runtime): Hono {
+export function createApp(registry: SessionRegistry, authenticate: (c: Context) => Promise<unknown> | null, runtime: Runtime): Hono {
   const o = registry.options
   const app = new Hono()
   // A transport the runtime cannot serve (WebSocket without a WebSocket server) is not offered.
@@ -42,11 +45,11 @@ export function createApp(registry: SessionRegistry, authenticate: (c: Context) 
 
   app.use(
     '*',
-    guard(async (c, next) => {
+    guard((c, next) => {
       // A request another node forwarded was checked there, with the client's connection at hand.
-      if (c.req.method !== 'OPTIONS' && !c.req.path.endsWith(`/${WEBSOCKET_PATH}`) && hopsOf(c) === 0 && !originAllowed(c, o.origins))
+      if (c.req.method !== 'OPTIONS' && !c.req.path.endsWith(WEBSOCKET_SUFFIX) && hopsOf(c) === 0 && !originAllowed(c, o.origins))
         throw new SwitchboardError('ORIGIN_NOT_ALLOWED')
-      await next()
+      return next()
     }),
   )
 

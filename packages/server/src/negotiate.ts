@@ -26,7 +26,7 @@ export type Negotiator = (c: Context, request: NegotiateRequest) => Promise<Nego
 /** The negotiator of one app: `offered` are the transports the runtime serves and the options enable. */
 export function createNegotiator(
   registry: SessionRegistry,
-  authenticate: (c: Context) => Promise<unknown>,
+  authenticate: (c: Context) => Promise<unknown> | null,
   offered: readonly TransportName[],
 ): Negotiator {
   const o = registry.options
@@ -34,11 +34,14 @@ export function createNegotiator(
     if (version !== undefined && version !== PROTOCOL_VERSION) throw new SwitchboardError('PROTOCOL_MISMATCH')
     if (registry.closing) throw registry.shutdownError()
     registry.admit(o.negotiateKey(c))
-    const identity = await authenticate(c)
+    // Waited on only when there is something to wait for: each await is a turn and a promise a connect.
+    const authenticating = authenticate(c)
+    const identity = authenticating === null ? null : await authenticating
     const transports = requested ? requested.filter((t) => offered.includes(t)) : [...offered]
     if (transports.length === 0) throw new SwitchboardError('TRANSPORT_NOT_ALLOWED', 'None of the requested transports is enabled')
     const session = registry.createSession(identity)
-    await registry.claim(session)
+    const claimed = registry.claim(session)
+    if (claimed) await claimed
     const answer: NegotiateResponse = {
       version: PROTOCOL_VERSION,
       sessionId: session.id,

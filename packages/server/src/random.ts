@@ -21,23 +21,36 @@ export function createRandomId(byteCount: number): string {
   return id
 }
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+/** The base64url alphabet as character codes. */
+const ALPHABET = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (c) => c.charCodeAt(0))
+/** Where an id's characters are written before they become one string (grown when too small). */
+let chars = new Uint8Array(64)
+const ascii = new TextDecoder()
 
-/** base64url without padding of `bytes[from..to)`, as Node's `Buffer.toString('base64url')` writes it. */
+/**
+ * base64url without padding of `bytes[from..to)`, as Node's `Buffer.toString('base64url')` writes it.
+ * Its characters are written as bytes and decoded once: appended one by one, a 22-character id
+ * left 17 intermediate strings behind (1.3 KB of the 27 KB a WebSocket connect allocated).
+ */
 export function toBase64Url(bytes: Uint8Array, from = 0, to = bytes.length): string {
-  let out = ''
+  const length = Math.ceil(((to - from) * 4) / 3)
+  if (chars.length < length) chars = new Uint8Array(length)
+  const out = chars
+  let o = 0
   let i = from
   for (; i + 2 < to; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!
+    out[o++] = ALPHABET[n >> 18]!
+    out[o++] = ALPHABET[(n >> 12) & 63]!
+    out[o++] = ALPHABET[(n >> 6) & 63]!
+    out[o++] = ALPHABET[n & 63]!
   }
   const left = to - i
-  if (left === 1) {
-    const n = bytes[i]! << 16
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]!
-  } else if (left === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8)
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]!
+  if (left > 0) {
+    const n = (bytes[i]! << 16) | (left === 2 ? bytes[i + 1]! << 8 : 0)
+    out[o++] = ALPHABET[n >> 18]!
+    out[o++] = ALPHABET[(n >> 12) & 63]!
+    if (left === 2) out[o++] = ALPHABET[(n >> 6) & 63]!
   }
-  return out
+  return ascii.decode(out.subarray(0, o))
 }
