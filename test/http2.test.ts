@@ -26,6 +26,13 @@ async function startHttp2(logged: LogEvent[]) {
     },
   })
   const app = new Hono()
+  // Resolves when an upload reaches the app: its handler then reads the body as it comes.
+  let uploadArrived!: () => void
+  const uploading = new Promise<void>((resolve) => (uploadArrived = resolve))
+  app.use('/rt/send', async (_c, next) => {
+    uploadArrived()
+    await next()
+  })
   app.route('/rt', sb.app)
   const server = serve({ fetch: app.fetch, createServer: http2.createServer, port: 0, hostname: '127.0.0.1' }) as http2.Http2Server
   await new Promise<void>((resolve) => server.once('listening', resolve))
@@ -35,7 +42,7 @@ async function startHttp2(logged: LogEvent[]) {
     await sb.close({ drainTimeoutMs: 0 })
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
-  return { sb, session }
+  return { sb, session, uploading }
 }
 
 /** One request over the HTTP/2 session: its status and body. */
@@ -69,7 +76,7 @@ describe('over HTTP/2', () => {
 
   it('logs an upload whose stream the client cancels as a client that went away, and goes on serving', async () => {
     const logged: LogEvent[] = []
-    const { session } = await startHttp2(logged)
+    const { session, uploading } = await startHttp2(logged)
     const s = JSON.parse((await request(session, '/rt/negotiate', {}, '{}')).body) as { sessionId: string; resumeToken: string }
     const upload = session.request({
       ':method': 'POST',
@@ -79,8 +86,9 @@ describe('over HTTP/2', () => {
     })
     upload.on('error', () => {}) // the cancel below
     upload.write('[[13,1,"echo",')
-    // The handler runs on the request's headers and waits for the rest of the body.
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Cancelled once the upload is in the app, whose handler is then waiting for the rest of the body.
+    await uploading
+    await new Promise((resolve) => setImmediate(resolve))
     upload.close(http2.constants.NGHTTP2_CANCEL)
     await vi.waitFor(() => expect(logged.filter((e) => e.kind === 'http')).toHaveLength(1))
     expect(logged.filter((e) => e.kind === 'http').map((e) => e.message)).toEqual(['client went away mid-request'])
