@@ -57,7 +57,8 @@ async function main(names) {
 async function once(name, sessions, top) {
   const raw = name === 'raw'
   const builds = raw ? {} : savedBuild(name)
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'connect-memory-')), 'server.json')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-memory-'))
+  const out = path.join(dir, 'server.json')
   const server = launch(here(raw ? './servers/raw-ws.mjs' : './servers/switchboard.mjs'), {
     env: { BENCH_SWITCHBOARD: JSON.stringify(builds), ALLOC_OUT: out },
     execArgv: [`--import=${here('./alloc-preload.mjs')}`],
@@ -73,6 +74,7 @@ async function once(name, sessions, top) {
     return { ...r, serverAlloc: inServer.perConnect, serverSites: inServer.sites }
   } finally {
     await stop(server)
+    fs.rmSync(dir, { recursive: true, force: true })
   }
 }
 

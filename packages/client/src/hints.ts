@@ -18,9 +18,9 @@ export function ignoreHints(): void {}
  * Returns a function that stops listening. Outside browsers it does nothing.
  */
 export function watchHints(handlers: { onWake(): void; onOffline(): void }): () => void {
-  const win = (globalThis as { window?: Window }).window
+  if (!hintsAvailable()) return ignoreHints
+  const win = (globalThis as { window: Window }).window
   const doc = (globalThis as { document?: Document }).document
-  if (!win || typeof win.addEventListener !== 'function') return ignoreHints
   const wake = () => {
     if (doc?.visibilityState !== 'hidden') handlers.onWake()
   }
