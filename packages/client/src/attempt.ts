@@ -10,15 +10,18 @@ export type Attempt = { ok: true } | { ok: false; reason: string; code?: ErrorCo
 /** The outcome of every welcomed attempt: one object, not one a connect. */
 const WELCOMED: Attempt = { ok: true }
 
-/** What an attempt reports to the connection that started it. */
+/**
+ * What an attempt reports to the connection that started it: the connection itself, not an object
+ * of closures per attempt (a welcomed attempt lives as long as its line).
+ */
 export interface AttemptHost {
-  /** False once the run that started the attempt is over: late events are dropped. */
-  isLive(): boolean
+  /** False once the run that started `attempt` is over: late events are dropped. */
+  isLive(attempt: TransportAttempt): boolean
   /**
    * WELCOME arrived, first of `frames`: the transport carries the session from now on, and the
    * frames after the WELCOME are the session's (the final words of one that ended, perhaps).
    */
-  adopt(transport: ClientTransport, frames: ServerFrame[]): void
+  adopt(attempt: TransportAttempt, transport: ClientTransport, frames: ServerFrame[]): void
   /** Frames on the welcomed line. */
   receive(transport: ClientTransport, frames: ServerFrame[], from: number): void
   /** A welcomed transport ended. */
@@ -26,7 +29,7 @@ export interface AttemptHost {
   /** A probe got its PONG: pause the old line and attach this one. */
   probed(transport: ClientTransport): void
   drain(transport: ClientTransport): void
-  log(message: string): void
+  log(kind: 'transport', message: string): void
 }
 
 /**
@@ -36,25 +39,35 @@ export interface AttemptHost {
  * it lives as long as its line, and a process may hold 10,000 lines.
  */
 export class TransportAttempt implements TransportEvents {
-  /** Settles once: welcomed, failed, timed out or cancelled. */
-  readonly result: Promise<Attempt>
+  /** The connection's run that started it (see AttemptHost.isLive). */
+  readonly generation: number
+  /** A probe beside the current line (an upgrade), not a line for a session that has none. */
+  readonly probe: boolean
+  /** Its WELCOME brings the negotiate answer: the session is new. */
+  readonly negotiates: boolean
   readonly #name: TransportName
-  readonly #negotiate: boolean
   readonly #host: AttemptHost
   readonly #transport: ClientTransport
   #timer: ReturnType<typeof setTimeout> | undefined
-  #resolve!: (a: Attempt) => void
+  /** Until it settles: the promise `start` returned is then the awaiting run's alone to hold. */
+  #resolve: ((a: Attempt) => void) | undefined
   #welcomed = false
-  #settled = false
 
-  constructor(name: TransportName, ctx: TransportContext, timeoutMs: number, host: AttemptHost) {
+  constructor(name: TransportName, ctx: TransportContext, host: AttemptHost, generation: number) {
     this.#name = name
-    this.#negotiate = ctx.negotiate !== undefined
+    this.negotiates = ctx.negotiate !== undefined
+    this.probe = ctx.probe
+    this.generation = generation
     this.#host = host
-    this.result = new Promise<Attempt>((r) => (this.#resolve = r))
-    this.#timer = setTimeout(() => this.#fail(`no answer within ${timeoutMs} ms`, 'TIMEOUT'), timeoutMs)
     this.#transport = TRANSPORT_MODULES[name].create(ctx, this)
+  }
+
+  /** Opens the transport; settles once: welcomed, failed, timed out or cancelled. */
+  start(timeoutMs: number): Promise<Attempt> {
+    const result = new Promise<Attempt>((r) => (this.#resolve = r))
+    this.#timer = setTimeout(() => this.#fail(`no answer within ${timeoutMs} ms`, 'TIMEOUT'), timeoutMs)
     this.#transport.open()
+    return result
   }
 
   cancel(): void {
@@ -64,12 +77,12 @@ export class TransportAttempt implements TransportEvents {
   onBatch(text: string): void {
     const host = this.#host
     const transport = this.#transport
-    if (!host.isLive()) return transport.close()
+    if (!host.isLive(this)) return transport.close()
     let frames: ServerFrame[]
     try {
       frames = decodeServerBatch(text)
     } catch (e) {
-      host.log(`undecodable batch on ${this.#name}: ${(e as Error).message}`)
+      host.log('transport', `undecodable batch on ${this.#name}: ${(e as Error).message}`)
       if (!this.#welcomed) return this.#fail('undecodable batch', 'MALFORMED_FRAME')
       transport.close()
       return host.lost(transport, { reason: 'undecodable batch' })
@@ -79,10 +92,10 @@ export class TransportAttempt implements TransportEvents {
     // The session ended while this client was away: the CLOSE says why and when to return.
     if (first?.[0] === FrameType.CLOSE) return this.#fail(first[2], first[1], first)
     if (first?.[0] !== FrameType.WELCOME) return
-    if (this.#negotiate && first[2] === undefined) return this.#fail('WELCOME without the negotiate answer', 'PROTOCOL_MISMATCH')
+    if (this.negotiates && first[2] === undefined) return this.#fail('WELCOME without the negotiate answer', 'PROTOCOL_MISMATCH')
     this.#welcomed = true
     this.#settle(WELCOMED)
-    host.adopt(transport, frames)
+    host.adopt(this, transport, frames)
   }
 
   onDrain(): void {
@@ -90,7 +103,7 @@ export class TransportAttempt implements TransportEvents {
   }
 
   onProbe(): void {
-    if (!this.#host.isLive() || this.#settled) return this.#transport.close()
+    if (!this.#host.isLive(this) || this.#resolve === undefined) return this.#transport.close()
     this.#host.probed(this.#transport)
   }
 
@@ -100,11 +113,13 @@ export class TransportAttempt implements TransportEvents {
   }
 
   #settle(a: Attempt): void {
-    if (this.#settled) return
-    this.#settled = true
+    const resolve = this.#resolve
+    if (resolve === undefined) return
+    // Neither a cleared Timeout (120 bytes) nor the resolve function stays with the line.
+    this.#resolve = undefined
     clearTimeout(this.#timer)
-    this.#timer = undefined // a cleared Timeout is 120 bytes, and the attempt lives as long as its line
-    this.#resolve(a)
+    this.#timer = undefined
+    resolve(a)
   }
 
   #fail(reason: string, code?: ErrorCode, close?: CloseFrame): void {
@@ -113,12 +128,14 @@ export class TransportAttempt implements TransportEvents {
   }
 }
 
+const NO_SESSION = { sessionId: '', resumeToken: '', pollTimeoutMs: 0 } as SessionInfo
+const NOTHING_RECEIVED = { received: 0 }
+
 /** A WebSocket that negotiates a new session as it opens, for `config.transports` (see TransportContext). */
 export function negotiatingContext(
   config: Pick<ConnectionConfig, 'baseUrl' | 'http' | 'WebSocket' | 'requestTimeoutMs' | 'transports'>,
 ): TransportContext {
-  const none: SessionInfo = { sessionId: '', resumeToken: '', pollTimeoutMs: 0 } as SessionInfo
-  return transportContext(config, none, () => 0, false, config.transports)
+  return transportContext(config, NO_SESSION, NOTHING_RECEIVED, false, config.transports)
 }
 
 /**
@@ -128,7 +145,7 @@ export function negotiatingContext(
 export function transportContext(
   config: Pick<ConnectionConfig, 'baseUrl' | 'http' | 'WebSocket' | 'requestTimeoutMs'>,
   info: SessionInfo,
-  ack: () => number,
+  ack: TransportContext['ack'],
   probe: boolean,
   negotiate?: readonly TransportName[],
 ): TransportContext {

@@ -5,6 +5,9 @@ export interface BackoffOptions {
   maxMs?: number
 }
 
+/** The defaults, one object for every client that sets none. */
+export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({})
+
 /**
  * How much the next wait may grow over the last one: decorrelated jitter's factor. The usual 3
  * reaches maxMs within four retries when it is only 10x baseMs, and then waits up to maxMs after an

@@ -10,7 +10,7 @@ import {
   type ServerDataFrame,
   type TransportName,
 } from '@switchboard/protocol'
-import type { BackoffOptions } from './backoff.js'
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { Channel } from './channel.js'
 import { Connection, type ConnectionConfig, type ConnectionEvents } from './connection.js'
 import { mountUrl } from './endpoints.js'
@@ -21,6 +21,7 @@ import type { ClientState } from './state.js'
 import type { WebSocketConstructor } from './transports/transport.js'
 import { platformTabEnvironment, type TabEnvironment } from './tabs/environment.js'
 import type { TabMember } from './tabs/member.js'
+import { upgradeOptions } from './upgrade.js'
 import { channelHost, shareAcrossTabs, type ShareAcrossTabs } from './tabs/share.js'
 
 /** Options of connect(). All optional. */
@@ -122,12 +123,12 @@ export class SwitchboardClient {
       negotiateInUpgrade: headers === undefined && credentials !== 'omit',
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
-      reconnect: options.reconnect ?? {},
+      reconnect: options.reconnect ?? DEFAULT_BACKOFF,
       maxOutboxFrames: options.maxOutboxFrames ?? OUTBOX_FRAMES,
       maxOutboxBytes: options.maxOutboxBytes ?? OUTBOX_BYTES,
       maxQueuedRequests: options.maxQueuedRequests ?? QUEUED_REQUESTS,
       maxQueuedBytes: options.maxQueuedBytes ?? QUEUED_BYTES,
-      upgrade: options.upgrade === false ? false : { delayMs: options.upgrade?.delayMs ?? 1_000, maxDelayMs: options.upgrade?.maxDelayMs ?? 60_000 },
+      upgrade: upgradeOptions(options.upgrade),
       memory: options.rememberTransportMs === 0 ? null : createTransportMemory(options.rememberTransportMs ?? 24 * 60 * 60 * 1000),
       onData: (frame) => this.#onData(frame),
       logger: options.logger,

@@ -7,7 +7,8 @@ import {
   type TransportName,
   type WelcomeFrame,
 } from '@switchboard/protocol'
-import { negotiatingContext, TransportAttempt, transportContext, type Attempt } from './attempt.js'
+import { negotiatingContext, TransportAttempt, transportContext, type Attempt, type AttemptHost } from './attempt.js'
+import { DEFAULT_BACKOFF } from './backoff.js'
 import { connectRun, SESSION_GONE } from './fallback.js'
 import { Emitter } from './emitter.js'
 import { type ConnectionEvents, SessionReport } from './events.js'
@@ -26,10 +27,11 @@ export type { ConnectionEvents, SessionChange, TransportChange } from './events.
 
 /**
  * Finds a line and keeps one: negotiates a session, tries transports in order (each with a
- * timeout), reattaches after a drop with backoff, renegotiates when the session is gone.
- * State changes go through one `transition()`.
+ * timeout), reattaches after a drop with backoff, renegotiates when the session is gone. State
+ * changes go through one `transition()`. Internal: its public methods beyond the client's are its
+ * attempts' callbacks (AttemptHost).
  */
-export class Connection extends Emitter<ConnectionEvents> {
+export class Connection extends Emitter<ConnectionEvents> implements AttemptHost {
   readonly session: ClientSession
   #config: ConnectionConfig
   #state: ClientState = 'idle'
@@ -41,7 +43,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** Bumped on every (re)start and on close: async steps of an older run stop when it changed. */
   #generation = 0
   #retry: RetrySchedule
-  #liveness = new Liveness()
+  /** Dead when nothing (not even a heartbeat) arrives in time. */
+  #liveness: Liveness
   /** Made when a line the session could upgrade from is adopted: most sessions never need one. */
   #upgrader: Upgrader | null = null
   #report = new SessionReport()
@@ -50,7 +53,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   constructor(config: ConnectionConfig) {
     super()
     this.#config = config
-    this.#retry = new RetrySchedule(config.reconnect || {})
+    this.#retry = new RetrySchedule(config.reconnect || DEFAULT_BACKOFF)
     this.#lastWorked = config.memory?.get(config.baseUrl) ?? null
     // Its fields named, not the connection's config spread: a spread copy here took a hidden class
     // of its own in every client once V8 had seen a few (10,000 clients in a process had 10,000).
@@ -64,6 +67,9 @@ export class Connection extends Emitter<ConnectionEvents> {
       // everything after our ack (the gap first) instead of waiting on a frame that may never come.
       onGap: (seq, expected) => this.#loseLine(`dropped server frame ${seq}: too much held ahead of the gap at ${expected}`),
     })
+    this.#liveness = new Liveness(
+      (silent) => this.#transport && this.lost(this.#transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' }),
+    )
   }
 
   get state(): ClientState {
@@ -95,8 +101,8 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   /** Drops the current line for `reason`, as if it had died: the session reattaches after a backoff. */
   #loseLine(reason: string): void {
-    this.#log('transport', reason)
-    if (this.#transport) this.#lost(this.#transport, { reason })
+    this.log('transport', reason)
+    if (this.#transport) this.lost(this.#transport, { reason })
   }
 
   close(reason = 'close() called', error?: SwitchboardError): void {
@@ -125,30 +131,29 @@ export class Connection extends Emitter<ConnectionEvents> {
       failed: (error) => this.#failed(error),
       sessionEnded: (close) => this.#sessionEnded(close, false),
       sessionGone: (code) => this.#sessionGone(code),
-      log: (message) => this.#log('transport', message),
+      log: (message) => this.log('transport', message),
     })
   }
 
-  /**
-   * Tries one transport (see TransportAttempt); `probe` proves it before pausing the current one.
-   * Without `info`, the line negotiates the session and its WELCOME brings the answer.
-   */
+  /** Tries one transport (see TransportAttempt); `probe` proves it first. Without `info`, its WELCOME negotiates the session. */
   #attempt(name: TransportName, info: SessionInfo | null, gen: number, probe = false): Promise<Attempt> {
-    const ctx = info ? transportContext(this.#config, info, () => this.session.received, probe) : negotiatingContext(this.#config)
-    const attempt = new TransportAttempt(name, ctx, this.#config.attemptTimeoutMs, {
-      isLive: () => gen === this.#generation,
-      adopt: (t, frames) => {
-        if (!info) this.#negotiated((frames[0] as WelcomeFrame)[2]!)
-        this.#adopt(t, frames, probe ? 'upgrade' : 'welcomed')
-      },
-      receive: (t, frames, from) => this.#receive(t, frames, from),
-      lost: (t, closeInfo) => this.#lost(t, closeInfo),
-      probed: (t) => this.#switchTo(t),
-      drain: (t) => this.#transport === t && this.session.drain(),
-      log: (message) => this.#log('transport', message),
-    })
+    const ctx = info ? transportContext(this.#config, info, this.session, probe) : negotiatingContext(this.#config)
+    const attempt = new TransportAttempt(name, ctx, this, gen)
     this.#attempts.push(attempt)
-    return attempt.result.finally(() => (this.#attempts = this.#attempts.filter((a) => a !== attempt)))
+    return attempt.start(this.#config.attemptTimeoutMs).finally(() => (this.#attempts = this.#attempts.filter((a) => a !== attempt)))
+  }
+
+  isLive(attempt: TransportAttempt): boolean {
+    return attempt.generation === this.#generation
+  }
+
+  adopt(attempt: TransportAttempt, transport: ClientTransport, frames: ServerFrame[]): void {
+    if (attempt.negotiates) this.#negotiated((frames[0] as WelcomeFrame)[2]!)
+    this.#adopt(transport, frames, attempt.probe ? 'upgrade' : 'welcomed')
+  }
+
+  drain(transport: ClientTransport): void {
+    if (this.#transport === transport) this.session.drain()
   }
 
   #upgraderNow(): Upgrader {
@@ -165,7 +170,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /** A probe proved `line` carries frames both ways: pause the old one (it still receives), attach the new. */
-  #switchTo(line: ClientTransport): void {
+  probed(line: ClientTransport): void {
     this.session.detach()
     this.#transport?.pause()
     line.attach()
@@ -178,7 +183,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /** Frames on a welcomed line: only the line that carries the session counts. */
-  #receive(transport: ClientTransport, frames: ServerFrame[], from: number): void {
+  receive(transport: ClientTransport, frames: ServerFrame[], from: number): void {
     if (transport !== this.#transport) return
     this.#liveness.touch()
     const close = frames.findIndex((f) => f[0] === FrameType.CLOSE)
@@ -199,7 +204,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       this.#loseLine(`${reason} after the switch began`)
       return true
     }
-    this.#log('transport', reason)
+    this.log('transport', reason)
     this.#transition('open', reason)
     return false
   }
@@ -222,20 +227,17 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#setTransport(transport, reason)
     this.session.attach(transport, serverAck)
     this.#transition('open', `${transport.name} attached`)
-    // Dead when nothing (not even a heartbeat) arrives in time.
-    this.#liveness.watch(lineDeadlineMs(transport.traits.polled, this.#info!), (silent) => {
-      if (this.#transport === transport) this.#lost(transport, { reason: `nothing received for ${silent} ms`, code: 'TIMEOUT' })
-    })
+    this.#liveness.watch(lineDeadlineMs(transport.traits.polled, this.#info!))
     // No transport is better than the first preferred one: nothing to probe from it.
     if (this.#config.upgrade && transport.name !== this.#config.transports[0]) this.#upgraderNow().schedule()
     else this.#upgrader?.stop()
-    this.#receive(transport, frames, 1)
+    this.receive(transport, frames, 1)
     // Not when its final words ended the session: that resumed nothing.
     if (change && this.#transport === transport) this.emit('session', change)
   }
 
   /** The live transport dropped: reattach the same session after a backoff. */
-  #lost(transport: ClientTransport, info: TransportCloseInfo): void {
+  lost(transport: ClientTransport, info: TransportCloseInfo): void {
     if (transport !== this.#transport) return
     // Mid-upgrade the server closes the paused old line as soon as the new one attaches:
     // the probe's outcome decides what happens next, not the old line's end.
@@ -270,7 +272,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   #sessionGone(code: ErrorCode, exactAck = false): void {
-    this.#log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
+    this.log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
     const publishKey = this.#info?.publishKey
     this.#info = null
     this.#report.sessionGone(code)
@@ -310,11 +312,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     const from = this.#state
     assertTransition(from, to)
     this.#state = to
-    if (this.#config.logger) this.#log('state', `${from} -> ${to}: ${reason}`) // built only for a logger
+    if (this.#config.logger) this.log('state', `${from} -> ${to}: ${reason}`) // built only for a logger
     this.emit('state', code ? { from, to, reason, code } : { from, to, reason })
   }
 
-  #log(kind: LogEvent['kind'], message: string): void {
+  log(kind: LogEvent['kind'], message: string): void {
     this.#config.logger?.({ kind, message, sessionId: this.#info?.sessionId })
   }
 }

@@ -10,9 +10,9 @@ describe('Liveness', () => {
   })
 
   it('declares the line dead exactly at the deadline when nothing arrives', () => {
-    const live = new Liveness()
     const dead = vi.fn()
-    live.watch(1_000, dead)
+    const live = new Liveness(dead)
+    live.watch(1_000)
     vi.advanceTimersByTime(999)
     expect(dead).not.toHaveBeenCalled()
     vi.advanceTimersByTime(1)
@@ -20,9 +20,9 @@ describe('Liveness', () => {
   })
 
   it('pushes the deadline back by each touch, measured from the last one', () => {
-    const live = new Liveness()
     const dead = vi.fn()
-    live.watch(1_000, dead)
+    const live = new Liveness(dead)
+    live.watch(1_000)
     for (let i = 0; i < 10; i++) {
       vi.advanceTimersByTime(600)
       live.touch()
@@ -35,23 +35,26 @@ describe('Liveness', () => {
   })
 
   it('arms one timer however many touches arrive (no timer per batch)', () => {
-    const live = new Liveness()
-    live.watch(1_000, () => {})
+    const live = new Liveness(() => {})
+    live.watch(1_000)
     for (let i = 0; i < 1_000; i++) live.touch()
     expect(vi.getTimerCount()).toBe(1)
   })
 
   it('stops: no call after stop(), and watch() replaces an earlier watch', () => {
-    const live = new Liveness()
-    const first = vi.fn()
-    const second = vi.fn()
-    live.watch(1_000, first)
-    live.watch(2_000, second)
+    const dead = vi.fn()
+    const live = new Liveness(dead)
+    live.watch(1_000)
+    live.watch(2_000)
     vi.advanceTimersByTime(1_500)
-    expect(first).not.toHaveBeenCalled()
+    expect(dead).not.toHaveBeenCalled()
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime(500)
+    expect(dead).toHaveBeenCalledWith(2_000)
+    live.watch(1_000)
     live.stop()
     vi.advanceTimersByTime(5_000)
-    expect(second).not.toHaveBeenCalled()
+    expect(dead).toHaveBeenCalledTimes(1)
     expect(vi.getTimerCount()).toBe(0)
   })
 })

@@ -4,26 +4,37 @@
  */
 export class Liveness {
   #last = 0
+  #deadlineMs = 0
+  readonly #onDead: (silentMs: number) => void
   #timer: ReturnType<typeof setTimeout> | undefined
+
+  /** `onDead`: one function for the owner's life, not one a watch. */
+  constructor(onDead: (silentMs: number) => void) {
+    this.#onDead = onDead
+  }
 
   touch(now = Date.now()): void {
     this.#last = now
   }
 
-  watch(deadlineMs: number, onDead: (silentMs: number) => void): void {
+  /** Calls `onDead` once the line has been silent for `deadlineMs`; replaces an earlier watch. */
+  watch(deadlineMs: number): void {
     this.stop()
     this.#last = Date.now()
-    const check = () => {
-      const silent = Date.now() - this.#last
-      if (silent >= deadlineMs) onDead(silent)
-      else this.#timer = setTimeout(check, deadlineMs - silent)
-    }
-    this.#timer = setTimeout(check, deadlineMs)
+    this.#deadlineMs = deadlineMs
+    // The timer's argument, not a closure: a process of 10,000 clients holds 10,000 watches.
+    this.#timer = setTimeout(Liveness.#check, deadlineMs, this)
   }
 
   stop(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
+  }
+
+  static #check(live: Liveness): void {
+    const silent = Date.now() - live.#last
+    if (silent < live.#deadlineMs) live.#timer = setTimeout(Liveness.#check, live.#deadlineMs - silent, live)
+    else live.#onDead(silent)
   }
 }
 

@@ -3,13 +3,24 @@ import { type BatchLimits, MAX_BATCH_BYTES, MAX_BATCH_FRAMES, MAX_MESSAGE_BYTES,
 /** What a frame's share of its batch may add to its own UTF-8 bytes on the server (see ServerLimits.outbox). */
 const PENDING_MARGIN_BYTES = 64
 
+/** The last few limits made: the sessions of one server all have the same two, and share them. */
+let lastMade: BatchLimits[] = []
+
+function batchLimits(maxFrames: number, maxBytes: number): BatchLimits {
+  const made = lastMade.find((l) => l.maxFrames === maxFrames && l.maxBytes === maxBytes)
+  if (made) return made
+  const limits = Object.freeze({ maxFrames, maxBytes })
+  lastMade = [limits, ...lastMade.slice(0, 3)]
+  return limits
+}
+
 /** The server's limits from its negotiate answer, as this client keeps to them in what it sends. */
 export class ServerLimits {
   maxMessageBytes = MAX_MESSAGE_BYTES
   /** Every batch: one HTTP body. */
-  batch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: MAX_BATCH_BYTES }
+  batch: BatchLimits = batchLimits(MAX_BATCH_FRAMES, MAX_BATCH_BYTES)
   /** A socket message (WebSocket) stays within maxMessageBytes too: the server never has to measure its frames one by one. */
-  messageBatch: BatchLimits = { maxFrames: MAX_BATCH_FRAMES, maxBytes: Math.min(MAX_BATCH_BYTES, MAX_MESSAGE_BYTES) }
+  messageBatch: BatchLimits = batchLimits(MAX_BATCH_FRAMES, Math.min(MAX_BATCH_BYTES, MAX_MESSAGE_BYTES))
 
   /** Requests the server holds unprocessed for a session, and their UTF-8 bytes (Infinity: it did not say). */
   pendingRequests = Number.POSITIVE_INFINITY
@@ -17,7 +28,7 @@ export class ServerLimits {
 
   /**
    * Takes what the server said; the rest stays as it was, except the pending bounds, which belong
-   * to each answer (an older server gives none). One object per setting, not per batch.
+   * to each answer (an older server gives none).
    */
   set(
     limits: Partial<Pick<NegotiateResponse, 'maxBatchFrames' | 'maxBatchBytes' | 'maxMessageBytes' | 'maxPendingRequests' | 'maxPendingBytes'>>,
@@ -25,8 +36,8 @@ export class ServerLimits {
     const maxFrames = limits.maxBatchFrames ?? this.batch.maxFrames
     const maxBytes = limits.maxBatchBytes ?? this.batch.maxBytes
     this.maxMessageBytes = limits.maxMessageBytes ?? this.maxMessageBytes
-    this.batch = { maxFrames, maxBytes }
-    this.messageBatch = { maxFrames, maxBytes: Math.min(maxBytes, this.maxMessageBytes) }
+    this.batch = batchLimits(maxFrames, maxBytes)
+    this.messageBatch = batchLimits(maxFrames, Math.min(maxBytes, this.maxMessageBytes))
     this.pendingRequests = limits.maxPendingRequests ?? Number.POSITIVE_INFINITY
     this.pendingBytes = limits.maxPendingBytes ?? Number.POSITIVE_INFINITY
     return this

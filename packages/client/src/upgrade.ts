@@ -8,6 +8,15 @@ export interface UpgradeOptions {
   maxDelayMs: number
 }
 
+const DEFAULT_UPGRADE: UpgradeOptions = Object.freeze({ delayMs: 1_000, maxDelayMs: 60_000 })
+
+/** The client's `upgrade` option with its defaults filled in (one object for every client that sets none). */
+export function upgradeOptions(option: Partial<UpgradeOptions> | false | undefined): UpgradeOptions | false {
+  if (option === undefined) return DEFAULT_UPGRADE
+  if (option === false) return false
+  return { delayMs: option.delayMs ?? DEFAULT_UPGRADE.delayMs, maxDelayMs: option.maxDelayMs ?? DEFAULT_UPGRADE.maxDelayMs }
+}
+
 /**
  * The transports worth probing while the session is on `current`: those the client prefers to
  * it, that the server offers and that can be probed, best first (WebSocket only where the

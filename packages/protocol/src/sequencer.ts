@@ -3,8 +3,8 @@ import { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'
 
 /** How big one batch may be: frames, and UTF-8 bytes with brackets and commas. */
 export interface BatchLimits {
-  maxFrames: number
-  maxBytes: number
+  readonly maxFrames: number
+  readonly maxBytes: number
 }
 
 /**

@@ -77,7 +77,7 @@ export class HttpSender {
       method: 'POST',
       // The ack rides along: on long polling, replies come back in POST answers and the server
       // would otherwise hear of their delivery only at the next poll.
-      headers: { 'content-type': 'text/plain;charset=UTF-8', [TOKEN_HEADER]: this.#ctx.token, [ACK_HEADER]: String(this.#ctx.ack()) },
+      headers: { 'content-type': 'text/plain;charset=UTF-8', [TOKEN_HEADER]: this.#ctx.token, [ACK_HEADER]: String(this.#ctx.ack.received) },
       body: batch,
       signal: this.#abort.signal,
     })

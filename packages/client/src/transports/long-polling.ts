@@ -27,7 +27,7 @@ export const createLongPollingTransport: TransportFactory = (ctx, events) =>
     const poll = `${endpoint(ctx, POLL_PATH, { [LINE_PARAM]: String(down.line) })}&${POLL_NUMBER_PARAM}=`
     for (let n = 0; !down.done() && !down.paused(); n++) {
       const answer = await ctx.http(n === 0 ? attach : poll + n, {
-        headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
+        headers: { [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack.received) },
         // A poll that hangs past the server's poll timeout is caught by the connection's liveness
         // watch (pollTimeoutMs + heartbeatMs without a batch): no timer or combined signal per poll.
         signal: down.signal,

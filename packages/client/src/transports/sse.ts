@@ -58,7 +58,7 @@ async function readEvents(
   onData: (data: string) => void,
 ): Promise<void> {
   const answer = await ctx.http(endpoint(ctx, SSE_PATH, query), {
-    headers: { accept: 'text/event-stream', [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack()) },
+    headers: { accept: 'text/event-stream', [TOKEN_HEADER]: ctx.token, [ACK_HEADER]: String(ctx.ack.received) },
     signal,
   })
   if (!isOk(answer)) return down.finish(`SSE refused: HTTP ${answer.status}`, await errorCodeOf(answer))

@@ -38,8 +38,8 @@ export interface TransportContext {
   baseUrl: string
   sessionId: string
   token: string
-  /** The last server seq this client holds, sent on every attach (and every poll). */
-  ack(): number
+  /** `ack.received`: the last server seq this client holds, sent on every attach (and every poll). */
+  ack: { readonly received: number }
   http: HttpClient
   WebSocket: WebSocketConstructor | undefined
   pollTimeoutMs: number

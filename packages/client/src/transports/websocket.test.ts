@@ -63,7 +63,7 @@ function lineOver(Ctor: TransportContext['WebSocket']) {
     baseUrl: url,
     sessionId: '',
     token: '',
-    ack: () => 0,
+    ack: { received: 0 },
     http: undefined as never,
     WebSocket: Ctor,
     pollTimeoutMs: 0,

@@ -148,7 +148,11 @@ class WebSocketTransport implements ClientTransport {
   #hello(probe: boolean): string {
     const ctx = this.#ctx
     return encodeBatch([
-      encodeFrame(probe ? [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION, 1] : [FrameType.HELLO, ctx.token, ctx.ack(), PROTOCOL_VERSION]),
+      encodeFrame(
+        probe
+          ? [FrameType.HELLO, ctx.token, ctx.ack.received, PROTOCOL_VERSION, 1]
+          : [FrameType.HELLO, ctx.token, ctx.ack.received, PROTOCOL_VERSION],
+      ),
     ])
   }
 
