@@ -56,6 +56,20 @@ describe('POST answers', () => {
     expect(await (await waiting).json()).toEqual([[21, 3, 3, null, 'done']])
   })
 
+  it('on long polling, fit the ack and a reply to every call of a POST the client cut a frame short of maxBatchFrames', async () => {
+    const calls = (from: number, n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => [13, from + i, 'echo', from + i]))
+    const { s, waiting } = await polling()
+    // The client's POSTs on a polled line carry maxBatchFrames - 1 frames (ServerLimits.polledBatch).
+    const answer = (await post(s, calls(1, 511))) as unknown[][]
+    expect(answer).toHaveLength(512)
+    expect(answer[0]).toEqual([2, 511])
+    expect(answer.at(-1)).toEqual([21, 511, 511, null, 511])
+    expect(await stillPending(waiting)).toBe(true)
+    // A full batch leaves its last reply to the poll: one more poll for every POST of a burst.
+    expect(((await post(s, calls(512, 512))) as unknown[][]).length).toBe(512)
+    expect(await (await waiting).json()).toEqual([[21, 1023, 1023, null, 1023]])
+  })
+
   it('on long polling, carry nothing more when an async handler answers after the POST: the poll takes it', async () => {
     const { s, waiting } = await polling()
     expect(await post(s, '[[13,1,"slow",{"ms":20}]]')).toEqual([[2, 1]])

@@ -1,3 +1,4 @@
+import type { TransportTraits } from './transports/transport.js'
 import { type BatchLimits, MAX_BATCH_BYTES, MAX_BATCH_FRAMES, MAX_MESSAGE_BYTES, type NegotiateResponse } from '@switchboard/protocol'
 
 /** What a frame's share of its batch may add to its own UTF-8 bytes on the server (see ServerLimits.outbox). */
@@ -21,6 +22,12 @@ export class ServerLimits {
   batch: BatchLimits = batchLimits(MAX_BATCH_FRAMES, MAX_BATCH_BYTES)
   /** A socket message (WebSocket) stays within maxMessageBytes too: the server never has to measure its frames one by one. */
   messageBatch: BatchLimits = batchLimits(MAX_BATCH_FRAMES, Math.min(MAX_BATCH_BYTES, MAX_MESSAGE_BYTES))
+  /**
+   * A POST of a polled line: a frame short of the bound, since the POST's answer carries its ack
+   * before the replies to the batch's requests, and a reply that did not fit would wake the poll
+   * (one more poll for every POST of a burst).
+   */
+  polledBatch: BatchLimits = batchLimits(MAX_BATCH_FRAMES - 1, MAX_BATCH_BYTES)
 
   /** Requests the server holds unprocessed for a session, and their UTF-8 bytes (Infinity: it did not say). */
   pendingRequests = Number.POSITIVE_INFINITY
@@ -38,9 +45,15 @@ export class ServerLimits {
     this.maxMessageBytes = limits.maxMessageBytes ?? this.maxMessageBytes
     this.batch = batchLimits(maxFrames, maxBytes)
     this.messageBatch = batchLimits(maxFrames, Math.min(maxBytes, this.maxMessageBytes))
+    this.polledBatch = batchLimits(Math.max(1, maxFrames - 1), maxBytes)
     this.pendingRequests = limits.maxPendingRequests ?? Number.POSITIVE_INFINITY
     this.pendingBytes = limits.maxPendingBytes ?? Number.POSITIVE_INFINITY
     return this
+  }
+
+  /** The bounds of a batch sent on a line with these traits. */
+  batchFor(traits: Pick<TransportTraits, 'messageSized' | 'polled'>): BatchLimits {
+    return traits.messageSized ? this.messageBatch : traits.polled ? this.polledBatch : this.batch
   }
 
   /**

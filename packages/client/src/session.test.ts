@@ -155,6 +155,21 @@ describe('ClientSession requests', () => {
     expect(t.batches.map((b) => b.map((f) => f[1]))).toEqual(seqs)
   })
 
+  it.each([
+    ['websocket', [4, 4, 2]],
+    ['sse', [4, 4, 2]],
+    // A POST's answer carries its ack and then the replies: a full POST would leave one reply to wake the poll.
+    ['long-polling', [3, 3, 3, 1]],
+  ] as const)('cuts batches at the server maxBatchFrames on %s', async (name, sizes) => {
+    const { session } = createSession()
+    session.setLimits({ maxBatchFrames: 4 })
+    const t = new FakeTransport(name)
+    session.attach(t, 0)
+    for (let i = 0; i < 10; i++) void session.request(call('m'))
+    await microtasks()
+    expect(t.batches.map((b) => b.filter((f) => f[0] >= 10).length)).toEqual(sizes)
+  })
+
   it('stops sending when the line is over its high-water mark and resumes on drain', async () => {
     const { session } = createSession()
     session.setLimits({ maxBatchFrames: 2 })

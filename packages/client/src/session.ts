@@ -276,7 +276,7 @@ export class ClientSession {
     const ackBy = this.#ackBy
     const seq = this.#seq
     const withAck = ackBy.frames === 'every-batch' || (ackBy.frames === 'when-overdue' && this.#ackOverdue)
-    const batch = seq.nextBatch(t.traits.messageSized ? this.#limits.messageBatch : this.#limits.batch, withAck)
+    const batch = seq.nextBatch(this.#limits.batchFor(t.traits), withAck)
     if (batch === '') return
     if (ackBy.inHeader) {
       seq.acked()
