@@ -56,23 +56,22 @@ export class HttpSender {
     }, timeoutMs)
     this.#timers.add(timer)
     this.#post(batch).then(
-      () => {
-        this.#inFlight--
-        this.#timers.delete(timer)
-        clearTimeout(timer)
+      (text) => {
+        if (!this.#done(timer)) return
+        this.#events.onBatch(text)
+        // Right after the answer's frames, before any reply's callback (those wait for microtasks):
+        // the room its ack made in the outbox goes out in the next POST at once.
         if (!this.#closed) this.#events.onDrain()
       },
       (e: { code?: ErrorCode; message?: string }) => {
-        this.#inFlight--
-        this.#timers.delete(timer)
-        clearTimeout(timer)
-        if (!this.#closed) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
+        if (this.#done(timer)) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
       },
     )
     return this.#inFlight < POSTS_IN_FLIGHT
   }
 
-  async #post(batch: string): Promise<void> {
+  /** POSTs `batch`; resolves with its answer's text. */
+  async #post(batch: string): Promise<string> {
     const answer = await this.#ctx.http(this.#url + ++this.#posts, {
       method: 'POST',
       // The ack rides along: on long polling, replies come back in POST answers and the server
@@ -85,8 +84,15 @@ export class HttpSender {
       const code = await errorCodeOf(answer)
       throw Object.assign(new Error(`HTTP ${answer.status}`), { code })
     }
-    const text = await answer.text()
-    if (!this.#closed) this.#events.onBatch(text)
+    return answer.text()
+  }
+
+  /** A POST ended (answered or failed): its slot and its timer are free. False once the sender is closed. */
+  #done(timer: ReturnType<typeof setTimeout>): boolean {
+    this.#inFlight--
+    this.#timers.delete(timer)
+    clearTimeout(timer)
+    return !this.#closed
   }
 
   close(): void {
