@@ -134,7 +134,7 @@ export class SwitchboardClient {
       logger: options.logger,
     }
     this.#connection = shareAcrossTabs(config, options.shareAcrossTabs, new.target.tabEnvironment()) ?? new Connection(config)
-    this.#connection.on('session', ({ resumed }) => {
+    this.#connection.listen('session', ({ resumed }) => {
       if (!resumed) for (const channel of this.#channels.values()) channel.renew()
     })
     this.#ready = new Promise((resolve, reject) => {
@@ -145,7 +145,7 @@ export class SwitchboardClient {
       })
     })
     this.#ready.catch(() => {})
-    this.#connection.on('error', (e) => (this.#closeError = e))
+    this.#connection.listen('error', (e) => (this.#closeError = e))
   }
 
   /** The error that closed the client, if one did (made on demand: an Error captures a stack). */

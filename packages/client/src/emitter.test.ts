@@ -54,6 +54,18 @@ describe('Emitter', () => {
     expect(e.listening('ping')).toBe(true)
   })
 
+  it('keeps a listen() listener in its place among on() listeners, and past their removal', () => {
+    const e = new TestEmitter()
+    const calls: string[] = []
+    const offA = e.on('ping', (n) => calls.push(`a${n}`))
+    e.listen('ping', (n) => calls.push(`kept${n}`))
+    e.on('ping', (n) => calls.push(`b${n}`))
+    e.emit('ping', 1)
+    offA()
+    e.emit('ping', 2)
+    expect(calls).toEqual(['a1', 'kept1', 'b1', 'kept2', 'b2'])
+  })
+
   it('reports whether an event has listeners', () => {
     const e = new TestEmitter()
     const off = e.on('note', () => {})

@@ -7,14 +7,19 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
 
   /** Adds a listener; call the returned function to remove it. */
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
-    // Exact-size copies: a push would grow the array to 17 slots, and a client holds four lists.
-    const list = this.#listeners[event]
-    this.#listeners[event] = list === undefined ? [listener] : list.concat(listener)
+    this.listen(event, listener)
     return () => {
       const list = this.#listeners[event]
       // filter's result is grown by push (17 slots for one listener): kept as an exact-size copy.
       if (list) this.#listeners[event] = list.filter((l) => l !== listener).slice()
     }
+  }
+
+  /** Adds a listener for good: `on` without the function that removes it (for an owner that never does). */
+  listen<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): void {
+    // Exact-size copies: a push would grow the array to 17 slots, and a client holds four lists.
+    const list = this.#listeners[event]
+    this.#listeners[event] = list === undefined ? [listener] : list.concat(listener)
   }
 
   /** Adds a listener that runs once. */

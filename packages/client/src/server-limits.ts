@@ -8,8 +8,7 @@ const PENDING_MARGIN_BYTES = 64
 let lastMade: BatchLimits[] = []
 
 function batchLimits(maxFrames: number, maxBytes: number): BatchLimits {
-  const made = lastMade.find((l) => l.maxFrames === maxFrames && l.maxBytes === maxBytes)
-  if (made) return made
+  for (const made of lastMade) if (made.maxFrames === maxFrames && made.maxBytes === maxBytes) return made
   const limits = Object.freeze({ maxFrames, maxBytes })
   lastMade = [limits, ...lastMade.slice(0, 3)]
   return limits
