@@ -4,7 +4,7 @@ import { type BatchLimits, MAX_BATCH_BYTES, MAX_BATCH_FRAMES, MAX_MESSAGE_BYTES,
 /** What a frame's share of its batch may add to its own UTF-8 bytes on the server (see ServerLimits.outbox). */
 const PENDING_MARGIN_BYTES = 64
 
-/** The last few limits made: the sessions of one server all have the same two, and share them. */
+/** The last few limits made: the sessions of one server all have the same three (see ServerLimits), and share them. */
 let lastMade: BatchLimits[] = []
 
 function batchLimits(maxFrames: number, maxBytes: number): BatchLimits {
