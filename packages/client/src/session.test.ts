@@ -160,7 +160,7 @@ describe('ClientSession requests', () => {
     ['sse', [4, 4, 2]],
     // A POST's answer carries its ack and then the replies: a full POST would leave one reply to wake the poll.
     ['long-polling', [3, 3, 3, 1]],
-  ] as const)('cuts batches at the server maxBatchFrames on %s', async (name, sizes) => {
+  ] as const)("cuts batches at the server's maxBatchFrames on %s (a frame short on a polled line)", async (name, sizes) => {
     const { session } = createSession()
     session.setLimits({ maxBatchFrames: 4 })
     const t = new FakeTransport(name)
