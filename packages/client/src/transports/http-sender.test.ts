@@ -26,6 +26,7 @@ function sender() {
   const events: TransportEvents = {
     onBatch: (text) => {
       log.push(`batch ${text}`)
+      if (text === 'throw') throw new Error('taking it failed')
       // What a reply's promise does: its callbacks run in a microtask.
       queueMicrotask(() => log.push('reply callbacks'))
     },
@@ -71,6 +72,23 @@ describe('HttpSender', () => {
     expect(log).toEqual(['post [[13,1,"m",1]]'])
     // Its slot is free again: two more fit.
     expect(s.send('[[13,2,"m",2]]', fail)).toBe(true)
+  })
+
+  it('ends the line when taking an answer throws, and leaves no rejection unhandled', async () => {
+    const { s, log, answer, fail, failures } = sender()
+    const unhandled: unknown[] = []
+    const onUnhandled = (e: unknown) => void unhandled.push(e)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      s.send('not a batch', fail)
+      answer(0, 200, 'throw')
+      await turns()
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+    expect(log).toEqual(['post not a batch', 'batch throw'])
+    expect(failures).toEqual(['POST answer not taken: taking it failed'])
+    expect(unhandled).toEqual([])
   })
 
   it('takes nothing from an answer that comes after close()', async () => {

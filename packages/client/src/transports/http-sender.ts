@@ -55,18 +55,22 @@ export class HttpSender {
       onFail(`POST unanswered for ${timeoutMs} ms`, 'TIMEOUT')
     }, timeoutMs)
     this.#timers.add(timer)
-    this.#post(batch).then(
-      (text) => {
-        if (!this.#done(timer)) return
-        this.#events.onBatch(text)
-        // Right after the answer's frames, before any reply's callback (those wait for microtasks):
-        // the room its ack made in the outbox goes out in the next POST at once.
-        if (!this.#closed) this.#events.onDrain()
-      },
-      (e: { code?: ErrorCode; message?: string }) => {
-        if (this.#done(timer)) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
-      },
-    )
+    this.#post(batch)
+      .then(
+        (text) => {
+          if (!this.#done(timer)) return
+          this.#events.onBatch(text)
+          // Right after the answer's frames, before any reply's callback (those wait for microtasks):
+          // the room its ack made in the outbox goes out in the next POST at once.
+          if (!this.#closed) this.#events.onDrain()
+        },
+        (e: { code?: ErrorCode; message?: string }) => {
+          if (this.#done(timer)) onFail(`POST failed: ${e?.message ?? e}`, e?.code)
+        },
+      )
+      // Taking the answer must not throw; if it does, the line ends (the session reattaches from its
+      // ack) instead of a rejection nobody handles.
+      .catch((e: Error) => onFail(`POST answer not taken: ${e?.message ?? e}`))
     return this.#inFlight < POSTS_IN_FLIGHT
   }
 
