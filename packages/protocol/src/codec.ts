@@ -39,7 +39,8 @@ export function joinControl(queued: readonly string[], ack: string): string {
 
 /**
  * One batch of control frames (unsequenced: WELCOME, ACK, PING, PONG) then data frames, each side
- * already joined with commas (see ReplayBuffer.joinAfter), either side possibly empty.
+ * already joined with commas, either side possibly empty. Wrapping makes a rope: fine for a few
+ * frames (ReplayBuffer.batchAfter joins more in one pass).
  */
 export function wrapBatch(control: string, data: string): string {
   if (control === '') return `[${data}]`

@@ -271,8 +271,8 @@ describe('ReplayBuffer', () => {
     })
   })
 
-  describe('countAfter + joinAfter', () => {
-    it('count and join what framesAfter returns, for every start, limit and byte bound', () => {
+  describe('countAfter + batchAfter', () => {
+    it('count what framesAfter returns, and batch it after the control frames, for every start, limit and byte bound', () => {
       const size = frameFor(1).length + 1
       for (const acked of [0, 2]) {
         const buffer = new ReplayBuffer(10, 1000)
@@ -284,21 +284,30 @@ describe('ReplayBuffer', () => {
               const frames = buffer.framesAfter(after, limit, maxBytes)
               const count = buffer.countAfter(after, limit, maxBytes)
               expect(count).toBe(frames.length)
-              expect(buffer.joinAfter(after, count)).toBe(frames.join(','))
+              for (const control of [[], ['[2,9]'], ['[4]', '[2,9]']]) {
+                expect(buffer.batchAfter(after, count, control.join(','))).toBe(encodeBatch([...control, ...frames]))
+              }
             }
           }
         }
       }
     })
 
-    it('returns a single frame as it is held, and nothing past the end', () => {
+    it('wraps a single frame as it is held, and batches nothing past the end', () => {
       const buffer = new ReplayBuffer(10, 1000)
       fill(buffer, 3)
-      expect(buffer.joinAfter(2, 1)).toBe(frameFor(3))
-      expect(buffer.joinAfter(2, 5)).toBe(frameFor(3))
-      expect(buffer.joinAfter(3, 1)).toBe('')
-      expect(buffer.joinAfter(0, 0)).toBe('')
+      expect(buffer.batchAfter(2, 1, '')).toBe(`[${frameFor(3)}]`)
+      expect(buffer.batchAfter(2, 5, '[2,1]')).toBe(`[[2,1],${frameFor(3)}]`)
+      expect(buffer.batchAfter(3, 1, '[2,1]')).toBe('[[2,1]]')
+      expect(buffer.batchAfter(0, 0, '')).toBe('[]')
       expect(buffer.countAfter(3)).toBe(0)
+    })
+
+    it('leaves the frames it holds as they were', () => {
+      const buffer = new ReplayBuffer(10, 1000)
+      fill(buffer, 4)
+      buffer.batchAfter(0, 4, '[2,1]')
+      expect(buffer.framesAfter(0)).toEqual([1, 2, 3, 4].map(frameFor))
     })
   })
 
@@ -427,7 +436,7 @@ describe('ReplayBuffer', () => {
       expect(b.append(frameFor(1))).toBe(1)
       expect(seqsOf(a.framesAfter(0))).toEqual([4])
       expect(seqsOf(b.framesAfter(0))).toEqual([1])
-      expect(a.joinAfter(3, 1)).toBe(frameFor(4))
+      expect(a.batchAfter(3, 1, '')).toBe(`[${frameFor(4)}]`)
     })
 
     it('survives acks in big jumps across the compaction threshold', () => {

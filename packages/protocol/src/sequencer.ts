@@ -1,4 +1,4 @@
-import { batchRoom, encodeAck, encodeBatch, joinControl, utf8Length, wrapBatch } from './codec.js'
+import { batchRoom, encodeAck, encodeBatch, joinControl, utf8Length } from './codec.js'
 import { classifySeq, ReplayBuffer, type SeqVerdict } from './seq.js'
 
 /** How big one batch may be: frames, and UTF-8 bytes with brackets and commas. */
@@ -222,10 +222,10 @@ export class Sequencer<Early = unknown> {
     const count = out.countAfter(this.#sent, room, batchRoom(limits.maxBytes, control))
     if (count === 0 && control === '') return ''
     if (queued.length > 0) this.#control = NO_CONTROL
-    const data = out.joinAfter(this.#sent, count)
+    const batch = out.batchAfter(this.#sent, count, control)
     this.#sent += count
     if (this.#sent > this.#everSent) this.#everSent = this.#sent
-    return wrapBatch(control, data)
+    return batch
   }
 
   /**
@@ -240,10 +240,10 @@ export class Sequencer<Early = unknown> {
     if (this.#sent < out.ackedSeq) this.#sent = out.ackedSeq
     const count = out.countAfter(this.#sent, limits.maxFrames - 1, limits.maxBytes - ack.length - 1)
     if (count === 0) return `[${ack}]`
-    const data = out.joinAfter(this.#sent, count)
+    const batch = out.batchAfter(this.#sent, count, ack)
     this.#sent += count
     if (this.#sent > this.#everSent) this.#everSent = this.#sent
-    return `[${ack},${data}]`
+    return batch
   }
 
   /**
