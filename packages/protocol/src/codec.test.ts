@@ -217,6 +217,12 @@ describe('encodeBatch', () => {
     expect(encodeBatch(['[3]', '[4]', '[2,9]'])).toBe('[[3],[4],[2,9]]')
   })
 
+  it('leaves the list it is given as it was', () => {
+    const frames = ['[3]', '[4]']
+    expect(encodeBatch(frames)).toBe('[[3],[4]]')
+    expect(frames).toEqual(['[3]', '[4]'])
+  })
+
   it('passes frames through verbatim, without re-encoding them', () => {
     const odd = '[ 12 , 1 , "c" , { "b" : 1 , "a" : 2 } ]'
     expect(encodeBatch([odd])).toBe(`[${odd}]`)
