@@ -8,6 +8,8 @@ import { startTcpProxy } from './helpers/tcp-proxy.js'
  * connection reset) for that long, messages are published meanwhile and the user publishes while
  * offline. Whatever the length, the client resumes its session or starts a new one, says which,
  * never closes, catches up on its channel, and its offline publish is processed exactly once.
+ * Inside the window the client retries at least every fifth of it, so a network back by half of
+ * it finds the session still held.
  */
 const RECOVERY_MS = 1_000
 const FACTORS = [0.5, 1, 1.5, 2, 5]

@@ -46,13 +46,13 @@ export class FakeSocket implements WebSocketLike {
   }
 }
 
-export const sessionInfo = (sessionId: string): NegotiateResponse => ({
+export const sessionInfo = (sessionId: string, recoveryMs = 60_000): NegotiateResponse => ({
   version: 1,
   sessionId,
   resumeToken: `token-${sessionId}`,
   transports: ['websocket', 'sse', 'long-polling'],
   heartbeatMs: HEARTBEAT_MS,
-  recoveryMs: 60_000,
+  recoveryMs,
   pollTimeoutMs: 5_000,
   maxMessageBytes: 65_536,
   maxBatchBytes: 1_048_576,
@@ -69,6 +69,8 @@ export class FakeServer {
   readonly held: AbortSignal[] = []
   /** While set, negotiate answers only once it resolves. */
   holdNegotiate: Promise<void> | null = null
+  /** How long the sessions it hands out are held after their line is lost. */
+  recoveryMs = 60_000
   readonly WebSocket: WebSocketConstructor
 
   constructor() {
@@ -93,7 +95,7 @@ export class FakeServer {
     if (pathname.endsWith('/negotiate')) {
       const n = ++this.negotiations
       if (this.holdNegotiate) await this.holdNegotiate
-      return answer(200, JSON.stringify(sessionInfo(`s${n}`)))
+      return answer(200, JSON.stringify(sessionInfo(`s${n}`, this.recoveryMs)))
     }
     if (pathname.endsWith('/poll') && searchParams.has('attach')) return answer(200, JSON.stringify([[FrameType.WELCOME, 0]]))
     const signal = request.signal ?? AbortSignal.abort()

@@ -104,6 +104,16 @@ describe('Connection backoff', () => {
     expect(t.states.filter((s) => s.to === 'backoff').map((s) => s.code)).toEqual([undefined, ...expected.map(() => 'CONNECT_FAILED')])
   })
 
+  it("retries within a fifth of the session's recovery window while the server holds it, then as backoffDelay says", async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const t = setup({ reconnect: { baseMs: 100, maxMs: 10_000 } })
+    t.server.recoveryMs = 2_000
+    await t.open()
+    // Its own waits would be 99, 249, 621, 1,551, …: from the third on, drawn below 400 ms
+    // instead, until the retry that starts past the window (1,944 ms after the drop).
+    expect(await waits(t, 8)).toEqual([99, 249, 399, 399, 399, 399, 399, 10_000])
+  })
+
   /** Reattaches over a new WebSocket after the pending retry; the same session resumes. */
   async function reattach(t: ReturnType<typeof setup>) {
     await vi.advanceTimersToNextTimerAsync()

@@ -215,7 +215,7 @@ export class Connection extends Emitter<ConnectionEvents> implements AttemptHost
     if (old && old !== transport) old.close()
     this.#lastWorked = transport.name
     this.#config.memory?.set(this.#config.baseUrl, transport.name)
-    this.#retry.adopted()
+    this.#retry.adopted(this.#info!.recoveryMs)
     if (reason === 'upgrade') this.#upgrader?.succeeded()
     const change = this.#report.adopted(this.#info!.sessionId)
     this.#setTransport(transport, reason)
@@ -269,6 +269,7 @@ export class Connection extends Emitter<ConnectionEvents> implements AttemptHost
     this.log('session', `session ${this.#info?.sessionId} is gone: ${code}`)
     const publishKey = this.#info?.publishKey
     this.#info = null
+    this.#retry.sessionGone()
     this.#report.sessionGone(code)
     const error = new SwitchboardError('SESSION_LOST', `The session ended (${code}); this request may not have been processed`)
     this.session.carryOver(error, exactAck, publishKey)

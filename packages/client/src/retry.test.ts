@@ -9,6 +9,9 @@ import { RetrySchedule, STABLE_LINE_MS } from './retry.js'
  * does to a server that stays down. Math.random is seeded where figures are asserted.
  */
 
+/** The server's default recoveryMs: a fifth of it (12 s) is more than any wait these tests reach. */
+const RECOVERY_MS = 60_000
+
 /** Arms `schedule` `count` times in a row (each retry failing at once); returns the waits. */
 function failInARow(schedule: RetrySchedule, count: number): number[] {
   return Array.from({ length: count }, () => schedule.arm(() => {}))
@@ -47,7 +50,7 @@ describe('RetrySchedule', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999)
     const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
     expect(failInARow(schedule, 3)).toEqual([99, 249, 621])
-    schedule.adopted()
+    schedule.adopted(RECOVERY_MS)
     await vi.advanceTimersByTimeAsync(STABLE_LINE_MS)
     expect(failInARow(schedule, 2)).toEqual([99, 249])
   })
@@ -57,7 +60,7 @@ describe('RetrySchedule', () => {
     const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
     expect(failInARow(schedule, 2)).toEqual([99, 249])
     for (const expected of [621, 1_551, 2_000]) {
-      schedule.adopted()
+      schedule.adopted(RECOVERY_MS)
       await vi.advanceTimersByTimeAsync(STABLE_LINE_MS - 1)
       expect(schedule.arm(() => {})).toBe(expected)
     }
@@ -67,11 +70,53 @@ describe('RetrySchedule', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999)
     const schedule = new RetrySchedule({ baseMs: 100, maxMs: 2_000 })
     failInARow(schedule, 3)
-    schedule.adopted()
+    schedule.adopted(RECOVERY_MS)
     await vi.advanceTimersByTimeAsync(STABLE_LINE_MS - 500)
-    schedule.adopted()
+    schedule.adopted(RECOVERY_MS)
     await vi.advanceTimersByTimeAsync(500)
     expect(schedule.arm(() => {})).toBe(99)
+  })
+
+  /** Loses a line adopted with `recoveryMs`, then fails `count` retries as each fires; returns the waits. */
+  async function outage(schedule: RetrySchedule, recoveryMs: number, count: number, gone = false): Promise<number[]> {
+    schedule.adopted(recoveryMs)
+    const waits: number[] = []
+    for (let i = 0; i < count; i++) {
+      waits.push(schedule.arm(() => {}))
+      if (i === 0 && gone) schedule.sessionGone()
+      await vi.advanceTimersByTimeAsync(waits.at(-1)!)
+    }
+    return waits
+  }
+
+  it('waits at most a fifth of the recovery window while the server holds the session, then grows as before', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const options = { baseMs: 100, maxMs: 10_000 }
+    let last: number | undefined
+    const own = Array.from({ length: 9 }, () => (last = backoffDelay(last, options, () => 0.999)))
+    expect(own).toEqual([99, 249, 621, 1_551, 3_873, 9_672, 10_000, 10_000, 10_000])
+    // Window 2,000 ms from the loss: waits past 400 ms are drawn in [200, 400) until it ends (at
+    // 99 + 249 + 4 x 399 = 1,944 ms the next wait still starts inside it), then the backoff's own.
+    const waits = await outage(new RetrySchedule(options), 2_000, 9)
+    expect(waits).toEqual([99, 249, 399, 399, 399, 399, 399, 10_000, 10_000])
+    // At random: a window of 20 s retried at least every 4 s, then up to 10 s apart.
+    vi.spyOn(Math, 'random').mockImplementation(mulberry32(7))
+    const random = await outage(new RetrySchedule({ baseMs: 1_000, maxMs: 10_000 }), 20_000, 20)
+    let at = 0
+    const inside = random.filter((w) => (at += w) - w < 20_000)
+    expect(Math.max(...inside)).toBeLessThan(4_000)
+    expect(inside.length).toBeGreaterThan(5)
+    expect(Math.max(...random.slice(inside.length))).toBeGreaterThan(4_000)
+  })
+
+  it('lets the waits grow once the session is known gone: there is no window left to retry within', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    const options = { baseMs: 100, maxMs: 10_000 }
+    expect(await outage(new RetrySchedule(options), 2_000, 4, true)).toEqual([99, 249, 621, 1_551])
+    // A new session's line, adopted and lost, has its window again.
+    const schedule = new RetrySchedule(options)
+    await outage(schedule, 2_000, 1, true)
+    expect(await outage(schedule, 2_000, 3)).toEqual([249, 399, 399])
   })
 
   it("waits exactly the server's reconnectMs, whatever its own backoff says", () => {
@@ -112,7 +157,7 @@ describe('RetrySchedule', () => {
     const rounds: boolean[] = []
     for (let i = 0; i < 3; i++) schedule.arm(() => {}), rounds.push(schedule.wholeRound)
     expect(rounds).toEqual([true, true, true])
-    schedule.adopted()
+    schedule.adopted(RECOVERY_MS)
     rounds.length = 0
     for (let i = 0; i < 6; i++) schedule.arm(() => {}), rounds.push(schedule.wholeRound)
     expect(rounds).toEqual([false, false, true, false, false, true])

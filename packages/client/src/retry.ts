@@ -24,6 +24,15 @@ export const STABLE_LINE_MS = 2_000
 const WHOLE_ROUND_EVERY = 3
 
 /**
+ * While the server still holds the session of a lost line (its recoveryMs, counted from the
+ * loss), our own waits are at most this share of that window, drawn in its upper half: a network
+ * back inside the window is found within a fifth of it and the session resumes, where a wait grown
+ * to maxMs could have run past the window's end and lost it. Past the window the backoff goes on
+ * as it would have (a new session is all that is left to find).
+ */
+const WINDOW_SHARE = 5
+
+/**
  * When the connection tries again after a failure: the server's word first (a CLOSE's spread
  * reconnectMs, or a refusal's retryAfterMs, which every client refused at once got alike, so up
  * to as much again is added at random), else backoff (see backoffDelay: a quick first retry, then
@@ -43,6 +52,12 @@ export class RetrySchedule {
   #timer: ReturnType<typeof setTimeout> | undefined
   /** Until when (Date.now() ms) the server asked this client to stay away; 0 when it did not. */
   #notBefore = 0
+  /** The recoveryMs of the session the adopted line carries. */
+  #recoveryMs = 0
+  /** Until when (Date.now() ms) the server holds the session after its line's last loss. */
+  #resumableUntil = 0
+  /** The session is still the one the last adopted line carried (not known to be gone). */
+  #held = false
 
   constructor(options: BackoffOptions) {
     this.#options = options
@@ -74,10 +89,20 @@ export class RetrySchedule {
     return Math.max(0, wait)
   }
 
-  /** A line was adopted: once it has held for STABLE_LINE_MS, its loss starts from the first retry. */
-  adopted(): void {
+  /**
+   * A line of a session the server holds `recoveryMs` after a loss was adopted: once it has held
+   * for STABLE_LINE_MS, its loss starts from the first retry.
+   */
+  adopted(recoveryMs: number): void {
     this.#hadLine = true
+    this.#recoveryMs = recoveryMs
+    this.#held = true
     if (this.#lineSince === 0) this.#lineSince = Date.now()
+  }
+
+  /** The session is gone (ended, or the server no longer knows it): no window to retry within. */
+  sessionGone(): void {
+    this.#held = false
   }
 
   /**
@@ -93,18 +118,24 @@ export class RetrySchedule {
     this.#timer = undefined
   }
 
+  /** The next wait of the backoff, within WINDOW_SHARE of the session's window while it lasts. */
   #backoff(): number {
     this.#retries++
     this.#lastMs = backoffDelay(this.#lastMs, this.#options)
-    return this.#lastMs
+    const cap = this.#recoveryMs / WINDOW_SHARE
+    if (this.#lastMs <= cap || !this.#held || Date.now() >= this.#resumableUntil) return this.#lastMs
+    return Math.floor(cap / 2 + (Math.random() * cap) / 2)
   }
 
   /** The line (if one carried the session) is gone: a stable one ends the outage before it. */
   #lineEnded(): void {
-    if (this.#lineSince !== 0 && Date.now() - this.#lineSince >= STABLE_LINE_MS) {
+    if (this.#lineSince === 0) return
+    const now = Date.now()
+    if (now - this.#lineSince >= STABLE_LINE_MS) {
       this.#lastMs = undefined
       this.#retries = 0
     }
+    this.#resumableUntil = now + this.#recoveryMs
     this.#lineSince = 0
   }
 }
