@@ -163,38 +163,83 @@ describe('RetrySchedule', () => {
     expect(rounds).toEqual([false, false, true, false, false, true])
   })
 
-  it('bounds the rate a thousand clients put on a server that stays down, and spreads it', () => {
-    vi.spyOn(Math, 'random').mockImplementation(mulberry32(16))
-    const clients = 1_000
-    // Past the first minute the crowd's rate is steady; 1,000 clients' timers take seconds to run.
-    const MINUTES = 3
-    const attempts: number[] = []
-    for (let c = 0; c < clients; c++) {
+  /**
+   * A crowd of 1,000 clients against a server that stays down for `seconds`, every attempt refused
+   * at once and the next one armed; `held`: each had a line of a session the server holds 60 s.
+   * Returns the attempts per second and the longest wait of any client.
+   */
+  function crowd(seconds: number, held: boolean, seed: number) {
+    vi.spyOn(Math, 'random').mockImplementation(mulberry32(seed))
+    const start = Date.now()
+    const perSecond = new Array<number>(seconds).fill(0)
+    let longest = 0
+    for (let c = 0; c < CROWD; c++) {
       const schedule = new RetrySchedule({})
-      // Every attempt is refused at once and the next one armed: the server stays down.
-      const attempt = () => (attempts.push(Date.now()), schedule.arm(attempt))
+      if (held) schedule.adopted(RECOVERY_MS)
+      let last = start
+      const attempt = () => {
+        const at = Date.now()
+        longest = Math.max(longest, at - last)
+        last = at
+        if (at - start < seconds * 1_000) perSecond[Math.floor((at - start) / 1_000)]!++
+        schedule.arm(attempt)
+      }
       schedule.arm(attempt)
     }
-    const start = Date.now()
-    vi.advanceTimersByTime(MINUTES * 60_000)
-    const perSecond = new Array<number>(MINUTES * 60).fill(0)
-    for (const at of attempts) if (at - start < MINUTES * 60_000) perSecond[Math.floor((at - start) / 1_000)]!++
-    const peak = (from: number, to: number) => Math.max(...perSecond.slice(from, to))
-    const mean = (from: number, to: number) => perSecond.slice(from, to).reduce((a, b) => a + b, 0) / (to - from)
+    vi.advanceTimersByTime(seconds * 1_000)
+    const mean = (from: number, to = seconds) => perSecond.slice(from, to).reduce((a, b) => a + b, 0) / (to - from)
+    const peak = (from: number, to = seconds) => Math.max(...perSecond.slice(from, to))
+    return { perSecond, longest, mean, peak, attempts: perSecond.reduce((a, b) => a + b, 0) }
+  }
+  const CROWD = 1_000
+
+  it('bounds the rate a thousand clients put on a server that stays down, and spreads it', () => {
+    // Past the first minute the crowd's rate is steady; 1,000 clients' timers take seconds to run.
+    const MINUTES = 3
+    const { perSecond, mean, peak, attempts } = crowd(MINUTES * 60, false, 16)
     console.log(
-      `1,000 clients, server down ${MINUTES} min: ${attempts.length} attempts; per second: peak ${peak(0, MINUTES * 60)} (first second ${perSecond[0]}), ` +
-        `mean over minutes 2-${MINUTES} ${mean(60, MINUTES * 60).toFixed(1)}, peak there ${peak(60, MINUTES * 60)}`,
+      `1,000 clients, server down ${MINUTES} min: ${attempts} attempts; per second: peak ${peak(0)} (first second ${perSecond[0]}), ` +
+        `mean over minutes 2-${MINUTES} ${mean(60).toFixed(1)}, peak there ${peak(60)}`,
     )
     // The first retries are spread over baseMs (500 ms), and the next ones come at least baseMs
-    // later: no client knocks more than twice in the first second, nor the crowd all at once.
-    expect(perSecond[0]).toBeLessThanOrEqual(2 * clients)
-    const firstTenths = new Array<number>(10).fill(0)
-    for (const at of attempts) if (at - start < 1_000) firstTenths[Math.floor((at - start) / 100)]!++
-    expect(Math.max(...firstTenths)).toBeLessThan(clients / 3)
+    // later: no client knocks more than twice in the first second.
+    expect(perSecond[0]).toBeLessThanOrEqual(2 * CROWD)
     // Past the first minute the waits are mostly near maxMs (15 s), about 7 s on average: some
     // 140 attempts a second from 1,000 clients (full jitter under the same cap made 133).
-    expect(mean(60, MINUTES * 60)).toBeLessThan(clients / 5)
+    expect(mean(60)).toBeLessThan(CROWD / 5)
     // Spread, not in waves: no second sees twice the mean.
-    expect(peak(60, MINUTES * 60)).toBeLessThan(2 * mean(60, MINUTES * 60))
+    expect(peak(60)).toBeLessThan(2 * mean(60))
+  }, 60_000)
+
+  it('spreads the first retries of a crowd over baseMs, not all at once', () => {
+    vi.spyOn(Math, 'random').mockImplementation(mulberry32(16))
+    const start = Date.now()
+    const firstTenths = new Array<number>(10).fill(0)
+    for (let c = 0; c < CROWD; c++) {
+      const schedule = new RetrySchedule({})
+      const attempt = () => {
+        const at = Date.now() - start
+        if (at < 1_000) firstTenths[Math.floor(at / 100)]!++
+        schedule.arm(attempt)
+      }
+      schedule.arm(attempt)
+    }
+    vi.advanceTimersByTime(1_000)
+    expect(Math.max(...firstTenths)).toBeLessThan(CROWD / 3)
+  })
+
+  it("retries a crowd cut inside its sessions' window (60 s) within 12 s each, spread, not much more often than without one", () => {
+    const inside = crowd(60, true, 23)
+    const outside = crowd(60, false, 23)
+    console.log(
+      `1,000 clients, sessions held 60 s: longest wait ${inside.longest} ms (${outside.longest} without a window); ` +
+        `from 20 s mean ${inside.mean(20).toFixed(1)}/s (${outside.mean(20).toFixed(1)}), peak ${inside.peak(20)}`,
+    )
+    // A network back anywhere in the window is found within a fifth of it, by every client.
+    expect(inside.longest).toBeLessThanOrEqual(RECOVERY_MS / 5)
+    expect(outside.longest).toBeGreaterThan(RECOVERY_MS / 5)
+    // Only the waits drawn past 12 s are shortened: a little more load, still spread.
+    expect(inside.mean(20)).toBeLessThan(1.25 * outside.mean(20))
+    expect(inside.peak(20)).toBeLessThan(2 * inside.mean(20))
   }, 60_000)
 })

@@ -24,11 +24,12 @@ export const STABLE_LINE_MS = 2_000
 const WHOLE_ROUND_EVERY = 3
 
 /**
- * While the server still holds the session of a lost line (its recoveryMs, counted from the
- * loss), our own waits are at most this share of that window, drawn in its upper half: a network
- * back inside the window is found within a fifth of it and the session resumes, where a wait grown
- * to maxMs could have run past the window's end and lost it. Past the window the backoff goes on
- * as it would have (a new session is all that is left to find).
+ * While the server still holds the session of a lost line (its recoveryMs, counted here from when
+ * the client saw the loss, about when the server's count starts), our own waits are at most this
+ * share of that window, drawn in its upper half: a network back inside the window is found within
+ * a fifth of it and the session resumes, where a wait grown to maxMs could have run past the
+ * window's end and lost it. Past the window the backoff goes on as it would have (a new session
+ * is all that is left to find).
  */
 const WINDOW_SHARE = 5
 
