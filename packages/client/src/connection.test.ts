@@ -110,7 +110,8 @@ describe('Connection backoff', () => {
     t.server.recoveryMs = 2_000
     await t.open()
     // Its own waits would be 99, 249, 621, 1,551, …: from the third on, drawn below 400 ms
-    // instead, until the retry that starts past the window (1,944 ms after the drop).
+    // instead while they start inside the window (the last at 1,944 ms after the drop); the one
+    // that starts past it (at 2,343 ms) is the backoff's own again.
     expect(await waits(t, 8)).toEqual([99, 249, 399, 399, 399, 399, 399, 10_000])
   })
 
