@@ -180,9 +180,7 @@ export class ReplayBuffer {
     const from = this.#head + Math.max(0, after - this.ackedSeq)
     const end = Math.min(this.#frames.length, from + count)
     if (end - from <= 1) return wrapBatch(control, end > from ? this.#frames[from]! : '')
-    const parts = this.#frames.slice(from, end)
-    if (control !== '') parts.unshift(control)
-    return joinBatch(parts)
+    return joinBatch(this.#frames.slice(from, end), control)
   }
 
   /**
