@@ -53,12 +53,10 @@ export class RetrySchedule {
   #timer: ReturnType<typeof setTimeout> | undefined
   /** Until when (Date.now() ms) the server asked this client to stay away; 0 when it did not. */
   #notBefore = 0
-  /** The recoveryMs of the session the adopted line carries. */
+  /** The recoveryMs of the session the adopted line carries; 0 once that session is known gone. */
   #recoveryMs = 0
   /** Until when (Date.now() ms) the server holds the session after its line's last loss. */
   #resumableUntil = 0
-  /** The session is still the one the last adopted line carried (not known to be gone). */
-  #held = false
 
   constructor(options: BackoffOptions) {
     this.#options = options
@@ -97,13 +95,13 @@ export class RetrySchedule {
   adopted(recoveryMs: number): void {
     this.#hadLine = true
     this.#recoveryMs = recoveryMs
-    this.#held = true
     if (this.#lineSince === 0) this.#lineSince = Date.now()
   }
 
   /** The session is gone (ended, or the server no longer knows it): no window to retry within. */
   sessionGone(): void {
-    this.#held = false
+    this.#recoveryMs = 0
+    this.#resumableUntil = 0
   }
 
   /**
@@ -124,7 +122,7 @@ export class RetrySchedule {
     this.#retries++
     this.#lastMs = backoffDelay(this.#lastMs, this.#options)
     const cap = this.#recoveryMs / WINDOW_SHARE
-    if (this.#lastMs <= cap || !this.#held || Date.now() >= this.#resumableUntil) return this.#lastMs
+    if (this.#lastMs <= cap || Date.now() >= this.#resumableUntil) return this.#lastMs
     return Math.floor(cap / 2 + (Math.random() * cap) / 2)
   }
 
